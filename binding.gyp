@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "zkp_native",
+      "sources": ["native/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v3", "-fno-strict-aliasing"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,79 @@
+/**
+ * The project's small set of named errors. Every error that crosses a module
+ * boundary is one of these, so callers (the CLI, the gRPC layer) can map them
+ * once: `code` is stable and documented in docs/errors.md.
+ */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT' // bad flags, malformed JSON, out-of-range values
+  | 'NOT_FOUND' // a missing file, an unknown circuit or job
+  | 'CORRUPT_FILE' // a zkey/wtns/log file that fails its checks
+  | 'MISMATCH' // inputs that are each valid but do not belong together
+  | 'BACKEND_UNAVAILABLE' // a backend that cannot run on this host
+  | 'DEVICE_LOST' // a GPU device lost or out of memory mid-operation
+  | 'VERIFICATION_FAILED' // a proof that does not verify
+  | 'NOT_LEADER' // a Raft write sent to a follower
+  | 'INTERNAL'; // a bug: an assertion that should never fail
+
+export class ZkpError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidArgumentError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+export class NotFoundError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', message, options);
+  }
+}
+export class CorruptFileError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CORRUPT_FILE', message, options);
+  }
+}
+export class MismatchError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MISMATCH', message, options);
+  }
+}
+export class BackendUnavailableError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', message, options);
+  }
+}
+export class DeviceLostError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEVICE_LOST', message, options);
+  }
+}
+export class VerificationFailedError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VERIFICATION_FAILED', message, options);
+  }
+}
+export class NotLeaderError extends ZkpError {
+  readonly leaderId: string | null;
+  readonly leaderAddress: string | null;
+  constructor(leaderId: string | null, leaderAddress: string | null) {
+    super('NOT_LEADER', leaderId === null ? 'not the leader; no leader is known yet' : `not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`);
+    this.leaderId = leaderId;
+    this.leaderAddress = leaderAddress;
+  }
+}
+
+/** Invariant check. A failure is a bug to fix, never an error to catch. */
+export class AssertionFailure extends ZkpError {
+  constructor(message: string) {
+    super('INTERNAL', `assertion failed: ${message}`);
+  }
+}
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new AssertionFailure(typeof message === 'string' ? message : message());
+}
