@@ -67,6 +67,15 @@ export interface ProverBackend {
   msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
   msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
 
+  /**
+   * The QAP evaluations A, B, C (Montgomery, length domainSize each) from zkey
+   * section 4 (`coeffs`, the whole section including its leading u32 count)
+   * and the standard-form witness, exactly as snarkjs's buildABC1:
+   * A[c] += coef (*) w[s] for matrix 0, likewise B for matrix 1, where (*) is
+   * the Montgomery product; then C[i] = A[i] (*) B[i].
+   */
+  buildABC(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<{ a: Uint8Array; b: Uint8Array; c: Uint8Array }>;
+
   /** NTT steps on Montgomery-form Fr vectors of length 2^log2n. */
   ntt(values: Uint8Array, log2n: number, direction: 'forward' | 'inverse'): Promise<Uint8Array>;
   cosetShift(values: Uint8Array, log2n: number): Promise<Uint8Array>;

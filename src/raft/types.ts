@@ -125,3 +125,48 @@ export interface LogStorage {
   lastIndex(): number;
   snapshot(): Snapshot;
 }
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Election timeout is randomised in [electionTicks, 2*electionTicks) using `random`. */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Bound on the bytes of entries in one append message. */
+  readonly maxSizePerMsg: number;
+  /** Bound on in-flight append messages per follower (the pipeline depth). */
+  readonly maxInflightMsgs: number;
+  readonly storage: LogStorage;
+  /** Seeded randomness from the driver/simulator: a float in [0, 1). The core has none of its own. */
+  readonly random: () => number;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: RaftRole;
+  readonly term: number;
+  readonly leaderId: NodeId | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly conf: ConfState;
+}
+
+/** The pure core's surface (implemented in src/raft/core, driven by src/raft/driver and src/sim). */
+export interface RaftCoreApi {
+  tick(): void;
+  step(message: Message): void;
+  /** Appends a normal entry on the leader; returns where it landed. Throws NotLeaderError elsewhere. */
+  propose(data: Uint8Array): { index: number; term: number };
+  proposeConfChange(change: ConfChange): { index: number; term: number };
+  /** Linearizable read: a ReadState with `context` appears in a later Ready once leadership is confirmed. */
+  readIndex(context: Uint8Array): void;
+  transferLeadership(to: NodeId): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  advance(ready: Ready): void;
+  /** The driver applied entries up to `index` and took a snapshot of the state machine there; the core may compact. */
+  snapshotTaken(index: number): void;
+  status(): RaftStatus;
+}
