@@ -21,5 +21,5 @@ if ! dpkg -s mesa-vulkan-drivers 2>/dev/null | grep -q '^Version: .*bpo'; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
-ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null
+test -f /usr/share/vulkan/icd.d/lvp_icd.json || { echo "setup-system: lavapipe ICD missing after install" >&2; exit 1; }
 echo "setup-system: lavapipe $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
