@@ -1,3 +1,255 @@
+// N-API boundary of the native prover backend. Every heavy call validates its
+// arguments on the JS thread, then runs on libuv's worker pool (AsyncWorker)
+// and returns a promise; input and output buffers are held by references for
+// the duration, so the JS side may drop them. Declared for TypeScript in
+// src/prover/backends/native/addon.ts.
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "abc.h"
+#include "field.h"
+#include "msm_api.h"
+#include "ntt.h"
+#include "parallel.h"
+
+namespace {
+
+using zkp::Fr;
+
+constexpr size_t kFrBytes = 32;
+constexpr unsigned kMaxLog2n = zkp::kFrTwoAdicity;
+
+// Runs `work` off the JS thread; resolves with `result` or rejects with the
+// message `work` returned.
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, std::function<std::string()> work, Napi::Value result, const std::vector<Napi::Value>& keep)
+      : Napi::AsyncWorker(env), work_(std::move(work)), deferred_(Napi::Promise::Deferred::New(env)) {
+    result_ = Napi::Persistent(result.As<Napi::Object>());
+    for (const auto& v : keep) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    const std::string error = work_();
+    if (!error.empty()) SetError(error);
+  }
+  void OnOK() override { deferred_.Resolve(result_.Value()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::function<std::string()> work_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference result_;
+  std::vector<Napi::ObjectReference> keep_;
+};
+
+Napi::Value Throw(Napi::Env env, const std::string& message) {
+  Napi::TypeError::New(env, "zkp_native: " + message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IsBytes(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+}
+
+Napi::Uint8Array Bytes(const Napi::Value& v) { return v.As<Napi::Uint8Array>(); }
+
+Napi::Value Queue(Napi::Env env, std::function<std::string()> work, Napi::Value result, const std::vector<Napi::Value>& keep) {
+  auto* job = new Job(env, std::move(work), result, keep);
+  Napi::Promise promise = job->Promise();
+  job->Queue();
+  return promise;
+}
+
+// msmG1(bases, scalars) / msmG2(bases, scalars): scalars may cover a prefix of the bases.
+template <size_t kPointBytes, std::string (*kMsm)(const uint8_t*, const uint8_t*, size_t, uint8_t*)>
+Napi::Value Msm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* name = kPointBytes == zkp::kG1AffineBytes ? "msmG1" : "msmG2";
+  if (info.Length() != 2 || !IsBytes(info[0]) || !IsBytes(info[1])) {
+    return Throw(env, std::string(name) + "(bases: Uint8Array, scalars: Uint8Array) expected");
+  }
+  auto bases = Bytes(info[0]);
+  auto scalars = Bytes(info[1]);
+  if (bases.ByteLength() % kPointBytes != 0) {
+    return Throw(env, std::string(name) + ": bases length " + std::to_string(bases.ByteLength()) + " is not a multiple of " + std::to_string(kPointBytes));
+  }
+  if (scalars.ByteLength() % kFrBytes != 0) {
+    return Throw(env, std::string(name) + ": scalars length " + std::to_string(scalars.ByteLength()) + " is not a multiple of 32");
+  }
+  const size_t n = scalars.ByteLength() / kFrBytes;
+  if (n > bases.ByteLength() / kPointBytes) {
+    return Throw(env, std::string(name) + ": " + std::to_string(n) + " scalars but only " + std::to_string(bases.ByteLength() / kPointBytes) + " bases");
+  }
+  auto out = Napi::Uint8Array::New(env, kPointBytes);
+  const uint8_t* b = bases.Data();
+  const uint8_t* s = scalars.Data();
+  uint8_t* o = out.Data();
+  return Queue(env, [=]() { return kMsm(b, s, n, o); }, out, {bases, scalars});
+}
+
+// Checks a Montgomery Fr vector of 2^log2n elements; returns log2n or -1 after throwing.
+int CheckVector(const Napi::CallbackInfo& info, const char* name, const Napi::Value& values, const Napi::Value& log2n_value) {
+  Napi::Env env = info.Env();
+  if (!IsBytes(values) || !log2n_value.IsNumber()) {
+    Throw(env, std::string(name) + ": (values: Uint8Array, log2n: number) expected");
+    return -1;
+  }
+  const double log2n = log2n_value.As<Napi::Number>().DoubleValue();
+  if (!(log2n >= 0 && log2n <= kMaxLog2n && log2n == (double)(unsigned)log2n)) {
+    Throw(env, std::string(name) + ": log2n must be an integer in [0, 28], got " + std::to_string(log2n));
+    return -1;
+  }
+  const size_t expected = (size_t)kFrBytes << (unsigned)log2n;
+  if (Bytes(values).ByteLength() != expected) {
+    Throw(env, std::string(name) + ": values length " + std::to_string(Bytes(values).ByteLength()) + " does not match 2^" +
+                   std::to_string((unsigned)log2n) + " elements (" + std::to_string(expected) + " bytes)");
+    return -1;
+  }
+  return (int)log2n;
+}
+
+// ntt(values, log2n, inverse) -> new vector.
+Napi::Value Ntt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[2].IsBoolean()) return Throw(env, "ntt(values: Uint8Array, log2n: number, inverse: boolean) expected");
+  const int log2n = CheckVector(info, "ntt", info[0], info[1]);
+  if (log2n < 0) return env.Undefined();
+  const bool inverse = info[2].As<Napi::Boolean>().Value();
+  auto in = Bytes(info[0]);
+  auto out = Napi::Uint8Array::New(env, in.ByteLength());
+  const uint8_t* src = in.Data();
+  uint8_t* dst = out.Data();
+  const size_t bytes = in.ByteLength();
+  return Queue(env, [=]() {
+    std::memcpy(dst, src, bytes);
+    zkp::ntt_in_place(reinterpret_cast<Fr*>(dst), (unsigned)log2n, inverse);
+    return std::string();
+  }, out, {in});
+}
+
+// cosetShift(values, log2n) -> new vector.
+Napi::Value CosetShift(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2) return Throw(env, "cosetShift(values: Uint8Array, log2n: number) expected");
+  const int log2n = CheckVector(info, "cosetShift", info[0], info[1]);
+  if (log2n < 0) return env.Undefined();
+  auto in = Bytes(info[0]);
+  auto out = Napi::Uint8Array::New(env, in.ByteLength());
+  const uint8_t* src = in.Data();
+  uint8_t* dst = out.Data();
+  const size_t bytes = in.ByteLength();
+  return Queue(env, [=]() {
+    std::memcpy(dst, src, bytes);
+    zkp::coset_shift_in_place(reinterpret_cast<Fr*>(dst), (unsigned)log2n);
+    return std::string();
+  }, out, {in});
+}
+
+// computeH(a, b, c, log2n) -> standard-form a*b - c over the coset.
+Napi::Value ComputeH(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4) return Throw(env, "computeH(a: Uint8Array, b: Uint8Array, c: Uint8Array, log2n: number) expected");
+  const int log2n = CheckVector(info, "computeH a", info[0], info[3]);
+  if (log2n < 0 || CheckVector(info, "computeH b", info[1], info[3]) < 0 || CheckVector(info, "computeH c", info[2], info[3]) < 0) {
+    return env.Undefined();
+  }
+  const size_t bytes = Bytes(info[0]).ByteLength();
+  const uint8_t* a = Bytes(info[0]).Data();
+  const uint8_t* b = Bytes(info[1]).Data();
+  const uint8_t* c = Bytes(info[2]).Data();
+  auto out = Napi::Uint8Array::New(env, bytes);
+  uint8_t* dst = out.Data();
+  return Queue(env, [=]() {
+    const size_t n = bytes / kFrBytes;
+    std::vector<Fr> scratch(3 * n);
+    const uint8_t* inputs[3] = {a, b, c};
+    for (int k = 0; k < 3; ++k) {
+      Fr* v = scratch.data() + k * n;
+      std::memcpy(v, inputs[k], bytes);
+      zkp::ntt_in_place(v, (unsigned)log2n, true);
+      zkp::coset_shift_in_place(v, (unsigned)log2n);
+      zkp::ntt_in_place(v, (unsigned)log2n, false);
+    }
+    zkp::join_abc(scratch.data(), scratch.data() + n, scratch.data() + 2 * n, reinterpret_cast<Fr*>(dst), n);
+    return std::string();
+  }, out, {info[0], info[1], info[2]});
+}
+
+// buildABC(coeffs, witness, domainSize) -> { a, b, c }.
+Napi::Value BuildAbc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !IsBytes(info[0]) || !IsBytes(info[1]) || !info[2].IsNumber()) {
+    return Throw(env, "buildABC(coeffs: Uint8Array, witness: Uint8Array, domainSize: number) expected");
+  }
+  const double domain = info[2].As<Napi::Number>().DoubleValue();
+  if (!(domain >= 1 && domain <= (double)(1u << kMaxLog2n) && domain == (double)(size_t)domain)) {
+    return Throw(env, "buildABC: domainSize must be an integer in [1, 2^28], got " + std::to_string(domain));
+  }
+  auto coeffs = Bytes(info[0]);
+  auto witness = Bytes(info[1]);
+  if (witness.ByteLength() % kFrBytes != 0) {
+    return Throw(env, "buildABC: witness length " + std::to_string(witness.ByteLength()) + " is not a multiple of 32");
+  }
+  const size_t domain_size = (size_t)domain;
+  auto a = Napi::Uint8Array::New(env, domain_size * kFrBytes);
+  auto b = Napi::Uint8Array::New(env, domain_size * kFrBytes);
+  auto c = Napi::Uint8Array::New(env, domain_size * kFrBytes);
+  auto result = Napi::Object::New(env);
+  result.Set("a", a);
+  result.Set("b", b);
+  result.Set("c", c);
+  const uint8_t* cp = coeffs.Data();
+  const size_t coeffs_len = coeffs.ByteLength();
+  const uint8_t* wp = witness.Data();
+  const size_t witness_len = witness.ByteLength() / kFrBytes;
+  uint8_t *ap = a.Data(), *bp = b.Data(), *cc = c.Data();
+  return Queue(env, [=]() {
+    const std::string error = zkp::build_abc(cp, coeffs_len, wp, witness_len, domain_size, ap, bp, cc);
+    return error.empty() ? error : "buildABC: " + error;
+  }, result, {coeffs, witness});
+}
+
+// frBatchInverse(values) -> elementwise inverses (Montgomery in and out; 0 stays 0).
+Napi::Value FrBatchInverse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !IsBytes(info[0])) return Throw(env, "frBatchInverse(values: Uint8Array) expected");
+  auto in = Bytes(info[0]);
+  if (in.ByteLength() % kFrBytes != 0) return Throw(env, "frBatchInverse: length is not a multiple of 32");
+  auto out = Napi::Uint8Array::New(env, in.ByteLength());
+  const uint8_t* src = in.Data();
+  uint8_t* dst = out.Data();
+  const size_t bytes = in.ByteLength();
+  return Queue(env, [=]() {
+    const size_t n = bytes / kFrBytes;
+    std::memcpy(dst, src, bytes);
+    std::vector<Fr> scratch(n);
+    zkp::batch_inverse(reinterpret_cast<Fr*>(dst), n, scratch.data());
+    return std::string();
+  }, out, {in});
+}
+
+Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), zkp::thread_count());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("msmG1", Napi::Function::New(env, Msm<zkp::kG1AffineBytes, zkp::msm_g1>, "msmG1"));
+  exports.Set("msmG2", Napi::Function::New(env, Msm<zkp::kG2AffineBytes, zkp::msm_g2>, "msmG2"));
+  exports.Set("ntt", Napi::Function::New(env, Ntt, "ntt"));
+  exports.Set("cosetShift", Napi::Function::New(env, CosetShift, "cosetShift"));
+  exports.Set("computeH", Napi::Function::New(env, ComputeH, "computeH"));
+  exports.Set("buildABC", Napi::Function::New(env, BuildAbc, "buildABC"));
+  exports.Set("frBatchInverse", Napi::Function::New(env, FrBatchInverse, "frBatchInverse"));
+  exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
+  return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(zkp_native, Init)

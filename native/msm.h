@@ -1,0 +1,169 @@
+// Pippenger multi-scalar multiplication over affine bases (G1 or G2).
+//
+// Plan: (1) classify scalars: zero scalars and infinity bases are skipped,
+// scalar == 1 is summed by plain addition (Groth16 witnesses are mostly 0 and
+// 1); (2) recode the rest into signed c-bit digits in [-2^(c-1), 2^(c-1)], so a
+// window needs only 2^(c-1) buckets and negation is free on affine points;
+// (3) accumulate buckets in XYZZ coordinates, one task per (window, chunk of
+// points), tasks spread over all threads; (4) reduce buckets with a running
+// sum; (5) combine windows by doubling.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "curve.h"
+#include "parallel.h"
+
+namespace zkp {
+
+namespace msm_detail {
+
+constexpr unsigned kScalarBits = 254;  // r < 2^254
+
+// Bits [start, start + width) of a 256-bit little-endian scalar (width <= 32).
+inline uint32_t scalar_bits(const u64 s[4], unsigned start, unsigned width) {
+  if (start >= 256) return 0;
+  const unsigned limb = start / 64, shift = start % 64;
+  u64 v = s[limb] >> shift;
+  if (shift + width > 64 && limb + 1 < 4) v |= s[limb + 1] << (64 - shift);
+  return (uint32_t)(v & ((1ULL << width) - 1));
+}
+
+// Window width minimising (windows) x (points + bucket reduction cost); a full
+// XYZZ addition costs about 1.5 mixed additions and reduction does two per bucket.
+inline unsigned choose_window_bits(size_t points) {
+  unsigned best_c = 1;
+  double best_cost = 1e300;
+  for (unsigned c = 1; c <= 20; ++c) {
+    const double windows = (double)((kScalarBits + 1 + c - 1) / c);
+    const double cost = windows * ((double)points + 3.0 * (double)(1u << (c - 1)));
+    if (cost < best_cost) { best_cost = cost; best_c = c; }
+  }
+  return best_c;
+}
+
+inline bool is_one(const u64 s[4]) { return s[0] == 1 && (s[1] | s[2] | s[3]) == 0; }
+inline bool is_zero(const u64 s[4]) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
+
+}  // namespace msm_detail
+
+// Computes sum scalars[i] * bases[i]. bases: n affine points (Montgomery form,
+// zero bytes = infinity); scalars: n standard-form Fr, 32 bytes LE each.
+// Writes the affine result (Montgomery form) to out. Returns "" on success or
+// a message naming the bad input.
+template <class F>
+std::string msm(const uint8_t* bases_bytes, const uint8_t* scalar_bytes, size_t n, uint8_t* out) {
+  using namespace msm_detail;
+  using Point = Affine<F>;
+  using Acc = Xyzz<F>;
+  const Point* bases = reinterpret_cast<const Point*>(bases_bytes);
+  const u64* scalars = reinterpret_cast<const u64*>(scalar_bytes);
+  const unsigned threads = thread_count();
+
+  // (1) classify, in parallel ranges.
+  const size_t range_len = 1 << 14;
+  const size_t ranges = (n + range_len - 1) / range_len;
+  std::vector<std::vector<uint32_t>> general_parts(ranges);
+  std::vector<Acc> ones_parts(ranges, Acc::infinity());
+  std::vector<size_t> bad_scalar(ranges, SIZE_MAX);
+  parallel_tasks(ranges, [&](size_t r) {
+    const size_t begin = r * range_len, end = std::min(n, begin + range_len);
+    auto& general = general_parts[r];
+    Acc ones = Acc::infinity();
+    for (size_t i = begin; i < end; ++i) {
+      const u64* s = scalars + 4 * i;
+      if (!is_canonical<FrParams>(s)) { bad_scalar[r] = i; return; }
+      if (is_zero(s) || bases[i].is_infinity()) continue;
+      if (is_one(s)) ones.add_affine(bases[i]);
+      else general.push_back((uint32_t)i);
+    }
+    ones_parts[r] = ones;
+  }, threads);
+  for (size_t r = 0; r < ranges; ++r) {
+    if (bad_scalar[r] != SIZE_MAX) {
+      return "scalar " + std::to_string(bad_scalar[r]) + " is not a canonical Fr element (must be < r, standard form)";
+    }
+  }
+  Acc total = Acc::infinity();
+  for (const Acc& p : ones_parts) total.add(p);
+  std::vector<uint32_t> general;
+  {
+    size_t m = 0;
+    for (const auto& part : general_parts) m += part.size();
+    general.reserve(m);
+    for (auto& part : general_parts) { general.insert(general.end(), part.begin(), part.end()); part = {}; }
+  }
+  const size_t m = general.size();
+
+  if (m > 0) {
+    // (2) signed-digit recoding, digits[w * m + j] for general point j.
+    const unsigned c = choose_window_bits(m);
+    const unsigned windows = (kScalarBits + 1 + c - 1) / c;
+    const int32_t half = 1 << (c - 1), full = 1 << c;
+    std::vector<int32_t> digits((size_t)windows * m);
+    parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
+      for (size_t j = begin; j < end; ++j) {
+        const u64* s = scalars + 4 * (size_t)general[j];
+        int32_t carry = 0;
+        for (unsigned w = 0; w < windows; ++w) {
+          int32_t d = (int32_t)scalar_bits(s, w * c, c) + carry;
+          carry = d > half ? 1 : 0;
+          d -= carry * full;
+          digits[(size_t)w * m + j] = d;
+        }
+        (void)carry;  // zero: c * windows >= 255 > bit length of any scalar < r
+      }
+    });
+
+    // (3) + (4): one task per (window, chunk); more chunks when threads
+    // outnumber windows, but never chunks under 4096 points.
+    size_t chunks = (2 * (size_t)threads + windows - 1) / windows;
+    chunks = std::max<size_t>(1, std::min<size_t>(chunks, m / 4096));
+    const size_t chunk_len = (m + chunks - 1) / chunks;
+    const size_t buckets_per_window = (size_t)half;
+    std::vector<Acc> partial((size_t)windows * chunks, Acc::infinity());
+    parallel_tasks((size_t)windows * chunks, [&](size_t task) {
+      const size_t w = task / chunks, chunk = task % chunks;
+      const size_t begin = chunk * chunk_len, end = std::min(m, begin + chunk_len);
+      std::vector<Acc> buckets(buckets_per_window, Acc::infinity());
+      const int32_t* dw = digits.data() + w * m;
+      constexpr size_t kAhead = 4;
+      for (size_t j = begin; j < end; ++j) {
+        if (j + kAhead < end) {
+          const int32_t da = dw[j + kAhead];
+          if (da != 0) {
+            __builtin_prefetch(&buckets[(size_t)(da > 0 ? da : -da) - 1], 1);
+            __builtin_prefetch(&bases[general[j + kAhead]], 0);
+          }
+        }
+        const int32_t d = dw[j];
+        if (d == 0) continue;
+        const Point& p = bases[general[j]];
+        if (d > 0) buckets[(size_t)d - 1].add_affine(p);
+        else buckets[(size_t)(-d) - 1].add_affine(p.neg());
+      }
+      Acc running = Acc::infinity(), sum = Acc::infinity();
+      for (size_t b = buckets_per_window; b-- > 0;) {
+        running.add(buckets[b]);
+        sum.add(running);
+      }
+      partial[task] = sum;
+    }, threads);
+
+    // (5) combine windows from the top: acc = acc * 2^c + window sum.
+    Acc acc = Acc::infinity();
+    for (size_t w = windows; w-- > 0;) {
+      for (unsigned k = 0; k < c; ++k) acc = acc.dbl();
+      for (size_t chunk = 0; chunk < chunks; ++chunk) acc.add(partial[w * chunks + chunk]);
+    }
+    total.add(acc);
+  }
+
+  const Point result = total.to_affine();
+  std::memcpy(out, &result, sizeof(Point));
+  return "";
+}
+
+}  // namespace zkp
