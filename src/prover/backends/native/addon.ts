@@ -1,0 +1,47 @@
+/**
+ * Typed boundary of the C++ addon (native/addon.cc, built to
+ * build/Release/zkp_native.node by `npm install` / `npx node-gyp rebuild`).
+ * Byte layouts are those of src/prover/backend.ts. Every function validates
+ * lengths synchronously (throwing a TypeError prefixed "zkp_native:") and does
+ * its work off the JS thread.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackendUnavailableError } from '../../../errors/index.ts';
+
+export interface NativeAddon {
+  /** Affine G1 result; scalars may cover a prefix of the bases. */
+  msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
+  /** Affine G2 result; scalars may cover a prefix of the bases. */
+  msmG2(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
+  ntt(values: Uint8Array, log2n: number, inverse: boolean): Promise<Uint8Array>;
+  cosetShift(values: Uint8Array, log2n: number): Promise<Uint8Array>;
+  computeH(a: Uint8Array, b: Uint8Array, c: Uint8Array, log2n: number): Promise<Uint8Array>;
+  buildABC(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<{ a: Uint8Array; b: Uint8Array; c: Uint8Array }>;
+  /** Elementwise Fr inverses by Montgomery's trick (Montgomery form; 0 maps to 0). */
+  frBatchInverse(values: Uint8Array): Promise<Uint8Array>;
+  /** Threads the heavy calls use: hardware concurrency or ZKP_NATIVE_THREADS. */
+  threadCount(): number;
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const ADDON_PATH = resolve(REPO_ROOT, 'build/Release/zkp_native.node');
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once; throws BackendUnavailableError naming the fix when it is not built. */
+export function loadNativeAddon(): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    throw new BackendUnavailableError(`native addon not built (${ADDON_PATH} is missing); run \`npm install\` or \`npx node-gyp rebuild\``);
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = require(ADDON_PATH) as NativeAddon;
+  } catch (cause) {
+    throw new BackendUnavailableError(`native addon at ${ADDON_PATH} failed to load; rebuild it with \`npx node-gyp rebuild\``, { cause });
+  }
+  return cached;
+}
