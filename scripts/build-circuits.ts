@@ -1,0 +1,239 @@
+/**
+ * Builds the test circuits (and, on request, the bench circuit) into
+ * circuits/build/<name>/: circuit.r1cs, circuit.wasm, circuit.zkey,
+ * verification_key.json. Each build is cached by a hash of its sources and
+ * settings (stamp.json); a build is skipped when the stamp matches and the
+ * outputs exist. Powers of Tau files are cached in circuits/cache/.
+ *
+ * Usage: npm run circuits                 # the test circuits
+ *        npm run circuits -- --bench 16   # also the 2^16 bench circuit
+ *
+ * All randomness here is local and throwaway: these keys are for tests and
+ * benchmarks only, never for production.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseBinFile } from '../src/prover/io/binfile.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCES_DIR = join(ROOT, 'circuits', 'src');
+const BUILD_DIR = join(ROOT, 'circuits', 'build');
+const CACHE_DIR = join(ROOT, 'circuits', 'cache');
+const CIRCOM = join(ROOT, 'node_modules', '.bin', 'circom2');
+const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
+/** Bumped when the build steps change, so old caches are rebuilt. */
+const BUILD_RECIPE_VERSION = 1;
+/** Powers of Tau at or above this power skip the (slow, pointless for a bench) contribution. */
+const PTAU_CONTRIBUTION_POWER_MAX = 15;
+const LOCK_STALE_MS = 60 * 60 * 1000;
+
+export interface CircuitSpec {
+  readonly name: string;
+  /** The main circom source (path relative to circuits/src, or generated text). */
+  readonly mainSource: { readonly file: string } | { readonly text: string };
+}
+
+export interface BuiltCircuit {
+  readonly name: string;
+  readonly dir: string;
+  readonly r1cs: string;
+  readonly wasm: string;
+  readonly zkey: string;
+  readonly vkey: string;
+  readonly nConstraints: number;
+  readonly nPublic: number;
+  readonly power: number;
+}
+
+export const TEST_CIRCUITS: readonly CircuitSpec[] = [
+  { name: 'mulchain', mainSource: { file: 'mulchain.circom' } },
+  { name: 'bits', mainSource: { file: 'bits.circom' } },
+  { name: 'manypublic', mainSource: { file: 'manypublic.circom' } },
+];
+
+/** The bench circuit: a multiplication chain sized so the domain is exactly 2^log2n. */
+export function benchCircuitSpec(log2n: number): CircuitSpec {
+  if (!Number.isInteger(log2n) || log2n < 4 || log2n > 22) throw new Error(`bench log2n must be an integer in 4..22, got ${log2n}`);
+  // Rows = constraints + public inputs/outputs (2) + 1; stay just under 2^log2n.
+  const steps = 2 ** log2n - 2 - 1 - 8;
+  return {
+    name: `bench_${log2n}`,
+    mainSource: { text: `pragma circom 2.1.0;\ninclude "lib/mulchain.circom";\ncomponent main { public [a] } = MulChain(${steps});\n` },
+  };
+}
+
+type Log = (line: string) => void;
+
+export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltCircuit> {
+  const dir = join(BUILD_DIR, spec.name);
+  const outputs = { r1cs: join(dir, 'circuit.r1cs'), wasm: join(dir, 'circuit.wasm'), zkey: join(dir, 'circuit.zkey'), vkey: join(dir, 'verification_key.json') };
+  const mainText = 'file' in spec.mainSource ? await readFile(join(SOURCES_DIR, spec.mainSource.file), 'utf8') : spec.mainSource.text;
+  const key = await sourcesHash(mainText);
+  const stampPath = join(dir, 'stamp.json');
+
+  const cached = await readStamp(stampPath, key, Object.values(outputs));
+  if (cached) return { name: spec.name, dir, ...outputs, ...cached };
+
+  return withLock(join(BUILD_DIR, `${spec.name}.lock`), async () => {
+    const again = await readStamp(stampPath, key, Object.values(outputs));
+    if (again) return { name: spec.name, dir, ...outputs, ...again };
+
+    log(`building circuit ${spec.name}`);
+    const work = join(BUILD_DIR, `${spec.name}.tmp-${process.pid}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    // The main file lives in circuits/src so its includes resolve the same way for generated sources.
+    const mainPath = join(SOURCES_DIR, `.generated-${spec.name}-${process.pid}.circom`);
+    await writeFile(mainPath, mainText);
+    try {
+      await run(CIRCOM, [mainPath, '--r1cs', '--wasm', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
+    } finally {
+      await rm(mainPath, { force: true });
+    }
+    const base = `.generated-${spec.name}-${process.pid}`;
+    await rename(join(work, `${base}.r1cs`), join(work, 'circuit.r1cs'));
+    await rename(join(work, `${base}_js`, `${base}.wasm`), join(work, 'circuit.wasm'));
+    await rm(join(work, `${base}_js`), { recursive: true, force: true });
+
+    const info = await r1csInfo(join(work, 'circuit.r1cs'));
+    const power = Math.max(1, Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1)));
+    log(`  ${info.nConstraints} constraints, ${info.nPublic} public, domain 2^${power}`);
+    const ptau = await ensurePtau(power, log);
+
+    await snarkjs(['groth16', 'setup', join(work, 'circuit.r1cs'), ptau, join(work, 'circuit_0000.zkey')]);
+    await snarkjs(['zkey', 'contribute', join(work, 'circuit_0000.zkey'), join(work, 'circuit.zkey'), `--name=local ${spec.name}`, `-e=${randomBytes(32).toString('hex')}`]);
+    await rm(join(work, 'circuit_0000.zkey'));
+    await snarkjs(['zkey', 'export', 'verificationkey', join(work, 'circuit.zkey'), join(work, 'verification_key.json')]);
+    const stamp = { key, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+    await writeFile(join(work, 'stamp.json'), JSON.stringify(stamp, null, 2));
+
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+    log(`  built ${spec.name}`);
+    return { name: spec.name, dir, ...outputs, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+  });
+}
+
+export async function buildTestCircuits(log: Log = () => {}): Promise<Map<string, BuiltCircuit>> {
+  const built = new Map<string, BuiltCircuit>();
+  for (const spec of TEST_CIRCUITS) built.set(spec.name, await buildCircuit(spec, log));
+  return built;
+}
+
+/** A prepared (phase 2) Powers of Tau at exactly `power`, cached. */
+export async function ensurePtau(power: number, log: Log = () => {}): Promise<string> {
+  const final = join(CACHE_DIR, `pot${power}_final.ptau`);
+  if (existsSync(final)) return final;
+  await mkdir(CACHE_DIR, { recursive: true });
+  return withLock(join(CACHE_DIR, `pot${power}.lock`), async () => {
+    if (existsSync(final)) return final;
+    log(`  making a local Powers of Tau at power ${power} (cached in circuits/cache)`);
+    const fresh = join(CACHE_DIR, `pot${power}_0000.ptau.tmp-${process.pid}`);
+    const contributed = join(CACHE_DIR, `pot${power}_0001.ptau.tmp-${process.pid}`);
+    const prepared = `${final}.tmp-${process.pid}`;
+    await snarkjs(['powersoftau', 'new', 'bn128', String(power), fresh]);
+    let beforePrepare = fresh;
+    if (power <= PTAU_CONTRIBUTION_POWER_MAX) {
+      await snarkjs(['powersoftau', 'contribute', fresh, contributed, '--name=local test ptau', `-e=${randomBytes(32).toString('hex')}`]);
+      beforePrepare = contributed;
+    }
+    await snarkjs(['powersoftau', 'prepare', 'phase2', beforePrepare, prepared]);
+    await rename(prepared, final);
+    await rm(fresh, { force: true });
+    await rm(contributed, { force: true });
+    return final;
+  });
+}
+
+async function snarkjs(args: string[]): Promise<void> {
+  await run(process.execPath, [SNARKJS_CLI, ...args], { maxBuffer: 64 << 20 });
+}
+
+async function sourcesHash(mainText: string): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`recipe ${BUILD_RECIPE_VERSION}\n`);
+  hash.update(mainText);
+  const libDir = join(SOURCES_DIR, 'lib');
+  for (const file of (await readdir(libDir)).sort()) {
+    hash.update(`\n--- ${file}\n`);
+    hash.update(await readFile(join(libDir, file)));
+  }
+  const circomPackage = JSON.parse(await readFile(join(ROOT, 'node_modules', 'circom2', 'package.json'), 'utf8')) as { version: string };
+  hash.update(`\ncircom2 ${circomPackage.version}`);
+  return hash.digest('hex');
+}
+
+interface Stamp {
+  nConstraints: number;
+  nPublic: number;
+  power: number;
+}
+
+async function readStamp(path: string, key: string, outputs: string[]): Promise<Stamp | null> {
+  if (!existsSync(path) || !outputs.every((output) => existsSync(output))) return null;
+  try {
+    const stamp = JSON.parse(await readFile(path, 'utf8')) as Stamp & { key: string };
+    return stamp.key === key ? { nConstraints: stamp.nConstraints, nPublic: stamp.nPublic, power: stamp.power } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function r1csInfo(path: string): Promise<{ nConstraints: number; nPublic: number }> {
+  const file = parseBinFile(await readFile(path), path, { magic: 'r1cs', versions: [1] });
+  const header = file.sections.find((section) => section.type === 1);
+  if (!header) throw new Error(`${path}: no header section`);
+  const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + header.offset, header.size);
+  const n8 = view.getUint32(0, true);
+
+  const nPubOut = view.getUint32(4 + n8 + 4, true);
+  const nPubIn = view.getUint32(4 + n8 + 8, true);
+  const nConstraints = view.getUint32(4 + n8 + 4 * 4 + 8, true);
+  return { nConstraints, nPublic: nPubOut + nPubIn };
+}
+
+/**
+ * A cross-process lock (mkdir is atomic), because several test files may ask
+ * for the same circuit at once. A lock older than LOCK_STALE_MS is taken over.
+ */
+async function withLock<T>(lockDir: string, body: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch {
+      const { stat } = await import('node:fs/promises');
+      const info = await stat(lockDir).catch(() => null);
+      if (info && Date.now() - info.mtimeMs > LOCK_STALE_MS) await rm(lockDir, { recursive: true, force: true });
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const log: Log = (line) => process.stderr.write(`${line}\n`);
+  const built = [...(await buildTestCircuits(log)).values()];
+  const benchAt = args.indexOf('--bench');
+  if (benchAt >= 0) built.push(await buildCircuit(benchCircuitSpec(Number(args[benchAt + 1] ?? '16')), log));
+  for (const circuit of built) console.log(`${circuit.name}: ${circuit.nConstraints} constraints, ${circuit.nPublic} public, 2^${circuit.power} -> ${circuit.dir}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`build-circuits: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
