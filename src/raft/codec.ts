@@ -13,8 +13,6 @@
  */
 import { assert, CorruptFileError } from '../errors/index.ts';
 import type {
-  ConfChange,
-  ConfChangeType,
   ConfState,
   Entry,
   EntryType,
@@ -40,7 +38,6 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'read-index',
   'read-index-resp',
 ];
-const CONF_CHANGE_TYPES: readonly ConfChangeType[] = ['add-voter', 'remove-node', 'add-learner'];
 
 const TEXT_ENCODER = new TextEncoder();
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -102,11 +99,16 @@ export class Writer {
 /** Reads values back; every read checks the bytes left. `what` names the thing decoded, for errors. */
 export class Reader {
   private offset = 0;
+  private readonly buffer: Uint8Array;
 
   constructor(
-    private readonly buffer: Uint8Array,
+    buffer: Uint8Array,
     private readonly what: string,
-  ) {}
+  ) {
+    // A plain Uint8Array view, even over a Buffer: Buffer#slice does not copy,
+    // and decoded values must be plain Uint8Arrays that own their bytes.
+    this.buffer = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
 
   get remaining(): number {
     return this.buffer.length - this.offset;
@@ -237,7 +239,8 @@ export function decodeHardState(bytes: Uint8Array, what = 'hard state'): HardSta
   return state;
 }
 
-// ---- ConfState / ConfChange ----
+// ---- ConfState ----
+// (Conf changes travel inside 'conf-change' entries in the core's own encoding: src/raft/core/conf-change.ts.)
 
 function writeIds(w: Writer, ids: readonly string[]): void {
   w.varuint(ids.length);
@@ -261,29 +264,6 @@ export function readConfState(r: Reader): ConfState {
   const voters = readIds(r);
   const learners = readIds(r);
   return { voters, learners };
-}
-
-export function encodeConfChange(change: ConfChange): Uint8Array {
-  const w = new Writer(64);
-  w.byte(enumCode(CONF_CHANGE_TYPES, change.type, 'conf change type'));
-  w.string(change.nodeId);
-  if (change.address === undefined) {
-    w.byte(0);
-  } else {
-    w.byte(1);
-    w.string(change.address);
-  }
-  return w.finish();
-}
-
-export function decodeConfChange(bytes: Uint8Array, what = 'conf change'): ConfChange {
-  const r = new Reader(bytes, what);
-  const type = r.enumOf(CONF_CHANGE_TYPES, 'conf change type');
-  const nodeId = r.string();
-  const hasAddress = r.byte();
-  const change: ConfChange = hasAddress === 1 ? { type, nodeId, address: r.string() } : { type, nodeId };
-  r.expectEnd();
-  return change;
 }
 
 // ---- Snapshot ----

@@ -1,0 +1,475 @@
+/**
+ * DurableLogStorage: the LogStorage the driver persists to, on local disk.
+ *
+ * Directory layout (see docs/raft-driver.md):
+ *   snapshot   envelope "ZKRAFTSN": generation, snapshot (metadata + state machine bytes)
+ *   hardstate  envelope "ZKRAFTHS": term, vote, commit
+ *   seg-<generation>-<first index>.log   segments (segment.ts)
+ *
+ * The log is the snapshot (index S, term, conf, data) followed by entries
+ * S+1 .. lastIndex, kept in memory too (the core reads them synchronously; this
+ * is a control-plane log, small by design, compacted by snapshots).
+ *
+ * Durability rules:
+ * - append() writes one record with one write and one fdatasync, and only then
+ *   updates what this object reports (so everything it reports is on disk);
+ * - term and vote are replaced atomically (temp, fdatasync, rename, fsync dir)
+ *   before setHardState returns; the commit index is volatile state in Raft (a
+ *   restarted node relearns it from the leader), so it is written lazily, with
+ *   term/vote changes, snapshots and close;
+ * - a snapshot installed from the leader bumps the generation: the snapshot
+ *   file with the new generation is durable before the old segments are
+ *   deleted, and recovery deletes segments of an older generation.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { assert, CorruptFileError, InvalidArgumentError } from '../../errors/index.ts';
+import { readHardState, readSnapshot, writeHardState, writeSnapshot } from '../codec.ts';
+import { CompactedError } from '../core/errors.ts';
+import { limitSize } from '../core/entry-size.ts';
+import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
+import { decodeEnvelope, encodeEnvelope, fsyncDirectory, writeFileAtomic, type Identity } from './files.ts';
+import {
+  encodeBatchRecord,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  scanSegment,
+  segmentFileName,
+} from './segment.ts';
+
+const writeAsync = promisify(fs.write);
+const fdatasyncAsync = promisify(fs.fdatasync);
+
+const SNAPSHOT_FILE = 'snapshot';
+const SNAPSHOT_MAGIC = 'ZKRAFTSN';
+const HARD_STATE_FILE = 'hardstate';
+const HARD_STATE_MAGIC = 'ZKRAFTHS';
+export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+
+export interface DurableLogOptions {
+  readonly dir: string;
+  readonly clusterId: string;
+  readonly nodeId: string;
+  /** The initial configuration, used only when `dir` holds no log yet. */
+  readonly bootstrapConf?: ConfState;
+  /** A segment is closed and a new one started once it reaches this size. */
+  readonly segment_bytes_max?: number;
+}
+
+/** What recovery found; logged by the driver, checked by tests. */
+export interface RecoveryReport {
+  readonly created: boolean;
+  readonly segments: number;
+  readonly entries: number;
+  /** Bytes of a torn last record that were dropped (never acknowledged). */
+  readonly tornTail_bytes: number;
+  readonly tornTailFile: string | null;
+  readonly staleSegmentsDeleted: number;
+}
+
+interface SegmentInfo {
+  readonly name: string;
+  readonly generation: number;
+  readonly firstIndex: number;
+  /** Highest entry index written to this segment (0 when empty). */
+  maxIndex: number;
+  size_bytes: number;
+}
+
+export class DurableLogStorage implements LogStorage {
+  readonly dir: string;
+  readonly identity: Identity;
+  readonly recovery: RecoveryReport;
+  private readonly segment_bytes_max: number;
+
+  private generation: number;
+  private snap: Snapshot;
+  private hard: HardState;
+  /** term/vote as last written to disk (commit may lag; see the header comment). */
+  private durableHard: HardState;
+  private log: Entry[]; // invariant: log[i].index === snap.metadata.index + 1 + i
+  private segments: SegmentInfo[]; // sorted by firstIndex; the last one is active
+  private activeFd: number;
+  private writing = false;
+  private failed: Error | null = null;
+  private closed = false;
+
+  private constructor(options: DurableLogOptions) {
+    this.dir = options.dir;
+    this.identity = { clusterId: options.clusterId, nodeId: options.nodeId };
+    this.segment_bytes_max = options.segment_bytes_max ?? SEGMENT_BYTES_MAX_DEFAULT;
+    // Filled in by open(); these placeholders are never observed.
+    this.generation = 0;
+    this.snap = { metadata: { index: 0, term: 0, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) };
+    this.hard = { term: 0, vote: null, commit: 0 };
+    this.durableHard = this.hard;
+    this.log = [];
+    this.segments = [];
+    this.activeFd = -1;
+    this.recovery = this.recover(options);
+  }
+
+  /** Opens (recovering) or creates the log in `options.dir`. Synchronous: run it before serving. */
+  static open(options: DurableLogOptions): DurableLogStorage {
+    if (options.clusterId.length === 0 || options.nodeId.length === 0) {
+      throw new InvalidArgumentError('durable log: clusterId and nodeId must be non-empty');
+    }
+    const segment_bytes_max = options.segment_bytes_max ?? SEGMENT_BYTES_MAX_DEFAULT;
+    if (!Number.isInteger(segment_bytes_max) || segment_bytes_max < 4096) {
+      throw new InvalidArgumentError(`durable log: segment_bytes_max must be an integer >= 4096, got ${segment_bytes_max}`);
+    }
+    fs.mkdirSync(options.dir, { recursive: true });
+    return new DurableLogStorage(options);
+  }
+
+  // ---- recovery ----
+
+  private recover(options: DurableLogOptions): RecoveryReport {
+    const names = fs.readdirSync(this.dir);
+    for (const name of names) {
+      // Leftovers of an atomic replace that crashed before its rename: the old file is intact.
+      if (name.endsWith('.tmp')) fs.unlinkSync(path.join(this.dir, name));
+    }
+    const segmentNames = names.filter((n) => parseSegmentFileName(n) !== null);
+    const hasSnapshot = names.includes(SNAPSHOT_FILE);
+    const hasHardState = names.includes(HARD_STATE_FILE);
+
+    if (!hasSnapshot && !hasHardState && segmentNames.length === 0) {
+      return this.create(options);
+    }
+    if (!hasSnapshot) throw new CorruptFileError(`${path.join(this.dir, SNAPSHOT_FILE)} is missing but the directory holds a log`);
+    if (!hasHardState) throw new CorruptFileError(`${path.join(this.dir, HARD_STATE_FILE)} is missing but the directory holds a log`);
+
+    this.readSnapshotFile();
+    this.hard = this.readHardStateFile();
+    this.durableHard = this.hard;
+
+    let staleSegmentsDeleted = 0;
+    const current: { name: string; generation: number; firstIndex: number }[] = [];
+    for (const name of segmentNames) {
+      const parsed = parseSegmentFileName(name)!;
+      if (parsed.generation < this.generation) {
+        // Written before a snapshot from the leader replaced the whole log.
+        fs.unlinkSync(path.join(this.dir, name));
+        staleSegmentsDeleted++;
+      } else if (parsed.generation > this.generation) {
+        throw new CorruptFileError(
+          `${path.join(this.dir, name)} has generation ${parsed.generation}, newer than the snapshot's ${this.generation}`,
+        );
+      } else {
+        current.push({ name, ...parsed });
+      }
+    }
+    if (staleSegmentsDeleted > 0) fsyncDirectory(this.dir);
+    current.sort((a, b) => a.firstIndex - b.firstIndex);
+
+    // Replay every batch in order; a batch starting at or below the last index replaces that suffix.
+    let replayed: Entry[] = [];
+    let replayedStart = 0;
+    let tornTail_bytes = 0;
+    let tornTailFile: string | null = null;
+    for (let s = 0; s < current.length; s++) {
+      const info = current[s]!;
+      const file = path.join(this.dir, info.name);
+      const scanned = scanSegment(fs.readFileSync(file), this.identity, file);
+      if (scanned.header.generation !== info.generation || scanned.header.firstIndex !== info.firstIndex) {
+        throw new CorruptFileError(`${file}: header (generation ${scanned.header.generation}, first index ${scanned.header.firstIndex}) does not match the file name`);
+      }
+      if (scanned.tornTail_bytes > 0) {
+        if (s !== current.length - 1) {
+          // A segment is only followed by another after all its records were synced.
+          throw new CorruptFileError(`${file}: bad record at offset ${scanned.validEnd_bytes} in a segment that is not the last`);
+        }
+        // The tail was never acknowledged (its fdatasync had not returned): drop it.
+        const fd = fs.openSync(file, 'r+');
+        try {
+          fs.ftruncateSync(fd, scanned.validEnd_bytes);
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        tornTail_bytes = scanned.tornTail_bytes;
+        tornTailFile = file;
+      }
+      let maxIndex = 0;
+      for (const batch of scanned.batches) {
+        const first = batch.entries[0]!.index;
+        const last = batch.entries[batch.entries.length - 1]!.index;
+        maxIndex = Math.max(maxIndex, last);
+        if (replayed.length === 0 || first < replayedStart) {
+          replayed = [...batch.entries];
+          replayedStart = first;
+          continue;
+        }
+        const replayedEnd = replayedStart + replayed.length; // one past the last index
+        if (first > replayedEnd) {
+          throw new CorruptFileError(`${file}: record at offset ${batch.offset} starts at index ${first}, leaving a gap after ${replayedEnd - 1}`);
+        }
+        replayed.length = first - replayedStart;
+        for (const e of batch.entries) replayed.push(e);
+      }
+      this.segments.push({ name: info.name, generation: info.generation, firstIndex: info.firstIndex, maxIndex, size_bytes: scanned.validEnd_bytes });
+    }
+
+    const snapIndex = this.snap.metadata.index;
+    if (replayed.length > 0) {
+      if (replayedStart > snapIndex + 1) {
+        throw new CorruptFileError(`${this.dir}: the log starts at index ${replayedStart} but the snapshot ends at ${snapIndex}; entries in between are missing`);
+      }
+      const atSnapshot = replayed[snapIndex - replayedStart];
+      if (atSnapshot !== undefined && atSnapshot.term !== this.snap.metadata.term) {
+        throw new CorruptFileError(`${this.dir}: log entry ${snapIndex} has term ${atSnapshot.term} but the snapshot says ${this.snap.metadata.term}`);
+      }
+      this.log = replayed.slice(Math.max(0, snapIndex + 1 - replayedStart));
+    }
+    // Commit is written lazily and never ahead of the durable log, but clamp anyway: it is volatile state.
+    const commit = Math.min(Math.max(this.hard.commit, snapIndex), this.lastIndex());
+    this.hard = { ...this.hard, commit };
+
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || last.size_bytes >= this.segment_bytes_max) {
+      this.startSegment(this.lastIndex() + 1);
+    } else {
+      this.activeFd = fs.openSync(path.join(this.dir, last.name), 'a');
+    }
+    return {
+      created: false,
+      segments: this.segments.length,
+      entries: this.log.length,
+      tornTail_bytes,
+      tornTailFile,
+      staleSegmentsDeleted,
+    };
+  }
+
+  private create(options: DurableLogOptions): RecoveryReport {
+    if (options.bootstrapConf === undefined) {
+      throw new InvalidArgumentError(`durable log: ${this.dir} is empty and no bootstrap configuration was given`);
+    }
+    const conf = options.bootstrapConf;
+    assert(conf.voters.length > 0, 'bootstrap configuration needs at least one voter');
+    this.generation = 1;
+    this.snap = { metadata: { index: 0, term: 0, conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data: new Uint8Array(0) };
+    this.writeSnapshotFile();
+    this.hard = { term: 0, vote: null, commit: 0 };
+    this.writeHardStateFile(this.hard);
+    this.startSegment(1);
+    return { created: true, segments: 1, entries: 0, tornTail_bytes: 0, tornTailFile: null, staleSegmentsDeleted: 0 };
+  }
+
+  // ---- files ----
+
+  private readSnapshotFile(): void {
+    const file = path.join(this.dir, SNAPSHOT_FILE);
+    const { body } = decodeEnvelope(fs.readFileSync(file), SNAPSHOT_MAGIC, this.identity, file);
+    this.generation = body.varuint();
+    this.snap = readSnapshot(body);
+    body.expectEnd();
+  }
+
+  private writeSnapshotFile(): void {
+    const bytes = encodeEnvelope(SNAPSHOT_MAGIC, this.identity, (w) => {
+      w.varuint(this.generation);
+      writeSnapshot(w, this.snap);
+    });
+    writeFileAtomic(this.dir, SNAPSHOT_FILE, bytes);
+  }
+
+  private readHardStateFile(): HardState {
+    const file = path.join(this.dir, HARD_STATE_FILE);
+    const { body } = decodeEnvelope(fs.readFileSync(file), HARD_STATE_MAGIC, this.identity, file);
+    const state = readHardState(body);
+    body.expectEnd();
+    return state;
+  }
+
+  private writeHardStateFile(state: HardState): void {
+    const bytes = encodeEnvelope(HARD_STATE_MAGIC, this.identity, (w) => writeHardState(w, state));
+    writeFileAtomic(this.dir, HARD_STATE_FILE, bytes);
+    this.durableHard = state;
+  }
+
+  /** Creates a new, empty active segment; its header is made durable before use. */
+  private startSegment(firstIndex: number): void {
+    if (this.activeFd >= 0) {
+      fs.closeSync(this.activeFd);
+      this.activeFd = -1;
+    }
+    const name = segmentFileName(this.generation, firstIndex);
+    const header = encodeSegmentHeader(this.identity, { generation: this.generation, firstIndex });
+    writeFileAtomic(this.dir, name, header);
+    this.activeFd = fs.openSync(path.join(this.dir, name), 'a');
+    this.segments.push({ name, generation: this.generation, firstIndex, maxIndex: 0, size_bytes: header.length });
+  }
+
+  // ---- LogStorage ----
+
+  initialState(): { hardState: HardState; conf: ConfState } {
+    return { hardState: this.hard, conf: this.snap.metadata.conf };
+  }
+
+  firstIndex(): number {
+    return this.snap.metadata.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.snap.metadata.index + this.log.length;
+  }
+
+  term(index: number): number {
+    const offset = this.snap.metadata.index;
+    if (index < offset) throw new CompactedError(index, this.firstIndex());
+    if (index === offset) return this.snap.metadata.term;
+    const entry = this.log[index - offset - 1];
+    if (entry === undefined) throw new InvalidArgumentError(`term(${index}) is beyond the last index ${this.lastIndex()}`);
+    return entry.term;
+  }
+
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    if (lo < this.firstIndex()) throw new CompactedError(lo, this.firstIndex());
+    if (hi > this.lastIndex() + 1 || lo > hi) {
+      throw new InvalidArgumentError(`entries [${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex() + 1})`);
+    }
+    const offset = this.snap.metadata.index + 1;
+    return limitSize(this.log.slice(lo - offset, hi - offset), maxBytes);
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  hardState(): HardState {
+    return this.hard;
+  }
+
+  // ---- writes ----
+
+  private checkWritable(): void {
+    if (this.failed !== null) throw new CorruptFileError(`durable log in ${this.dir} failed earlier and refuses writes: ${this.failed.message}`, { cause: this.failed });
+    assert(!this.closed, 'durable log used after close');
+    assert(!this.writing, 'durable log: one write at a time (the Ready loop is serial)');
+  }
+
+  /**
+   * Appends consecutive entries as one record (one write, one fdatasync): the
+   * group commit. Entries at or below lastIndex replace that suffix. Resolves
+   * once the bytes are durable; only then do reads see the new entries.
+   */
+  async append(entries: readonly Entry[]): Promise<void> {
+    this.checkWritable();
+    const skip = entries.findIndex((e) => e.index > this.snap.metadata.index);
+    if (entries.length === 0 || skip < 0) return;
+    const batch = skip === 0 ? entries : entries.slice(skip);
+    const first = batch[0]!.index;
+    for (let i = 1; i < batch.length; i++) assert(batch[i]!.index === first + i, 'appended entries must be consecutive');
+    assert(first <= this.lastIndex() + 1, () => `append at ${first} leaves a gap after ${this.lastIndex()}`);
+
+    if (this.segments[this.segments.length - 1]!.size_bytes >= this.segment_bytes_max) this.startSegment(first);
+    const active = this.segments[this.segments.length - 1]!;
+    const record = encodeBatchRecord(batch);
+    this.writing = true;
+    try {
+      let written = 0;
+      while (written < record.length) {
+        const { bytesWritten } = await writeAsync(this.activeFd, record, written, record.length - written);
+        written += bytesWritten;
+      }
+      await fdatasyncAsync(this.activeFd);
+    } catch (cause) {
+      // The file may now hold part of the record; recovery treats it as a torn tail.
+      this.failed = cause instanceof Error ? cause : new Error(String(cause));
+      throw new CorruptFileError(`durable log: write to ${active.name} failed: ${this.failed.message}`, { cause });
+    } finally {
+      this.writing = false;
+    }
+    active.size_bytes += record.length;
+    active.maxIndex = Math.max(active.maxIndex, batch[batch.length - 1]!.index);
+    this.log.length = first - this.snap.metadata.index - 1;
+    for (const e of batch) this.log.push(e);
+  }
+
+  /**
+   * Records the hard state. A new term or vote is made durable (atomic replace)
+   * before this returns: a vote must never be forgotten. Commit alone is kept in
+   * memory and written with the next term/vote change, snapshot or close.
+   */
+  setHardState(state: HardState): void {
+    this.checkWritable();
+    assert(state.term >= this.hard.term, () => `stored term must not go back: ${this.hard.term} -> ${state.term}`);
+    this.hard = state;
+    if (state.term !== this.durableHard.term || state.vote !== this.durableHard.vote) {
+      this.writeHardStateFile(this.clampedHardState());
+    }
+  }
+
+  private clampedHardState(): HardState {
+    return { ...this.hard, commit: Math.min(this.hard.commit, this.lastIndex()) };
+  }
+
+  /**
+   * A snapshot of this node's state machine at `index` (<= applied): written
+   * atomically, then entries up to `index` are dropped and every segment that
+   * holds only such entries is deleted.
+   */
+  createSnapshot(index: number, conf: ConfState, data: Uint8Array): Snapshot {
+    this.checkWritable();
+    if (index <= this.snap.metadata.index) return this.snap;
+    assert(index <= this.hard.commit, () => `snapshot index ${index} is beyond the commit index ${this.hard.commit}`);
+    const term = this.term(index);
+    const kept = this.log.slice(index - this.snap.metadata.index);
+    this.snap = { metadata: { index, term, conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data };
+    this.writeSnapshotFile();
+    this.log = kept;
+    this.writeHardStateFile(this.clampedHardState());
+    this.deleteSegmentsUpTo(index);
+    return this.snap;
+  }
+
+  private deleteSegmentsUpTo(index: number): void {
+    let deleted = 0;
+    // Oldest first, never the active (last) segment; stop at the first one still needed.
+    while (this.segments.length > 1 && this.segments[0]!.maxIndex <= index) {
+      fs.unlinkSync(path.join(this.dir, this.segments[0]!.name));
+      this.segments.shift();
+      deleted++;
+    }
+    if (deleted > 0) fsyncDirectory(this.dir);
+  }
+
+  /**
+   * Replaces the whole log by a snapshot from the leader (InstallSnapshot). The
+   * new snapshot, with a new generation, is durable before any old segment is
+   * deleted; recovery deletes segments of older generations.
+   */
+  applySnapshot(snapshot: Snapshot): void {
+    this.checkWritable();
+    if (snapshot.metadata.index <= this.snap.metadata.index) return;
+    this.generation++;
+    this.snap = snapshot;
+    this.writeSnapshotFile();
+    this.log = [];
+    if (this.hard.commit < snapshot.metadata.index) this.hard = { ...this.hard, commit: snapshot.metadata.index };
+    fs.closeSync(this.activeFd);
+    this.activeFd = -1;
+    for (const s of this.segments) fs.unlinkSync(path.join(this.dir, s.name));
+    this.segments = [];
+    fsyncDirectory(this.dir);
+    this.startSegment(snapshot.metadata.index + 1);
+    this.writeHardStateFile(this.clampedHardState());
+  }
+
+  /** Segment files currently in use (oldest first); for tests and status. */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => path.join(this.dir, s.name));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    assert(!this.writing, 'durable log closed during a write');
+    if (this.failed === null) this.writeHardStateFile(this.clampedHardState());
+    fs.closeSync(this.activeFd);
+    this.activeFd = -1;
+    this.closed = true;
+  }
+}
