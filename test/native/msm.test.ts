@@ -1,0 +1,119 @@
+/** G1 and G2 MSM parity with ffjavascript's multiExpAffine, including edge scalars and bases. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { G1_AFFINE_BYTES, G2_AFFINE_BYTES, type ProverBackend } from '../../src/prover/backend.ts';
+import { InvalidArgumentError } from '../../src/errors/index.ts';
+import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
+import { FR_ORDER, SeededRandom, bigintToLe32, randomFrVector, randomPoints, referenceCurve, testSeed, type FfCurve, type FfGroup } from './fixtures.ts';
+
+let curve: FfCurve;
+let backend: ProverBackend;
+const rng = new SeededRandom(testSeed('native msm'));
+
+beforeAll(async () => {
+  curve = await referenceCurve();
+  backend = await createNativeBackend();
+});
+afterAll(async () => {
+  await backend.close();
+  await curve.terminate();
+});
+
+async function reference(group: FfGroup, bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array> {
+  return group.toAffine(await group.multiExpAffine(bases, scalars));
+}
+
+/** Random inputs with the edge cases folded in where n allows: scalars 0, 1, r-1, a repeated point, an infinity base. */
+function edgyInputs(group: FfGroup, n: number, pointBytes: number): { bases: Uint8Array; scalars: Uint8Array } {
+  const bases = randomPoints(group, rng, n, pointBytes);
+  const scalars = randomFrVector(rng, n);
+  const setScalar = (i: number, v: bigint): void => {
+    if (i < n) scalars.set(bigintToLe32(v), i * 32);
+  };
+  setScalar(0, 0n);
+  setScalar(1, 1n);
+  setScalar(2, FR_ORDER - 1n);
+  if (n > 4) bases.copyWithin(4 * pointBytes, 3 * pointBytes, 4 * pointBytes); // point 4 repeats point 3
+  if (n > 5) bases.fill(0, 5 * pointBytes, 6 * pointBytes); // point 5 is infinity
+  if (n > 7) bases.copyWithin(7 * pointBytes, 6 * pointBytes, 7 * pointBytes); // repeated point with scalar 1 twice
+  setScalar(6, 1n);
+  setScalar(7, 1n);
+  return { bases, scalars };
+}
+
+describe('native msmG1 matches ffjavascript', () => {
+  for (const n of [0, 1, 2, 3, 7, 100, 1000, 1025]) {
+    it(`n = ${n}`, async () => {
+      const { bases, scalars } = edgyInputs(curve.G1, n, G1_AFFINE_BYTES);
+      expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
+    });
+  }
+
+  it('one point repeated 300 times with random scalars (bucket collisions)', async () => {
+    const one = randomPoints(curve.G1, rng, 1, G1_AFFINE_BYTES);
+    const bases = new Uint8Array(300 * G1_AFFINE_BYTES);
+    for (let i = 0; i < 300; i++) bases.set(one, i * G1_AFFINE_BYTES);
+    const scalars = randomFrVector(rng, 300);
+    expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
+  });
+
+  it('P and -P cancel to infinity (all-zero bytes)', async () => {
+    const p = randomPoints(curve.G1, rng, 1, G1_AFFINE_BYTES);
+    const bases = new Uint8Array(2 * G1_AFFINE_BYTES);
+    bases.set(p, 0);
+    bases.set(p, G1_AFFINE_BYTES);
+    const scalars = new Uint8Array(64);
+    scalars.set(bigintToLe32(5n), 0);
+    scalars.set(bigintToLe32(FR_ORDER - 5n), 32);
+    expect(await backend.msmG1(bases, scalars)).toEqual(new Uint8Array(G1_AFFINE_BYTES));
+  });
+
+  it('Groth16-like witness: mostly 0 and 1', async () => {
+    const n = 2000;
+    const bases = randomPoints(curve.G1, rng, n, G1_AFFINE_BYTES);
+    const scalars = randomFrVector(rng, n);
+    for (let i = 0; i < n; i++) {
+      const kind = rng.below(10);
+      if (kind < 4) scalars.fill(0, i * 32, i * 32 + 32);
+      else if (kind < 8) scalars.set(bigintToLe32(1n), i * 32);
+    }
+    expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
+  });
+
+  it('rejects a scalar >= r, naming its index', async () => {
+    const bases = randomPoints(curve.G1, rng, 3, G1_AFFINE_BYTES);
+    const scalars = randomFrVector(rng, 3);
+    scalars.set(bigintToLe32(FR_ORDER), 64);
+    await expect(backend.msmG1(bases, scalars)).rejects.toThrow(/scalar 2 .*< r/);
+    await expect(backend.msmG1(bases, scalars)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe('native msmG2 matches ffjavascript', () => {
+  for (const n of [0, 1, 2, 3, 7, 100, 1025]) {
+    it(`n = ${n}`, async () => {
+      const { bases, scalars } = edgyInputs(curve.G2, n, G2_AFFINE_BYTES);
+      expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
+    });
+  }
+});
+
+describe('resident circuits', () => {
+  it('keeps bases, caches by id, and runs prefix MSMs', async () => {
+    const nVars = 50;
+    const A = randomPoints(curve.G1, rng, nVars, G1_AFFINE_BYTES);
+    const B2 = randomPoints(curve.G2, rng, nVars, G2_AFFINE_BYTES);
+    const H = randomPoints(curve.G1, rng, 64, G1_AFFINE_BYTES);
+    const bases = { id: 'test-circuit', A, B1: A, B2, C: A.subarray(0, 40 * G1_AFFINE_BYTES), H };
+    const circuit = await backend.loadCircuit(bases);
+    expect(await backend.loadCircuit(bases)).toBe(circuit);
+    const scalars = randomFrVector(rng, nVars);
+    expect(await circuit.msmG1('A', scalars)).toEqual(await reference(curve.G1, A, scalars));
+    expect(await circuit.msmG2('B2', scalars)).toEqual(await reference(curve.G2, B2, scalars));
+    const prefix = scalars.subarray(0, 30 * 32);
+    expect(await circuit.msmG1('C', prefix)).toEqual(await reference(curve.G1, A.subarray(0, 30 * G1_AFFINE_BYTES), prefix));
+    await expect(circuit.msmG1('H', randomFrVector(rng, 65))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await circuit.release();
+    await expect(circuit.msmG1('A', scalars)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await backend.loadCircuit(bases)).not.toBe(circuit);
+  });
+});
