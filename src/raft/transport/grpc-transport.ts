@@ -1,0 +1,149 @@
+/**
+ * Peer-to-peer Raft transport over gRPC (grpc-js, service defined in code, no
+ * protoc): each node serves one client-streaming method; each node keeps one
+ * outgoing stream per peer (PeerSender) carrying frames, each frame a batch of
+ * encoded messages (codec.ts). Incoming frames are decoded and handed to
+ * `onMessages` in arrival order.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { assert, InvalidArgumentError } from '../../errors/index.ts';
+import { decodeMessageBatch } from '../codec.ts';
+import type { Message, NodeId } from '../types.ts';
+import { identity, serverOptions } from './grpc-options.ts';
+import { silentLogger, type DriverLogger } from './logger.ts';
+import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
+
+export interface GrpcTransportOptions {
+  readonly selfId: NodeId;
+  /** host:port to listen on for peers (port 0 picks a free one). */
+  readonly listenAddress: string;
+  /** Peer id -> host:port of its Raft transport (self excluded or ignored). */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  readonly onMessages: (messages: Message[]) => void;
+  readonly queue_messages_max?: number;
+  readonly reconnect_ms_min?: number;
+  readonly reconnect_ms_max?: number;
+  readonly logger?: DriverLogger;
+}
+
+const RAFT_SERVICE: grpc.ServiceDefinition = {
+  Stream: {
+    path: RAFT_STREAM_PATH,
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+export class GrpcTransport {
+  private readonly server = new grpc.Server(serverOptions);
+  private readonly senders = new Map<NodeId, PeerSender>();
+  private readonly logger: DriverLogger;
+  private readonly openCalls = new Set<grpc.ServerReadableStream<Buffer, Buffer>>();
+  private closed = false;
+  received_frames = 0;
+  rejected_frames = 0;
+
+  constructor(private readonly options: GrpcTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+    for (const [peerId, address] of options.peers) {
+      if (peerId === options.selfId) continue;
+      if (!/^[^\s:]+:\d+$/.test(address)) throw new InvalidArgumentError(`peer ${peerId}: address must be host:port, got ${JSON.stringify(address)}`);
+      this.senders.set(
+        peerId,
+        new PeerSender({
+          selfId: options.selfId,
+          peerId,
+          address,
+          queue_messages_max: options.queue_messages_max ?? 4096,
+          reconnect_ms_min: options.reconnect_ms_min ?? 50,
+          reconnect_ms_max: options.reconnect_ms_max ?? 500,
+          logger: this.logger,
+        }),
+      );
+    }
+    this.server.addService(RAFT_SERVICE, { Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => this.serve(call, callback) });
+  }
+
+  /** Binds the listening socket; resolves with the bound port. */
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(this.options.listenAddress, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        if (error !== null) reject(new InvalidArgumentError(`raft transport cannot listen on ${this.options.listenAddress}: ${error.message}`, { cause: error }));
+        else resolve(port);
+      });
+    });
+  }
+
+  private serve(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+    this.openCalls.add(call);
+    call.on('data', (frame: Buffer) => {
+      let messages: Message[];
+      try {
+        messages = decodeMessageBatch(frame, 'raft frame');
+      } catch (error) {
+        this.rejected_frames++;
+        this.logger.warn({ error: (error as Error).message }, 'dropping a malformed raft frame');
+        return;
+      }
+      this.received_frames++;
+      const forMe = messages.filter((m) => m.to === this.options.selfId);
+      if (forMe.length !== messages.length) this.logger.warn({ dropped: messages.length - forMe.length }, 'dropping raft messages addressed to another node');
+      const first = forMe[0];
+      if (first !== undefined) this.senders.get(first.from)?.noteAlive();
+      if (forMe.length > 0 && !this.closed) this.options.onMessages(forMe);
+    });
+    call.on('error', () => this.openCalls.delete(call));
+    call.on('end', () => {
+      this.openCalls.delete(call);
+      callback(null, Buffer.alloc(0));
+    });
+  }
+
+  /** Sends messages to their peers; never blocks, drops what cannot be queued. */
+  send(messages: readonly Message[]): void {
+    if (this.closed || messages.length === 0) return;
+    // Group per peer so one Ready makes one frame per peer.
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const m of messages) {
+      assert(m.from === this.options.selfId, () => `message from ${m.from} sent by ${this.options.selfId}`);
+      let list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [peerId, list] of byPeer) {
+      const sender = this.senders.get(peerId);
+      if (sender === undefined) {
+        this.logger.warn({ peer: peerId }, 'no address for raft peer; dropping messages');
+        continue;
+      }
+      sender.send(list);
+    }
+  }
+
+  stats(): Record<NodeId, PeerSenderStats> {
+    const out: Record<NodeId, PeerSenderStats> = {};
+    for (const [peerId, sender] of this.senders) out[peerId] = { ...sender.stats };
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sender of this.senders.values()) sender.close();
+    for (const call of this.openCalls) call.destroy();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 500);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The outgoing half of the transport for one peer: a gRPC client stream that
+ * carries encoded message batches, a bounded queue, and reconnect with backoff.
+ *
+ * Raft tolerates loss, so this never blocks and never buffers without bound:
+ * - while the peer is down (between a failed stream and the next attempt),
+ *   messages for it are dropped;
+ * - while the stream pushes back (write() returned false), messages queue up to
+ *   queue_messages_max, then further ones are dropped.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { assert } from '../../errors/index.ts';
+import { encodeMessageBatch } from '../codec.ts';
+import type { Message, NodeId } from '../types.ts';
+import { channelOptions, identity } from './grpc-options.ts';
+import type { DriverLogger } from './logger.ts';
+
+export const RAFT_STREAM_PATH = '/zkp.raft.RaftTransport/Stream';
+
+export interface PeerSenderOptions {
+  readonly selfId: NodeId;
+  readonly peerId: NodeId;
+  readonly address: string;
+  readonly queue_messages_max: number;
+  readonly reconnect_ms_min: number;
+  readonly reconnect_ms_max: number;
+  readonly logger: DriverLogger;
+}
+
+export interface PeerSenderStats {
+  sent_messages: number;
+  sent_frames: number;
+  dropped_messages: number;
+  reconnects: number;
+}
+
+type State = 'idle' | 'up' | 'down' | 'closed';
+
+export class PeerSender {
+  readonly stats: PeerSenderStats = { sent_messages: 0, sent_frames: 0, dropped_messages: 0, reconnects: 0 };
+  private readonly client: grpc.Client;
+  private state: State = 'idle';
+  private call: grpc.ClientWritableStream<Buffer> | null = null;
+  private queue: Message[] = []; // invariant: length <= queue_messages_max
+  private writable = true; // false between a write() that returned false and 'drain'
+  private backoff_ms: number;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: PeerSenderOptions) {
+    assert(options.queue_messages_max > 0, 'peer queue bound must be positive');
+    this.backoff_ms = options.reconnect_ms_min;
+    this.client = new grpc.Client(options.address, grpc.credentials.createInsecure(), channelOptions(options.reconnect_ms_min, options.reconnect_ms_max));
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.state === 'closed' || this.state === 'down') {
+      this.stats.dropped_messages += messages.length;
+      return;
+    }
+    if (this.state === 'idle') this.openStream();
+    for (const m of messages) {
+      if (this.queue.length >= this.options.queue_messages_max) {
+        this.stats.dropped_messages++;
+        continue;
+      }
+      this.queue.push(m);
+    }
+    this.flush();
+  }
+
+  private openStream(): void {
+    assert(this.call === null, 'one stream per peer');
+    const call = this.client.makeClientStreamRequest<Buffer, Buffer>(RAFT_STREAM_PATH, identity, identity, (error) => {
+      // The stream ended: the peer closed it, died, or was never reachable.
+      if (this.call !== call) return;
+      this.call = null;
+      this.writable = true;
+      if (this.state === 'closed') return;
+      this.options.logger.debug({ peer: this.options.peerId, error: error?.message }, 'raft stream to peer ended');
+      this.markDown();
+    });
+    call.on('error', () => {}); // reported through the callback above
+    call.on('drain', () => {
+      if (this.call !== call) return;
+      this.writable = true;
+      this.flush();
+    });
+    this.call = call;
+    this.writable = true;
+    this.state = 'up';
+  }
+
+  private flush(): void {
+    if (this.call === null || !this.writable || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.stats.sent_messages += batch.length;
+    this.stats.sent_frames++;
+    const frame = encodeMessageBatch(batch);
+    this.writable = this.call.write(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+  }
+
+  private markDown(): void {
+    this.stats.dropped_messages += this.queue.length;
+    this.queue = [];
+    this.state = 'down';
+    const delay_ms = this.backoff_ms;
+    this.backoff_ms = Math.min(this.backoff_ms * 2, this.options.reconnect_ms_max);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state !== 'down') return;
+      this.stats.reconnects++;
+      this.state = 'idle'; // the next send opens a new stream
+    }, delay_ms);
+  }
+
+  /** The peer answered (we received a message from it): reset the backoff. */
+  noteAlive(): void {
+    this.backoff_ms = this.options.reconnect_ms_min;
+  }
+
+  close(): void {
+    this.state = 'closed';
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.queue = [];
+    const call = this.call;
+    this.call = null;
+    call?.end();
+    this.client.close();
+  }
+}
