@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'DEVICE_LOST' // a GPU device lost or out of memory mid-operation
   | 'VERIFICATION_FAILED' // a proof that does not verify
   | 'NOT_LEADER' // a Raft write sent to a follower
+  | 'UNAVAILABLE' // overloaded (a full bounded queue) or shutting down: retry later, possibly elsewhere
   | 'INTERNAL'; // a bug: an assertion that should never fail
 
 export class ZkpError extends Error {
@@ -65,6 +66,13 @@ export class NotLeaderError extends ZkpError {
     super('NOT_LEADER', leaderId === null ? 'not the leader; no leader is known yet' : `not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`);
     this.leaderId = leaderId;
     this.leaderAddress = leaderAddress;
+  }
+}
+
+/** The service cannot take the request now (a bounded queue is full, or it is closing); nothing was done; retry later. */
+export class UnavailableError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
   }
 }
 
