@@ -1,0 +1,194 @@
+/**
+ * Runs a Raft cluster of real node processes (src/raft/driver/node-main.ts via
+ * tsx) on loopback, for the cluster tests and bench/raft.ts: free ports, temp
+ * data dirs, kill -9 and restart of single nodes, and the nodes' stdout events
+ * (leader changes) time-stamped on arrival in this process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/driver/node-main.ts');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+export interface NodeEvent {
+  readonly at_ms: number; // performance.now() in this process when the line arrived
+  readonly event: string;
+  readonly [key: string]: unknown;
+}
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly raftPort: number;
+  readonly clientPort: number;
+  readonly dataDir: string;
+  child: ChildProcess | null;
+  events: NodeEvent[];
+  stderr: string;
+}
+
+export interface ClusterOptions {
+  readonly size?: number;
+  readonly tick_ms?: number;
+  readonly electionTicks?: number;
+  readonly heartbeatTicks?: number;
+  readonly snapshotEvery?: number;
+  readonly logLevel?: string;
+  readonly baseDir?: string;
+}
+
+export class ProcessCluster {
+  readonly nodes: ClusterNode[] = [];
+  readonly baseDir: string;
+  private readonly listeners = new Set<(node: ClusterNode, event: NodeEvent) => void>();
+
+  private constructor(
+    private readonly options: ClusterOptions,
+    private readonly peersFlag: string,
+    baseDir: string,
+  ) {
+    this.baseDir = baseDir;
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<ProcessCluster> {
+    const size = options.size ?? 3;
+    const baseDir = options.baseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'raft-cluster-'));
+    const specs: { id: string; raftPort: number; clientPort: number }[] = [];
+    for (let i = 0; i < size; i++) specs.push({ id: `n${i + 1}`, raftPort: await freePort(), clientPort: await freePort() });
+    const peersFlag = specs.map((s) => `${s.id}@127.0.0.1:${s.raftPort}/127.0.0.1:${s.clientPort}`).join(',');
+    const cluster = new ProcessCluster(options, peersFlag, baseDir);
+    for (const s of specs) cluster.nodes.push({ ...s, dataDir: path.join(baseDir, s.id), child: null, events: [], stderr: '' });
+    await Promise.all(cluster.nodes.map((n) => cluster.startNode(n.id)));
+    return cluster;
+  }
+
+  node(id: string): ClusterNode {
+    const node = this.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new Error(`no node ${id} in the cluster`);
+    return node;
+  }
+
+  clientAddress(id: string): string {
+    return `127.0.0.1:${this.node(id).clientPort}`;
+  }
+
+  clientAddresses(): string[] {
+    return this.nodes.map((n) => this.clientAddress(n.id));
+  }
+
+  onEvent(listener: (node: ClusterNode, event: NodeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts (or restarts) a node process; resolves when it reports "ready". */
+  startNode(id: string): Promise<void> {
+    const node = this.node(id);
+    if (node.child !== null) throw new Error(`node ${id} is already running`);
+    const args = ['--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', this.peersFlag];
+    const o = this.options;
+    if (o.tick_ms !== undefined) args.push('--tick-ms', String(o.tick_ms));
+    if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
+    if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
+    if (o.snapshotEvery !== undefined) args.push('--snapshot-every', String(o.snapshotEvery));
+    args.push('--log-level', o.logLevel ?? 'warn');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    node.child = child;
+    node.stderr = '';
+    let pending = '';
+    return new Promise((resolve, reject) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        node.stderr = (node.stderr + chunk.toString()).slice(-20_000);
+      });
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const at_ms = performance.now();
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const line of lines) {
+          if (line.trim().length === 0) continue;
+          const event = { at_ms, ...(JSON.parse(line) as { event: string }) } as NodeEvent;
+          node.events.push(event);
+          if (event.event === 'ready') resolve();
+          for (const listener of this.listeners) listener(node, event);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (node.child === child) node.child = null;
+        reject(new Error(`node ${id} exited (${code ?? signal}) before ready: ${node.stderr}`));
+      });
+    });
+  }
+
+  /** kill -9; resolves once the process is gone. */
+  async killNode(id: string): Promise<void> {
+    const node = this.node(id);
+    const child = node.child;
+    if (child === null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    node.child = null;
+  }
+
+  /** Graceful stop (SIGTERM). */
+  async stopNode(id: string): Promise<void> {
+    const node = this.node(id);
+    const child = node.child;
+    if (child === null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    node.child = null;
+  }
+
+  /** The leader as last reported by running nodes that agree on it, if any. */
+  currentLeader(): string | null {
+    let leader: string | null = null;
+    let bestTerm = -1;
+    for (const node of this.nodes) {
+      if (node.child === null) continue;
+      for (let i = node.events.length - 1; i >= 0; i--) {
+        const e = node.events[i]!;
+        if (e.event !== 'leader-change') continue;
+        const term = Number(e['term']);
+        if (e['leaderId'] !== null && term > bestTerm && this.node(String(e['leaderId'])).child !== null) {
+          bestTerm = term;
+          leader = String(e['leaderId']);
+        }
+        break;
+      }
+    }
+    return leader;
+  }
+
+  async waitForLeader(timeout_ms: number, excluding: string | null = null): Promise<string> {
+    const deadline = performance.now() + timeout_ms;
+    for (;;) {
+      const leader = this.currentLeader();
+      if (leader !== null && leader !== excluding) return leader;
+      if (performance.now() > deadline) throw new Error(`no leader within ${timeout_ms} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async close(removeData = true): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.stopNode(n.id)));
+    if (removeData) fs.rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A Raft node process serving the example KV state machine. Used by the
+ * cluster tests and bench/raft.ts; run with tsx:
+ *
+ *   tsx src/raft/driver/node-main.ts --id a --cluster-id demo --data-dir /tmp/a \
+ *     --peers a@127.0.0.1:7001/127.0.0.1:8001,b@127.0.0.1:7002/127.0.0.1:8002,c@127.0.0.1:7003/127.0.0.1:8003
+ *
+ * Each peer is id@raftHost:raftPort/clientHost:clientPort (this node included).
+ * Prints one JSON line per event on stdout ("ready", "leader-change", "closed");
+ * logs (pino JSON) go to stderr. SIGTERM/SIGINT close gracefully.
+ */
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { InvalidArgumentError, ZkpError } from '../../errors/index.ts';
+import { KvService } from '../kv/kv-service.ts';
+import { KvStateMachine } from '../kv/kv-state-machine.ts';
+import type { PeerInfo } from './options.ts';
+import { RaftNode } from './raft-node.ts';
+
+function parsePeers(text: string): Map<string, PeerInfo> {
+  const peers = new Map<string, PeerInfo>();
+  for (const item of text.split(',').filter((s) => s.length > 0)) {
+    const match = /^([^@]+)@([^/]+:\d+)\/([^/]+:\d+)$/.exec(item);
+    if (match === null) throw new InvalidArgumentError(`--peers: ${JSON.stringify(item)} is not id@raftHost:port/clientHost:port`);
+    if (peers.has(match[1]!)) throw new InvalidArgumentError(`--peers: node ${match[1]} is listed twice`);
+    peers.set(match[1]!, { raftAddress: match[2]!, clientAddress: match[3]! });
+  }
+  return peers;
+}
+
+function integerFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      id: { type: 'string' },
+      'cluster-id': { type: 'string' },
+      'data-dir': { type: 'string' },
+      peers: { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'election-ticks': { type: 'string' },
+      'heartbeat-ticks': { type: 'string' },
+      'snapshot-every': { type: 'string' },
+      seed: { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+    strict: true,
+  });
+  for (const required of ['id', 'cluster-id', 'data-dir', 'peers'] as const) {
+    if (values[required] === undefined) throw new InvalidArgumentError(`--${required} is required`);
+  }
+  const id = values.id!;
+  const peers = parsePeers(values.peers!);
+  const self = peers.get(id);
+  if (self === undefined) throw new InvalidArgumentError(`--peers does not list this node (${id})`);
+  const logger = pino({ level: values['log-level'], base: { node: id } }, pino.destination(2));
+  const stateMachine = new KvStateMachine();
+  const options = {
+    id,
+    clusterId: values['cluster-id']!,
+    dataDir: values['data-dir']!,
+    peers,
+    stateMachine,
+    logger,
+    ...(integerFlag('tick-ms', values['tick-ms']) !== undefined ? { tick_ms: integerFlag('tick-ms', values['tick-ms'])! } : {}),
+    ...(integerFlag('election-ticks', values['election-ticks']) !== undefined ? { electionTicks: integerFlag('election-ticks', values['election-ticks'])! } : {}),
+    ...(integerFlag('heartbeat-ticks', values['heartbeat-ticks']) !== undefined ? { heartbeatTicks: integerFlag('heartbeat-ticks', values['heartbeat-ticks'])! } : {}),
+    ...(integerFlag('snapshot-every', values['snapshot-every']) !== undefined ? { snapshotEvery_entries: integerFlag('snapshot-every', values['snapshot-every'])! } : {}),
+    ...(integerFlag('seed', values.seed) !== undefined ? { seed: integerFlag('seed', values.seed)! } : {}),
+  };
+  const node = await RaftNode.start(options);
+  const service = new KvService(node, stateMachine, logger);
+  const clientPort = await service.start(self.clientAddress);
+  node.on('leader-change', (change) => emit({ event: 'leader-change', id, ...change }));
+  node.on('fatal', (error) => {
+    emit({ event: 'fatal', id, error: error.message });
+    process.exit(70);
+  });
+  emit({ event: 'ready', id, raftPort: node.raftPort, clientPort, pid: process.pid, seed: node.options.seed });
+
+  let closing = false;
+  const shutdown = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    await service.close();
+    await node.close();
+    emit({ event: 'closed', id });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
+main().catch((error: unknown) => {
+  const code = error instanceof ZkpError ? error.code : 'INTERNAL';
+  process.stderr.write(`raft node: ${code}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof InvalidArgumentError ? 2 : 1);
+});

@@ -1,0 +1,82 @@
+/**
+ * RaftNode options: what the caller gives, and the validated, defaulted form
+ * the node runs with. Failover timing is tick_ms * electionTicks .. 2x that
+ * (see docs/raft-driver.md).
+ */
+import { InvalidArgumentError } from '../../errors/index.ts';
+import type { DriverLogger } from '../transport/logger.ts';
+import type { NodeId } from '../types.ts';
+import type { StateMachine } from './state-machine.ts';
+
+export interface PeerInfo {
+  /** host:port of the peer's Raft transport. */
+  readonly raftAddress: string;
+  /** host:port where clients reach the peer (named in NotLeader redirects). */
+  readonly clientAddress: string;
+}
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  /** Every voter, this node included. */
+  readonly peers: ReadonlyMap<NodeId, PeerInfo>;
+  readonly stateMachine: StateMachine;
+  /** Where to listen for peers; defaults to this node's raftAddress. */
+  readonly raftListenAddress?: string;
+  readonly tick_ms?: number;
+  readonly electionTicks?: number;
+  readonly heartbeatTicks?: number;
+  /** Take a snapshot (and compact the log) every this many applied entries. */
+  readonly snapshotEvery_entries?: number;
+  /** Bound on proposals and reads waiting on this node; beyond it propose() fails with UnavailableError. */
+  readonly pendingRequests_max?: number;
+  /** A readIndex() not answered within this time fails with NotLeaderError. */
+  readonly readTimeout_ms?: number;
+  readonly maxSizePerMsg_bytes?: number;
+  readonly maxInflightMsgs?: number;
+  readonly segment_bytes_max?: number;
+  /** Seed for the election-timeout randomisation (logged at start). */
+  readonly seed?: number;
+  readonly logger?: DriverLogger;
+}
+
+export interface CompiledRaftNodeOptions extends Required<Omit<RaftNodeOptions, 'logger' | 'seed'>> {
+  readonly seed: number;
+  readonly logger: DriverLogger;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`raft node option ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): CompiledRaftNodeOptions {
+  const self = options.peers.get(options.id);
+  if (self === undefined) throw new InvalidArgumentError(`raft node option peers must include this node (${options.id})`);
+  const tick_ms = positiveInteger('tick_ms', options.tick_ms ?? 10);
+  const electionTicks = positiveInteger('electionTicks', options.electionTicks ?? 10);
+  const heartbeatTicks = positiveInteger('heartbeatTicks', options.heartbeatTicks ?? 2);
+  if (heartbeatTicks >= electionTicks) {
+    throw new InvalidArgumentError(`raft node option heartbeatTicks (${heartbeatTicks}) must be below electionTicks (${electionTicks})`);
+  }
+  return {
+    id: options.id,
+    clusterId: options.clusterId,
+    dataDir: options.dataDir,
+    peers: options.peers,
+    stateMachine: options.stateMachine,
+    raftListenAddress: options.raftListenAddress ?? self.raftAddress,
+    tick_ms,
+    electionTicks,
+    heartbeatTicks,
+    snapshotEvery_entries: positiveInteger('snapshotEvery_entries', options.snapshotEvery_entries ?? 50_000),
+    pendingRequests_max: positiveInteger('pendingRequests_max', options.pendingRequests_max ?? 20_000),
+    readTimeout_ms: positiveInteger('readTimeout_ms', options.readTimeout_ms ?? 2 * tick_ms * electionTicks * 2),
+    maxSizePerMsg_bytes: positiveInteger('maxSizePerMsg_bytes', options.maxSizePerMsg_bytes ?? 1024 * 1024),
+    maxInflightMsgs: positiveInteger('maxInflightMsgs', options.maxInflightMsgs ?? 256),
+    segment_bytes_max: positiveInteger('segment_bytes_max', options.segment_bytes_max ?? 64 * 1024 * 1024),
+    seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
+    logger,
+  };
+}

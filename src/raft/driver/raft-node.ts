@@ -1,0 +1,402 @@
+/**
+ * RaftNode: one Raft member as a running service. It owns the pure core
+ * (src/raft/core), the durable log (storage/), the gRPC transport (transport/)
+ * and the clock (a setInterval ticker), and runs the Ready loop:
+ *
+ *   1. persist the snapshot, entries (one write + one fdatasync) and hard state;
+ *   2. send the messages (only now: they may promise what was just persisted);
+ *   3. apply committed entries to the state machine, answer proposers;
+ *   4. advance the core; take a snapshot and compact when due.
+ *
+ * While step 1 awaits the disk, new proposals and messages keep flowing into
+ * the core; they form the next Ready, so one fdatasync covers a whole batch
+ * (group commit) without any explicit batching timer.
+ */
+import { EventEmitter } from 'node:events';
+import { assert, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import { RaftCore } from '../core/index.ts';
+import { DurableLogStorage } from '../storage/index.ts';
+import { GrpcTransport } from '../transport/index.ts';
+import { silentLogger, type DriverLogger } from '../transport/logger.ts';
+import type { Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
+import { compileOptions, type CompiledRaftNodeOptions, type RaftNodeOptions } from './options.ts';
+import { seededRandom } from './random.ts';
+import type { StateMachine } from './state-machine.ts';
+
+export interface RaftNodeStatus {
+  readonly id: NodeId;
+  readonly role: RaftRole;
+  readonly term: number;
+  readonly leaderId: NodeId | null;
+  readonly leaderAddress: string | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly pendingProposals: number;
+  readonly pendingReads: number;
+}
+
+export interface LeaderChange {
+  readonly leaderId: NodeId | null;
+  readonly leaderAddress: string | null;
+  readonly term: number;
+  readonly role: RaftRole;
+}
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: Uint8Array) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PendingRead {
+  index: number | null; // null until the ReadState arrives
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export declare interface RaftNode {
+  on(event: 'leader-change', listener: (change: LeaderChange) => void): this;
+  on(event: 'fatal', listener: (error: Error) => void): this;
+}
+
+export class RaftNode extends EventEmitter {
+  readonly id: NodeId;
+  readonly options: CompiledRaftNodeOptions;
+  private readonly logger: DriverLogger;
+  private readonly storage: DurableLogStorage;
+  private readonly core: RaftCore;
+  private readonly transport: GrpcTransport;
+  private readonly stateMachine: StateMachine;
+  private ticker: NodeJS.Timeout | null = null;
+  private loop: Promise<void> | null = null; // the running Ready loop, if any
+  private closed = false;
+  private applied: number;
+  private leaderId: NodeId | null = null;
+  private role: RaftRole = 'follower';
+  private readonly proposals = new Map<number, PendingProposal>(); // by log index
+  private readonly reads = new Map<string, PendingRead>(); // by context (hex)
+  private readSequence = 0;
+  /** Raft transport port actually bound (useful with port 0). */
+  raftPort = 0;
+
+  private constructor(options: CompiledRaftNodeOptions) {
+    super();
+    this.options = options;
+    this.id = options.id;
+    this.logger = options.logger;
+    this.stateMachine = options.stateMachine;
+    this.storage = DurableLogStorage.open({
+      dir: options.dataDir,
+      clusterId: options.clusterId,
+      nodeId: options.id,
+      bootstrapConf: { voters: [...options.peers.keys()].sort(), learners: [] },
+      segment_bytes_max: options.segment_bytes_max,
+    });
+    const recovery = this.storage.recovery;
+    this.logger.info({ ...recovery, seed: options.seed, dataDir: options.dataDir }, recovery.created ? 'created raft log' : 'recovered raft log');
+    const snapshot = this.storage.snapshot();
+    this.stateMachine.restore(snapshot.data);
+    this.applied = snapshot.metadata.index;
+    this.core = new RaftCore({
+      id: options.id,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      preVote: true,
+      checkQuorum: true,
+      maxSizePerMsg: options.maxSizePerMsg_bytes,
+      maxInflightMsgs: options.maxInflightMsgs,
+      storage: this.storage,
+      random: seededRandom(options.seed),
+    });
+    const raftAddresses = new Map<NodeId, string>();
+    for (const [id, peer] of options.peers) raftAddresses.set(id, peer.raftAddress);
+    this.transport = new GrpcTransport({
+      selfId: options.id,
+      listenAddress: options.raftListenAddress,
+      peers: raftAddresses,
+      onMessages: (messages) => this.onMessages(messages),
+      logger: this.logger,
+    });
+  }
+
+  /** Opens the log (recovering it), binds the transport, starts the clock. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const node = new RaftNode(compileOptions(options, options.logger ?? silentLogger));
+    try {
+      node.raftPort = await node.transport.start();
+    } catch (error) {
+      node.storage.close();
+      throw error;
+    }
+    node.ticker = setInterval(() => node.onTick(), node.options.tick_ms);
+    return node;
+  }
+
+  // ---- inputs ----
+
+  private onTick(): void {
+    if (this.closed) return;
+    this.core.tick();
+    this.kick();
+  }
+
+  private onMessages(messages: Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) {
+      try {
+        this.core.step(m);
+      } catch (error) {
+        // A message the core refuses (e.g. from a node outside the configuration) must not kill the node.
+        if (error instanceof ZkpError && error.code === 'INTERNAL') throw error;
+        this.logger.warn({ from: m.from, type: m.type, error: (error as Error).message }, 'core refused a message');
+      }
+    }
+    this.kick();
+  }
+
+  /**
+   * Proposes a command; resolves with the state machine's result once it is
+   * committed and applied here. Fails with NotLeaderError (naming the leader
+   * and its client address) on a follower, or if a new leader replaced the
+   * entry (it was then certainly not applied); UnavailableError when too many
+   * requests are pending or the node is closing.
+   */
+  propose(command: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new UnavailableError(`raft node ${this.id} is closed`));
+    if (this.proposals.size + this.reads.size >= this.options.pendingRequests_max) {
+      return Promise.reject(new UnavailableError(`raft node ${this.id} has ${this.options.pendingRequests_max} requests pending; retry later`));
+    }
+    let landed: { index: number; term: number };
+    try {
+      landed = this.core.propose(command);
+    } catch (error) {
+      return Promise.reject(this.withLeaderAddress(error));
+    }
+    const displaced = this.proposals.get(landed.index);
+    if (displaced !== undefined) {
+      // An older proposal at this index was truncated away when this node lost and regained leadership.
+      this.proposals.delete(landed.index);
+      displaced.reject(this.notLeader());
+    }
+    const promise = new Promise<Uint8Array>((resolve, reject) => {
+      this.proposals.set(landed.index, { term: landed.term, resolve, reject });
+    });
+    this.kick();
+    return promise;
+  }
+
+  /**
+   * Linearizable read barrier: resolves once this node has applied everything
+   * committed before the call, as confirmed by the leader (ReadIndex). Read the
+   * state machine right after it resolves.
+   */
+  readIndex(): Promise<void> {
+    if (this.closed) return Promise.reject(new UnavailableError(`raft node ${this.id} is closed`));
+    if (this.proposals.size + this.reads.size >= this.options.pendingRequests_max) {
+      return Promise.reject(new UnavailableError(`raft node ${this.id} has ${this.options.pendingRequests_max} requests pending; retry later`));
+    }
+    const context = new Uint8Array(12);
+    const view = new DataView(context.buffer);
+    view.setUint32(0, process.pid);
+    view.setFloat64(4, ++this.readSequence);
+    const key = Buffer.from(context).toString('hex');
+    try {
+      this.core.readIndex(context);
+    } catch (error) {
+      return Promise.reject(this.withLeaderAddress(error));
+    }
+    const promise = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.reads.delete(key)) reject(this.notLeader());
+      }, this.options.readTimeout_ms);
+      this.reads.set(key, { index: null, resolve, reject, timer });
+    });
+    this.kick();
+    return promise;
+  }
+
+  transferLeadership(to: NodeId): void {
+    try {
+      this.core.transferLeadership(to);
+    } catch (error) {
+      throw this.withLeaderAddress(error);
+    }
+    this.kick();
+  }
+
+  status(): RaftNodeStatus {
+    const core = this.core.status();
+    return {
+      id: this.id,
+      role: core.role,
+      term: core.term,
+      leaderId: core.leaderId,
+      leaderAddress: this.clientAddressOf(core.leaderId),
+      commit: core.commit,
+      applied: this.applied,
+      lastIndex: core.lastIndex,
+      snapshotIndex: this.storage.snapshot().metadata.index,
+      pendingProposals: this.proposals.size,
+      pendingReads: this.reads.size,
+    };
+  }
+
+  transportStats(): ReturnType<GrpcTransport['stats']> {
+    return this.transport.stats();
+  }
+
+  clientAddressOf(id: NodeId | null): string | null {
+    return id === null ? null : (this.options.peers.get(id)?.clientAddress ?? null);
+  }
+
+  private notLeader(): NotLeaderError {
+    const leader = this.core.status().leaderId;
+    const known = leader === this.id ? null : leader;
+    return new NotLeaderError(known, this.clientAddressOf(known));
+  }
+
+  private withLeaderAddress(error: unknown): unknown {
+    if (error instanceof NotLeaderError) return new NotLeaderError(error.leaderId, this.clientAddressOf(error.leaderId));
+    return error;
+  }
+
+  // ---- the Ready loop ----
+
+  /** Starts the Ready loop unless it is already running (it drains every Ready before stopping). */
+  private kick(): void {
+    if (this.loop !== null || this.closed || !this.core.hasReady()) return;
+    this.loop = this.runLoop().finally(() => {
+      this.loop = null;
+      // Work that arrived during the last iteration's final steps.
+      if (!this.closed && this.core.hasReady()) this.kick();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (!this.closed && this.core.hasReady()) {
+        const ready = this.core.ready();
+        await this.persist(ready);
+        this.transport.send(ready.messages);
+        this.applyReady(ready);
+        this.core.advance(ready);
+        this.noteSoftState(ready);
+        this.maybeSnapshot();
+      }
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.snapshot !== undefined) this.storage.applySnapshot(ready.snapshot);
+    if (ready.entries.length > 0) await this.storage.append(ready.entries);
+    if (ready.hardState !== undefined) this.storage.setHardState(ready.hardState);
+  }
+
+  private applyReady(ready: Ready): void {
+    if (ready.snapshot !== undefined && ready.snapshot.metadata.index > this.applied) {
+      this.stateMachine.restore(ready.snapshot.data);
+      this.applied = ready.snapshot.metadata.index;
+      // Proposals inside the snapshot: their outcome is unknown here (committed or replaced).
+      for (const [index, pending] of this.proposals) {
+        if (index > this.applied) continue;
+        this.proposals.delete(index);
+        pending.reject(this.notLeader());
+      }
+    }
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (const readState of ready.readStates) {
+      const key = Buffer.from(readState.context).toString('hex');
+      const pending = this.reads.get(key);
+      if (pending !== undefined) pending.index = readState.index;
+    }
+    this.resolveReads();
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.applied) return;
+    assert(entry.index === this.applied + 1, () => `applying ${entry.index} after ${this.applied}: entries must be applied in order`);
+    this.applied = entry.index;
+    const result = entry.type === 'normal' ? this.stateMachine.apply(entry) : new Uint8Array(0);
+    const pending = this.proposals.get(entry.index);
+    if (pending === undefined) return;
+    this.proposals.delete(entry.index);
+    if (pending.term === entry.term) pending.resolve(result);
+    else pending.reject(this.notLeader()); // a new leader replaced our entry: it was not applied
+  }
+
+  private resolveReads(): void {
+    for (const [key, pending] of this.reads) {
+      if (pending.index === null || pending.index > this.applied) continue;
+      this.reads.delete(key);
+      clearTimeout(pending.timer);
+      pending.resolve();
+    }
+  }
+
+  private noteSoftState(ready: Ready): void {
+    const soft = ready.softState;
+    if (soft === undefined) return;
+    const leaderChanged = soft.leaderId !== this.leaderId;
+    const wasLeader = this.role === 'leader';
+    this.leaderId = soft.leaderId;
+    this.role = soft.role;
+    if (wasLeader && soft.role !== 'leader') {
+      // Reads waiting on our leadership will not be answered by us any more.
+      for (const [key, pending] of this.reads) {
+        if (pending.index !== null) continue;
+        this.reads.delete(key);
+        clearTimeout(pending.timer);
+        pending.reject(this.notLeader());
+      }
+    }
+    if (leaderChanged) {
+      const change: LeaderChange = { leaderId: soft.leaderId, leaderAddress: this.clientAddressOf(soft.leaderId), term: this.core.status().term, role: soft.role };
+      this.logger.info(change, 'leader change');
+      this.emit('leader-change', change);
+    }
+  }
+
+  private maybeSnapshot(): void {
+    const snapshotIndex = this.storage.snapshot().metadata.index;
+    if (this.applied - snapshotIndex < this.options.snapshotEvery_entries) return;
+    const data = this.stateMachine.snapshot();
+    this.storage.createSnapshot(this.applied, this.core.status().conf, data);
+    this.core.snapshotTaken(this.applied);
+    this.logger.info({ index: this.applied, bytes: data.length }, 'snapshot taken; log compacted');
+  }
+
+  // ---- shutdown ----
+
+  private fail(error: Error): void {
+    this.logger.error({ error: error.message, stack: error.stack }, 'raft node failed; stopping');
+    void this.shutdown(false);
+    this.emit('fatal', error);
+  }
+
+  /** Stops the clock, finishes the Ready step in progress, closes the transport and the log. */
+  async close(): Promise<void> {
+    await this.shutdown(true);
+  }
+
+  private async shutdown(flush: boolean): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    if (this.loop !== null) await this.loop;
+    await this.transport.close();
+    const closing = new UnavailableError(`raft node ${this.id} is closing`);
+    for (const pending of this.proposals.values()) pending.reject(closing);
+    this.proposals.clear();
+    for (const pending of this.reads.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(closing);
+    }
+    this.reads.clear();
+    if (flush) this.storage.close();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Serves the KV client protocol (protocol.ts) for one RaftNode: puts become
+ * proposals, gets wait for a ReadIndex barrier and then read the local map.
+ * Followers answer writes and reads with 'not-leader' naming the leader's
+ * client address; the client follows it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, NotLeaderError, ZkpError } from '../../errors/index.ts';
+import type { RaftNode } from '../driver/raft-node.ts';
+import { identity, serverOptions } from '../transport/grpc-options.ts';
+import type { DriverLogger } from '../transport/logger.ts';
+import { encodePut, type KvStateMachine } from './kv-state-machine.ts';
+import { decodeRequests, encodeResponses, KV_SESSION_PATH, KV_STATUS_PATH, type KvRequest, type KvResponse } from './protocol.ts';
+import { Writer } from '../codec.ts';
+
+const KV_SERVICE: grpc.ServiceDefinition = {
+  Session: {
+    path: KV_SESSION_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+  Status: {
+    path: KV_STATUS_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+function errorResponse(id: number, error: unknown): KvResponse {
+  if (error instanceof NotLeaderError) return { id, status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
+  if (error instanceof ZkpError) return { id, status: 'error', code: error.code, message: error.message };
+  return { id, status: 'error', code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+export class KvService {
+  private readonly server = new grpc.Server(serverOptions);
+  private readonly sessions = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly stateMachine: KvStateMachine,
+    private readonly logger: DriverLogger,
+  ) {
+    this.server.addService(KV_SERVICE, {
+      Session: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.session(call),
+      Status: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.size() })));
+      },
+    });
+  }
+
+  start(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        if (error !== null) reject(new InvalidArgumentError(`kv service cannot listen on ${address}: ${error.message}`, { cause: error }));
+        else resolve(port);
+      });
+    });
+  }
+
+  private session(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
+    this.sessions.add(call);
+    let outgoing: KvResponse[] = [];
+    let flushScheduled = false;
+    let open = true;
+    const respond = (response: KvResponse): void => {
+      if (!open) return;
+      outgoing.push(response);
+      if (flushScheduled) return;
+      flushScheduled = true;
+      // One frame per turn of the event loop: a whole applied batch goes back together.
+      setImmediate(() => {
+        flushScheduled = false;
+        if (!open || outgoing.length === 0) return;
+        const frame = encodeResponses(outgoing);
+        outgoing = [];
+        call.write(frame);
+      });
+    };
+    call.on('data', (frame: Buffer) => {
+      let requests: KvRequest[];
+      try {
+        requests = decodeRequests(frame);
+      } catch (error) {
+        this.logger.warn({ error: (error as Error).message }, 'closing a kv session that sent a malformed frame');
+        call.destroy(error as Error);
+        return;
+      }
+      for (const request of requests) this.handle(request, respond);
+    });
+    const finish = (): void => {
+      open = false;
+      this.sessions.delete(call);
+    };
+    call.on('end', () => {
+      finish();
+      call.end();
+    });
+    call.on('error', finish);
+    call.on('close', finish);
+  }
+
+  private handle(request: KvRequest, respond: (response: KvResponse) => void): void {
+    const id = request.id;
+    if (request.op === 'put') {
+      this.node.propose(encodePut(request.key, request.value)).then(
+        (result) => respond({ id, status: 'ok', value: result }),
+        (error) => respond(errorResponse(id, error)),
+      );
+      return;
+    }
+    this.node.readIndex().then(
+      () => {
+        const value = this.stateMachine.get(request.key);
+        const w = new Writer(16 + (value?.length ?? 0));
+        w.byte(value === undefined ? 0 : 1);
+        w.bytes(value ?? new Uint8Array(0));
+        respond({ id, status: 'ok', value: w.finish() });
+      },
+      (error) => respond(errorResponse(id, error)),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const call of this.sessions) call.end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 500);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The KV client protocol: one bidirectional gRPC stream per client carrying
+ * frames; each frame is a batch of requests (client -> node) or responses
+ * (node -> client), matched by request id. Batching many requests per frame
+ * keeps per-request gRPC overhead out of the commit path.
+ *
+ * Request:  id varint | op byte (1 put, 2 linearizable get) | key string | [put: value bytes]
+ * Response: id varint | status byte (0 ok, 1 not leader, 2 error) |
+ *           ok: value bytes (put: the applied index as varint; get: found byte + value)
+ *           not leader: has-leader byte [leader id string, leader address string]
+ *           error: code string, message string
+ */
+import { Reader, Writer } from '../codec.ts';
+import { CorruptFileError } from '../../errors/index.ts';
+
+export const KV_SESSION_PATH = '/zkp.kv.Kv/Session';
+export const KV_STATUS_PATH = '/zkp.kv.Kv/Status';
+
+export type KvRequest =
+  | { readonly id: number; readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly id: number; readonly op: 'get'; readonly key: string };
+
+export type KvResponse =
+  | { readonly id: number; readonly status: 'ok'; readonly value: Uint8Array }
+  | { readonly id: number; readonly status: 'not-leader'; readonly leaderId: string | null; readonly leaderAddress: string | null }
+  | { readonly id: number; readonly status: 'error'; readonly code: string; readonly message: string };
+
+export function encodeRequests(requests: readonly KvRequest[]): Buffer {
+  const w = new Writer(64 * requests.length + 16);
+  w.varuint(requests.length);
+  for (const q of requests) {
+    w.varuint(q.id);
+    w.byte(q.op === 'put' ? 1 : 2);
+    w.string(q.key);
+    if (q.op === 'put') w.bytes(q.value);
+  }
+  const bytes = w.finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function decodeRequests(frame: Uint8Array): KvRequest[] {
+  const r = new Reader(frame, 'kv request frame');
+  const count = r.varuint();
+  if (count > r.remaining) throw new CorruptFileError(`kv request frame: count ${count} exceeds the bytes left`);
+  const out: KvRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = r.varuint();
+    const op = r.byte();
+    const key = r.string();
+    if (op === 1) out.push({ id, op: 'put', key, value: r.bytes().slice() });
+    else if (op === 2) out.push({ id, op: 'get', key });
+    else throw new CorruptFileError(`kv request frame: unknown op ${op}`);
+  }
+  r.expectEnd();
+  return out;
+}
+
+export function encodeResponses(responses: readonly KvResponse[]): Buffer {
+  const w = new Writer(32 * responses.length + 16);
+  w.varuint(responses.length);
+  for (const s of responses) {
+    w.varuint(s.id);
+    if (s.status === 'ok') {
+      w.byte(0);
+      w.bytes(s.value);
+    } else if (s.status === 'not-leader') {
+      w.byte(1);
+      if (s.leaderId === null) {
+        w.byte(0);
+      } else {
+        w.byte(1);
+        w.string(s.leaderId);
+        w.string(s.leaderAddress ?? '');
+      }
+    } else {
+      w.byte(2);
+      w.string(s.code);
+      w.string(s.message);
+    }
+  }
+  const bytes = w.finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function decodeResponses(frame: Uint8Array): KvResponse[] {
+  const r = new Reader(frame, 'kv response frame');
+  const count = r.varuint();
+  if (count > r.remaining) throw new CorruptFileError(`kv response frame: count ${count} exceeds the bytes left`);
+  const out: KvResponse[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = r.varuint();
+    const status = r.byte();
+    if (status === 0) {
+      out.push({ id, status: 'ok', value: r.bytes().slice() });
+    } else if (status === 1) {
+      const has = r.byte();
+      if (has === 1) {
+        const leaderId = r.string();
+        const address = r.string();
+        out.push({ id, status: 'not-leader', leaderId, leaderAddress: address.length > 0 ? address : null });
+      } else {
+        out.push({ id, status: 'not-leader', leaderId: null, leaderAddress: null });
+      }
+    } else if (status === 2) {
+      out.push({ id, status: 'error', code: r.string(), message: r.string() });
+    } else {
+      throw new CorruptFileError(`kv response frame: unknown status ${status}`);
+    }
+  }
+  r.expectEnd();
+  return out;
+}
