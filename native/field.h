@@ -4,6 +4,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <immintrin.h>
+
+#include "mont_adx.h"
 
 namespace zkp {
 
@@ -23,6 +26,10 @@ struct FrParams {
   static constexpr u64 R2[4] = {0x1bb8e645ae216da7ULL, 0x53fe3ab1e35c59e3ULL, 0x8c49833d53bb8085ULL, 0x0216d0b17f4e44a5ULL};
   static constexpr u64 INV = 0xc2e1f593efffffffULL;
 };
+
+// Decided once at load: the CPU runs MULX/ADCX/ADOX (Broadwell and later).
+// ZKP_NATIVE_NO_ADX=1 forces the portable path (to test it on ADX machines).
+inline const bool kCpuHasAdx = detect_adx();
 
 // True when the 256-bit little-endian integer a is < P (a canonical element).
 template <class Prm>
@@ -47,56 +54,64 @@ struct Fp {
   }
   bool operator!=(const Fp& o) const { return !(*this == o); }
 
-  // Subtracts P when the value is >= P. Valid because P < 2^254, so a sum of
-  // two reduced elements never overflows 256 bits.
+  // Subtracts P when the value is >= P (branch-free). Valid because P < 2^254,
+  // so a sum of two reduced elements never overflows 256 bits.
   static inline void reduce_once(u64 t[4]) {
-    u64 s[4];
-    u128 borrow = 0;
-    for (int i = 0; i < 4; ++i) {
-      u128 d = (u128)t[i] - Prm::P[i] - (u64)borrow;
-      s[i] = (u64)d;
-      borrow = (d >> 64) & 1;
-    }
-    if (!borrow) { t[0] = s[0]; t[1] = s[1]; t[2] = s[2]; t[3] = s[3]; }
+    unsigned long long s0, s1, s2, s3;
+    unsigned char borrow = _subborrow_u64(0, t[0], Prm::P[0], &s0);
+    borrow = _subborrow_u64(borrow, t[1], Prm::P[1], &s1);
+    borrow = _subborrow_u64(borrow, t[2], Prm::P[2], &s2);
+    borrow = _subborrow_u64(borrow, t[3], Prm::P[3], &s3);
+    t[0] = borrow ? t[0] : s0;
+    t[1] = borrow ? t[1] : s1;
+    t[2] = borrow ? t[2] : s2;
+    t[3] = borrow ? t[3] : s3;
   }
 
-  friend inline Fp operator+(const Fp& a, const Fp& b) {
+  friend ZKP_INLINE Fp operator+(const Fp& a, const Fp& b) {
     Fp r;
-    u64 carry = 0;
-    for (int i = 0; i < 4; ++i) {
-      u128 s = (u128)a.l[i] + b.l[i] + carry;
-      r.l[i] = (u64)s;
-      carry = (u64)(s >> 64);
-    }
+    unsigned long long r0, r1, r2, r3;
+    unsigned char carry = _addcarry_u64(0, a.l[0], b.l[0], &r0);
+    carry = _addcarry_u64(carry, a.l[1], b.l[1], &r1);
+    carry = _addcarry_u64(carry, a.l[2], b.l[2], &r2);
+    _addcarry_u64(carry, a.l[3], b.l[3], &r3);
+    r.l[0] = r0; r.l[1] = r1; r.l[2] = r2; r.l[3] = r3;
     reduce_once(r.l);
     return r;
   }
 
-  friend inline Fp operator-(const Fp& a, const Fp& b) {
-    Fp r;
-    u64 borrow = 0;
-    for (int i = 0; i < 4; ++i) {
-      u128 d = (u128)a.l[i] - b.l[i] - borrow;
-      r.l[i] = (u64)d;
-      borrow = (u64)(d >> 64) & 1;
-    }
-    if (borrow) {
-      u64 carry = 0;
-      for (int i = 0; i < 4; ++i) {
-        u128 s = (u128)r.l[i] + Prm::P[i] + carry;
-        r.l[i] = (u64)s;
-        carry = (u64)(s >> 64);
-      }
-    }
-    return r;
+  friend ZKP_INLINE Fp operator-(const Fp& a, const Fp& b) {
+    unsigned long long r0, r1, r2, r3;
+    unsigned char borrow = _subborrow_u64(0, a.l[0], b.l[0], &r0);
+    borrow = _subborrow_u64(borrow, a.l[1], b.l[1], &r1);
+    borrow = _subborrow_u64(borrow, a.l[2], b.l[2], &r2);
+    borrow = _subborrow_u64(borrow, a.l[3], b.l[3], &r3);
+    // Add back P masked by the borrow (branch-free).
+    const u64 mask = 0 - (u64)borrow;
+    unsigned char carry = _addcarry_u64(0, r0, Prm::P[0] & mask, &r0);
+    carry = _addcarry_u64(carry, r1, Prm::P[1] & mask, &r1);
+    carry = _addcarry_u64(carry, r2, Prm::P[2] & mask, &r2);
+    _addcarry_u64(carry, r3, Prm::P[3] & mask, &r3);
+    return Fp{{r0, r1, r2, r3}};
   }
 
   Fp neg() const { return is_zero() ? *this : zero() - *this; }
   Fp dbl() const { return *this + *this; }
 
-  // Montgomery product a*b/R (CIOS). The top limb of P is below 2^62, so the
+  // Montgomery product a*b/R for a, b < P: the ADX assembly when the CPU has
+  // it, else the portable CIOS (mul_portable).
+  friend ZKP_INLINE Fp operator*(const Fp& a, const Fp& b) {
+    if (kCpuHasAdx) {
+      Fp r;
+      mont_mul_adx<Prm>(r.l, a.l, b.l);
+      return r;
+    }
+    return mul_portable(a, b);
+  }
+
+  // CIOS with 128-bit products. The top limb of P is below 2^62, so the
   // running value fits 4 limbs plus the two carries folded into the top word.
-  friend inline Fp operator*(const Fp& a, const Fp& b) {
+  static inline Fp mul_portable(const Fp& a, const Fp& b) {
     u64 t[4] = {0, 0, 0, 0};
     for (int i = 0; i < 4; ++i) {
       const u64 bi = b.l[i];

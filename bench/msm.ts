@@ -1,0 +1,137 @@
+/**
+ * Native backend vs ffjavascript (WASM on worker threads) on the same inputs
+ * in the same process: G1 MSM (random scalars and a Groth16-like witness of
+ * mostly 0/1), G2 MSM at a smaller size, and Fr NTT. Results are checked equal
+ * before timing counts. Prints a table and writes bench/results/msm-<host>.json.
+ *
+ *   npx tsx bench/msm.ts [--log2n 16] [--g2-log2n 13] [--ntt-log2n 16] [--reps 3]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createNativeBackend } from '../src/prover/backends/native/index.ts';
+import { chainPoints, loadBn128 } from './lib/ffjavascript.ts';
+
+interface Row {
+  case: string;
+  n: number;
+  baseline_ms: number;
+  native_ms: number;
+  ratio: number;
+}
+
+function intOption(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer, got ${value}`);
+  return v;
+}
+
+/** Random standard-form Fr scalars below 2^253 < r. */
+function randomScalars(n: number): Uint8Array {
+  const s = new Uint8Array(randomBytes(n * 32));
+  for (let i = 0; i < n; i++) s[i * 32 + 31] = s[i * 32 + 31]! & 0x1f;
+  return s;
+}
+
+/** A witness-like vector: 45% zeros, 45% ones, the rest random. */
+function witnessLikeScalars(n: number): Uint8Array {
+  const s = randomScalars(n);
+  const pick = randomBytes(n);
+  for (let i = 0; i < n; i++) {
+    if (pick[i]! < 115) s.fill(0, i * 32, i * 32 + 32);
+    else if (pick[i]! < 230) {
+      s.fill(0, i * 32, i * 32 + 32);
+      s[i * 32] = 1;
+    }
+  }
+  return s;
+}
+
+/** Best of `reps` runs, in ms, and the last result. */
+async function best(reps: number, run: () => Promise<Uint8Array>): Promise<{ ms: number; result: Uint8Array }> {
+  let ms = Infinity;
+  let result = new Uint8Array();
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    result = await run();
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return { ms, result };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a).equals(Buffer.from(b));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { log2n: { type: 'string' }, 'g2-log2n': { type: 'string' }, 'ntt-log2n': { type: 'string' }, reps: { type: 'string' } },
+  });
+  const log2n = intOption(values.log2n, 16, 'log2n');
+  const g2Log2n = intOption(values['g2-log2n'], Math.max(0, log2n - 3), 'g2-log2n');
+  const nttLog2n = intOption(values['ntt-log2n'], log2n, 'ntt-log2n');
+  const reps = Math.max(1, intOption(values.reps, 3, 'reps'));
+
+  const curve = await loadBn128();
+  const native = await createNativeBackend();
+  console.log(`${native.describe()}; baseline ffjavascript; best of ${reps}`);
+  const rows: Row[] = [];
+  const record = (name: string, n: number, baseline: number, nat: number): void => {
+    rows.push({ case: name, n, baseline_ms: baseline, native_ms: nat, ratio: baseline / nat });
+  };
+
+  const n1 = 2 ** log2n;
+  console.log(`generating ${n1} G1 points...`);
+  const g1Bases = chainPoints(curve.G1, n1, 64);
+  for (const [name, scalars] of [
+    ['G1 MSM random scalars', randomScalars(n1)],
+    ['G1 MSM witness-like (0/1 mostly)', witnessLikeScalars(n1)],
+  ] as const) {
+    const base = await best(reps, async () => curve.G1.toAffine(await curve.G1.multiExpAffine(g1Bases, scalars)));
+    const nat = await best(reps, () => native.msmG1(g1Bases, scalars));
+    if (!sameBytes(base.result, nat.result)) throw new Error(`${name}: native result differs from ffjavascript`);
+    record(name, n1, base.ms, nat.ms);
+  }
+
+  const n2 = 2 ** g2Log2n;
+  console.log(`generating ${n2} G2 points...`);
+  const g2Bases = chainPoints(curve.G2, n2, 128);
+  const g2Scalars = randomScalars(n2);
+  {
+    const base = await best(reps, async () => curve.G2.toAffine(await curve.G2.multiExpAffine(g2Bases, g2Scalars)));
+    const nat = await best(reps, () => native.msmG2(g2Bases, g2Scalars));
+    if (!sameBytes(base.result, nat.result)) throw new Error('G2 MSM: native result differs from ffjavascript');
+    record('G2 MSM random scalars', n2, base.ms, nat.ms);
+  }
+
+  const nNtt = 2 ** nttLog2n;
+  const nttInput = randomScalars(nNtt); // < 2^253 < r: a valid Montgomery-form vector
+  for (const direction of ['forward', 'inverse'] as const) {
+    const base = await best(reps, async () => new Uint8Array(direction === 'forward' ? await curve.Fr.fft(nttInput) : await curve.Fr.ifft(nttInput)));
+    const nat = await best(reps, () => native.ntt(nttInput, nttLog2n, direction));
+    if (!sameBytes(base.result, nat.result)) throw new Error(`NTT ${direction}: native result differs from ffjavascript`);
+    record(`Fr NTT ${direction}`, nNtt, base.ms, nat.ms);
+  }
+
+  await native.close();
+  await curve.terminate();
+
+  console.log('');
+  console.log('| case | n | ffjavascript ms | native ms | speed-up |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.case} | 2^${Math.log2(r.n)} | ${r.baseline_ms.toFixed(1)} | ${r.native_ms.toFixed(1)} | ${r.ratio.toFixed(1)}x |`);
+  }
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
+  const outPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `msm-${host}.json`);
+  mkdirSync(dirname(outPath), { recursive: true });
+  const report = { benchmark: 'msm', host, backend: native.describe(), reps, statistic: 'best', rows };
+  writeFileSync(outPath, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwrote ${outPath}`);
+}
+
+await main();
