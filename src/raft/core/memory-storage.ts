@@ -1,5 +1,6 @@
 import { assert, InvalidArgumentError } from '../../errors/index.ts';
-import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
+import type { ConfState, Entry, HardState, LogStorage, NodeId, Snapshot } from '../types.ts';
+import { encodeConfChange } from './conf-change.ts';
 import { CompactedError } from './errors.ts';
 import { limitSize } from './entry-size.ts';
 
@@ -21,6 +22,21 @@ export class MemoryStorage implements LogStorage {
 
   constructor(conf: ConfState = EMPTY_CONF) {
     this.snap = { metadata: { index: 0, term: 0, conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data: new Uint8Array(0) };
+  }
+
+  /**
+   * Writes the initial configuration as committed conf-change entries 1..n of
+   * term 1 (as etcd's bootstrap does), so that a node added later learns the
+   * whole configuration by replaying the log, not just the change that added
+   * it. Every founding member bootstraps with the same list.
+   */
+  bootstrap(voters: readonly NodeId[]): void {
+    if (voters.length === 0) throw new InvalidArgumentError('bootstrap needs at least one voter');
+    if (new Set(voters).size !== voters.length) throw new InvalidArgumentError(`bootstrap voters must be distinct: ${voters.join(', ')}`);
+    assert(this.lastIndex() === 0 && this.hard.term === 0, 'bootstrap only an empty storage');
+    const sorted = [...voters].sort();
+    this.append(sorted.map((nodeId, i) => ({ index: i + 1, term: 1, type: 'conf-change' as const, data: encodeConfChange({ type: 'add-voter', nodeId }) })));
+    this.setHardState({ term: 1, vote: null, commit: sorted.length });
   }
 
   initialState(): { hardState: HardState; conf: ConfState } {

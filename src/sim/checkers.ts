@@ -1,0 +1,149 @@
+import type { Entry, NodeId, RaftStatus } from '../raft/types.ts';
+
+/** A safety property was violated: the message names the property and the evidence. */
+export class SafetyViolation extends Error {
+  constructor(readonly property: string, detail: string) {
+    super(`${property}: ${detail}`);
+    this.name = 'SafetyViolation';
+  }
+}
+
+function entryDigest(entry: Entry): string {
+  return `${entry.type}:${Buffer.from(entry.data).toString('base64')}`;
+}
+
+interface NodeWatermarks {
+  incarnation: number;
+  term: number;
+  commit: number;
+  applied: number;
+}
+
+/**
+ * The Raft safety properties (§5.2 Figure 3), checked after every simulation
+ * step against what each node persisted, committed and applied:
+ *
+ * - election safety: at most one leader per term;
+ * - log matching: an (index, term) pair names one entry content and one
+ *   previous term, cluster-wide and for all time. By induction on the index,
+ *   this is equivalent to "logs that share an (index, term) are identical up
+ *   to there", and it can be checked entry by entry as entries are persisted;
+ * - leader completeness: every committed entry is in the log of every leader
+ *   of a later term (checked when a node is first seen leading a term);
+ * - state machine safety: every node applies the same entry at each index;
+ * - monotonicity: within one process lifetime, term, commit and applied never
+ *   go back (across a crash, the durable term never goes back either).
+ */
+export class SafetyChecker {
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly entryAt = new Map<string, { digest: string; prevTerm: number; node: NodeId }>(); // key "index:term"
+  private readonly committed = new Map<number, { term: number; digest: string; node: NodeId; seenInTerm: number }>(); // index -> committed entry, and the term of whoever saw it committed first (>= the term that committed it)
+  private readonly appliedAt = new Map<number, { digest: string; node: NodeId }>();
+  private readonly watermarks = new Map<NodeId, NodeWatermarks>();
+  private readonly leadersChecked = new Set<string>(); // "node:term" already checked for completeness
+  private readonly durableTerm = new Map<NodeId, number>();
+  maxCommitted = 0;
+  checks = 0;
+
+  /** A node made `entries` durable; `termAt` reads its stored log (undefined when compacted). */
+  onPersistEntries(node: NodeId, entries: readonly Entry[], termAt: (index: number) => number | undefined): void {
+    for (const entry of entries) {
+      const prevTerm = termAt(entry.index - 1);
+      if (prevTerm === undefined) continue;
+      const key = `${entry.index}:${entry.term}`;
+      const digest = entryDigest(entry);
+      const known = this.entryAt.get(key);
+      if (known === undefined) {
+        this.entryAt.set(key, { digest, prevTerm, node });
+      } else if (known.digest !== digest || known.prevTerm !== prevTerm) {
+        throw new SafetyViolation(
+          'log matching',
+          `entry ${key} on ${node} (prev term ${prevTerm}) differs from the one on ${known.node} (prev term ${known.prevTerm})`,
+        );
+      }
+    }
+  }
+
+  onDurableTerm(node: NodeId, term: number): void {
+    const before = this.durableTerm.get(node) ?? 0;
+    if (term < before) throw new SafetyViolation('term monotonicity', `${node} persisted term ${term} after ${before}`);
+    this.durableTerm.set(node, term);
+  }
+
+  /** A node's state after a step; `entriesBetween` reads its log for newly committed entries. */
+  onStatus(
+    status: RaftStatus,
+    incarnation: number,
+    firstIndex: number,
+    termAt: (index: number) => number | undefined,
+    entriesBetween: (lo: number, hi: number) => readonly Entry[],
+  ): void {
+    this.checks++;
+    const node = status.id;
+    const marks = this.watermarks.get(node);
+    if (marks !== undefined && marks.incarnation === incarnation) {
+      if (status.term < marks.term) throw new SafetyViolation('term monotonicity', `${node} went from term ${marks.term} to ${status.term}`);
+      if (status.commit < marks.commit) throw new SafetyViolation('commit monotonicity', `${node} went from commit ${marks.commit} to ${status.commit}`);
+      if (status.applied < marks.applied) throw new SafetyViolation('applied monotonicity', `${node} went from applied ${marks.applied} to ${status.applied}`);
+    }
+    const previousCommit = marks !== undefined && marks.incarnation === incarnation ? marks.commit : 0;
+    this.watermarks.set(node, { incarnation, term: status.term, commit: status.commit, applied: status.applied });
+
+    if (status.role === 'leader') {
+      const leader = this.leaderOfTerm.get(status.term);
+      if (leader !== undefined && leader !== node) {
+        throw new SafetyViolation('election safety', `${leader} and ${node} are both leaders of term ${status.term}`);
+      }
+      this.leaderOfTerm.set(status.term, node);
+      const checkKey = `${node}:${status.term}`;
+      if (!this.leadersChecked.has(checkKey)) {
+        this.leadersChecked.add(checkKey);
+        this.checkLeaderCompleteness(node, status.term, firstIndex, termAt);
+      }
+    }
+
+    const lo = Math.max(previousCommit + 1, firstIndex);
+    if (status.commit >= lo) {
+      for (const entry of entriesBetween(lo, status.commit + 1)) this.recordCommitted(node, entry, status.term);
+    }
+  }
+
+  private recordCommitted(node: NodeId, entry: Entry, seenInTerm: number): void {
+    const digest = entryDigest(entry);
+    const known = this.committed.get(entry.index);
+    if (known === undefined) {
+      this.committed.set(entry.index, { term: entry.term, digest, node, seenInTerm });
+      this.maxCommitted = Math.max(this.maxCommitted, entry.index);
+    } else if (known.term !== entry.term || known.digest !== digest) {
+      throw new SafetyViolation(
+        'committed entries are permanent',
+        `${node} committed ${entry.index}:${entry.term} but ${known.node} committed ${entry.index}:${known.term} there`,
+      );
+    }
+  }
+
+  private checkLeaderCompleteness(node: NodeId, term: number, firstIndex: number, termAt: (index: number) => number | undefined): void {
+    for (const [index, committed] of this.committed) {
+      if (index < firstIndex) continue; // folded into the leader's snapshot
+      // Only leaders of later terms than the one that committed it must have it (a
+      // stale candidate can still win an older term with delayed votes).
+      if (committed.seenInTerm >= term) continue;
+      const have = termAt(index);
+      if (have !== committed.term) {
+        throw new SafetyViolation(
+          'leader completeness',
+          `${node} leads term ${term} but has term ${String(have)} at index ${index}, where ${committed.node} committed term ${committed.term}`,
+        );
+      }
+    }
+  }
+
+  onApply(node: NodeId, entry: Entry): void {
+    const digest = entryDigest(entry);
+    const known = this.appliedAt.get(entry.index);
+    if (known === undefined) this.appliedAt.set(entry.index, { digest, node });
+    else if (known.digest !== digest) {
+      throw new SafetyViolation('state machine safety', `${node} applied a different entry at ${entry.index} than ${known.node}`);
+    }
+  }
+}
