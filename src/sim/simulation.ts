@@ -37,8 +37,7 @@ export interface SimulationResult {
   readonly trace: readonly string[];
 }
 
-const INITIAL_VOTERS: readonly NodeId[] = ['n1', 'n2', 'n3'];
-const SPARE_NODES: readonly NodeId[] = ['n4', 'n5'];
+const ALL_NODES: readonly NodeId[] = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const CALM_TICKS = 300;
 const MAX_TRACE_LINES = 2000;
 
@@ -101,8 +100,11 @@ class Simulation {
       applied: (node: NodeId, entry: Parameters<SimClients['onApplied']>[1]) => this.clients.onApplied(node, entry, this.nodes),
       readState: (node: NodeId, state: Parameters<SimClients['onReadState']>[1]) => this.clients.onReadState(node, state, this.nodes),
     };
-    for (const id of [...INITIAL_VOTERS, ...SPARE_NODES]) {
-      const bootstrap = INITIAL_VOTERS.includes(id) ? INITIAL_VOTERS : [];
+    // Half the seeds start with five voters (where Figure 8 histories can happen), half with three and two spares.
+    const initialVoters = setup.chance(0.5) ? ALL_NODES : ALL_NODES.slice(0, 3);
+    this.note(`voters ${initialVoters.join(',')}`);
+    for (const id of ALL_NODES) {
+      const bootstrap = initialVoters.includes(id) ? initialVoters : [];
       this.nodes.set(id, new SimNode(id, bootstrap, tuning, this.prng.fork(), this.checker, hooks, snapshotEvery_entries));
     }
     this.clients = new SimClients(['c1', 'c2', 'c3'], ['x', 'y'], this.prng.fork(), 60);
@@ -181,6 +183,7 @@ class Simulation {
   private injectFaults(): void {
     const p = this.prng;
     if (p.chance(0.004)) this.crashSomeone();
+    if (p.chance(0.003)) this.crashLeader();
     if (p.chance(0.02)) this.restartSomeone();
     if (p.chance(0.003)) this.pauseSomeone();
     if (p.chance(0.03)) this.unpauseEveryone();
@@ -204,6 +207,14 @@ class Simulation {
     const victim = this.prng.pick(live);
     victim.crash();
     this.afterCrash(victim, 'crash');
+  }
+
+  /** Leaders dying soon after replicating to a few nodes is what Figure 8 is about. */
+  private crashLeader(): void {
+    const leader = this.leader();
+    if (leader === undefined || this.liveNodes().length <= 3) return;
+    leader.crash();
+    this.afterCrash(leader, 'crash leader');
   }
 
   private afterCrash(node: SimNode, why: string): void {
