@@ -4,7 +4,7 @@
 // scalar == 1 is summed by plain addition (Groth16 witnesses are mostly 0 and
 // 1); (2) recode the rest into signed c-bit digits in [-2^(c-1), 2^(c-1)], so a
 // window needs only 2^(c-1) buckets and negation is free on affine points;
-// (3) accumulate buckets in XYZZ coordinates, one task per (window, chunk of
+// (3) accumulate buckets (batch-affine or XYZZ, see msm_buckets.h), one task per (window, chunk of
 // points), tasks spread over all threads; (4) reduce buckets with a running
 // sum; (5) combine windows by doubling.
 #pragma once
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "curve.h"
+#include "msm_buckets.h"
 #include "parallel.h"
 
 namespace zkp {
@@ -43,6 +44,10 @@ inline unsigned choose_window_bits(size_t points) {
   }
   return best_c;
 }
+
+// Batch-affine accumulation pays when batches can be large without
+// colliding (many buckets) and there are enough points to fill them.
+inline bool use_batch_affine(size_t buckets, size_t points) { return buckets >= 256 && points >= 1024; }
 
 inline bool is_one(const u64 s[4]) { return s[0] == 1 && (s[1] | s[2] | s[3]) == 0; }
 inline bool is_zero(const u64 s[4]) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
@@ -127,29 +132,8 @@ std::string msm(const uint8_t* bases_bytes, const uint8_t* scalar_bytes, size_t 
     parallel_tasks((size_t)windows * chunks, [&](size_t task) {
       const size_t w = task / chunks, chunk = task % chunks;
       const size_t begin = chunk * chunk_len, end = std::min(m, begin + chunk_len);
-      std::vector<Acc> buckets(buckets_per_window, Acc::infinity());
-      const int32_t* dw = digits.data() + w * m;
-      constexpr size_t kAhead = 4;
-      for (size_t j = begin; j < end; ++j) {
-        if (j + kAhead < end) {
-          const int32_t da = dw[j + kAhead];
-          if (da != 0) {
-            __builtin_prefetch(&buckets[(size_t)(da > 0 ? da : -da) - 1], 1);
-            __builtin_prefetch(&bases[general[j + kAhead]], 0);
-          }
-        }
-        const int32_t d = dw[j];
-        if (d == 0) continue;
-        const Point& p = bases[general[j]];
-        if (d > 0) buckets[(size_t)d - 1].add_affine(p);
-        else buckets[(size_t)(-d) - 1].add_affine(p.neg());
-      }
-      Acc running = Acc::infinity(), sum = Acc::infinity();
-      for (size_t b = buckets_per_window; b-- > 0;) {
-        running.add(buckets[b]);
-        sum.add(running);
-      }
-      partial[task] = sum;
+      const BucketTask<F> t{bases, general.data(), digits.data() + w * m, begin, end, buckets_per_window};
+      partial[task] = use_batch_affine(buckets_per_window, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
     }, threads);
 
     // (5) combine windows from the top: acc = acc * 2^c + window sum.

@@ -95,6 +95,7 @@ export interface FfGroup {
   g: Uint8Array;
   zero: Uint8Array;
   add(a: Uint8Array, b: Uint8Array): Uint8Array;
+  neg(a: Uint8Array): Uint8Array;
   timesFr(p: Uint8Array, s: Uint8Array): Uint8Array;
   toAffine(p: Uint8Array): Uint8Array;
   multiExpAffine(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;

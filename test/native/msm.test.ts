@@ -41,18 +41,38 @@ function edgyInputs(group: FfGroup, n: number, pointBytes: number): { bases: Uin
 }
 
 describe('native msmG1 matches ffjavascript', () => {
-  for (const n of [0, 1, 2, 3, 7, 100, 1000, 1025]) {
+  // 4100 points use the batch-affine bucket path (>= 256 buckets); smaller ones the XYZZ path.
+  for (const n of [0, 1, 2, 3, 7, 100, 1000, 1025, 4100]) {
     it(`n = ${n}`, async () => {
       const { bases, scalars } = edgyInputs(curve.G1, n, G1_AFFINE_BYTES);
       expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
     });
   }
 
-  it('one point repeated 300 times with random scalars (bucket collisions)', async () => {
-    const one = randomPoints(curve.G1, rng, 1, G1_AFFINE_BYTES);
-    const bases = new Uint8Array(300 * G1_AFFINE_BYTES);
-    for (let i = 0; i < 300; i++) bases.set(one, i * G1_AFFINE_BYTES);
-    const scalars = randomFrVector(rng, 300);
+  for (const n of [300, 4100]) {
+    it(`one point repeated ${n} times with random scalars (bucket collisions, doublings)`, async () => {
+      const one = randomPoints(curve.G1, rng, 1, G1_AFFINE_BYTES);
+      const bases = new Uint8Array(n * G1_AFFINE_BYTES);
+      for (let i = 0; i < n; i++) bases.set(one, i * G1_AFFINE_BYTES);
+      const scalars = randomFrVector(rng, n);
+      expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
+    });
+  }
+
+  it('4100 points where P and -P meet in the same buckets (cancellation), plus one stray', async () => {
+    const n = 4100;
+    const half = randomPoints(curve.G1, rng, n / 2, G1_AFFINE_BYTES);
+    const bases = new Uint8Array(n * G1_AFFINE_BYTES);
+    const scalars = new Uint8Array(n * 32);
+    const shared = randomFrVector(rng, n / 2);
+    for (let i = 0; i < n / 2; i++) {
+      const p = half.subarray(i * G1_AFFINE_BYTES, (i + 1) * G1_AFFINE_BYTES);
+      bases.set(p, 2 * i * G1_AFFINE_BYTES);
+      bases.set(curve.G1.toAffine(curve.G1.neg(p)), (2 * i + 1) * G1_AFFINE_BYTES);
+      scalars.set(shared.subarray(i * 32, i * 32 + 32), 2 * i * 32);
+      scalars.set(shared.subarray(i * 32, i * 32 + 32), (2 * i + 1) * 32);
+    }
+    scalars.set(bigintToLe32(12345n), (n - 1) * 32); // breaks the last pair
     expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
   });
 
@@ -89,7 +109,7 @@ describe('native msmG1 matches ffjavascript', () => {
 });
 
 describe('native msmG2 matches ffjavascript', () => {
-  for (const n of [0, 1, 2, 3, 7, 100, 1025]) {
+  for (const n of [0, 1, 2, 3, 7, 100, 1025, 4100]) {
     it(`n = ${n}`, async () => {
       const { bases, scalars } = edgyInputs(curve.G2, n, G2_AFFINE_BYTES);
       expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));

@@ -1,0 +1,190 @@
+// Bucket accumulation for one Pippenger (window, chunk) task: sums the points
+// of each bucket, then reduces sum_b (b + 1) * bucket[b] with a running sum.
+//
+// Two strategies with one result:
+// - accumulate_xyzz: every bucket an XYZZ point, each addition a mixed
+//   addition (8M + 2S). Used for small windows.
+// - accumulate_batch_affine: buckets stay affine; additions are queued in a
+//   batch (at most one per bucket) and finished together with one shared
+//   inversion (Montgomery's trick), about 6M per addition. A point whose bucket
+//   already waits in the batch goes to an XYZZ overflow bucket instead, so
+//   every point is handled once and degenerate inputs (one bucket hit by every
+//   point) stay linear.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "curve.h"
+
+namespace zkp {
+
+// The digits of one window for the task's points: digit j belongs to
+// bases[point_index[j]]; digit d != 0 adds sign(d) * base to bucket |d| - 1.
+template <class F>
+struct BucketTask {
+  const Affine<F>* bases;
+  const uint32_t* point_index;
+  const int32_t* digits;
+  size_t begin, end;
+  size_t buckets;
+};
+
+template <class F>
+Xyzz<F> accumulate_xyzz(const BucketTask<F>& t) {
+  using Acc = Xyzz<F>;
+  std::vector<Acc> bucket(t.buckets, Acc::infinity());
+  constexpr size_t kAhead = 4;
+  for (size_t j = t.begin; j < t.end; ++j) {
+    if (j + kAhead < t.end) {
+      const int32_t da = t.digits[j + kAhead];
+      if (da != 0) {
+        __builtin_prefetch(&bucket[(size_t)(da > 0 ? da : -da) - 1], 1);
+        __builtin_prefetch(&t.bases[t.point_index[j + kAhead]], 0);
+      }
+    }
+    const int32_t d = t.digits[j];
+    if (d == 0) continue;
+    const Affine<F>& p = t.bases[t.point_index[j]];
+    if (d > 0) bucket[(size_t)d - 1].add_affine(p);
+    else bucket[(size_t)(-d) - 1].add_affine(p.neg());
+  }
+  Acc running = Acc::infinity(), sum = Acc::infinity();
+  for (size_t b = t.buckets; b-- > 0;) {
+    running.add(bucket[b]);
+    sum.add(running);
+  }
+  return sum;
+}
+
+template <class F>
+class BatchAffineBuckets {
+ public:
+  using Point = Affine<F>;
+  using Acc = Xyzz<F>;
+
+  explicit BatchAffineBuckets(size_t buckets)
+      : bucket_(buckets), state_(buckets, kEmpty), capacity_(batch_capacity(buckets)),
+        slot_bucket_(capacity_), slot_point_(capacity_), slot_kind_(capacity_), denominator_(capacity_), prefix_(capacity_) {}
+
+  // Largest batch worth running: big enough to amortise the inversion, small
+  // enough that a point rarely finds its bucket already queued.
+  static size_t batch_capacity(size_t buckets) { return std::max<size_t>(4, std::min<size_t>(1024, buckets / 4)); }
+
+  void prefetch(uint32_t b) const {
+    __builtin_prefetch(&state_[b], 0);
+    __builtin_prefetch(&bucket_[b], 0);
+  }
+
+  void add(uint32_t b, const Point& p) {
+    uint8_t& s = state_[b];
+    if (s == kEmpty) {
+      bucket_[b] = p;
+      s = kFull;
+      return;
+    }
+    if (s == kQueued) {
+      if (overflow_.empty()) overflow_.assign(bucket_.size(), Acc::infinity());
+      overflow_[b].add_affine(p);
+      return;
+    }
+    s = kQueued;
+    slot_bucket_[queued_] = b;
+    slot_point_[queued_] = p;
+    if (++queued_ == capacity_) flush();
+  }
+
+  // Finishes every queued addition: bucket[b] += p with one inversion for all.
+  void flush() {
+    if (queued_ == 0) return;
+    F acc = F::one();
+    for (size_t i = 0; i < queued_; ++i) {
+      const Point& a = bucket_[slot_bucket_[i]];
+      const Point& p = slot_point_[i];
+      F d = p.x - a.x;
+      uint8_t kind = kAdd;
+      if (d.is_zero()) {
+        // Same x: either the same point (double it; y != 0 as BN254 has no
+        // point of order 2) or its negation (the bucket empties).
+        if (p.y == a.y) { kind = kDouble; d = a.y.dbl(); }
+        else { kind = kCancel; d = F::one(); }
+      }
+      slot_kind_[i] = kind;
+      denominator_[i] = d;
+      prefix_[i] = acc;  // product of the denominators before i
+      acc = acc * d;
+    }
+    F inv = acc.inv();
+    for (size_t i = queued_; i-- > 0;) {
+      const F inv_d = inv * prefix_[i];
+      inv = inv * denominator_[i];
+      const uint32_t b = slot_bucket_[i];
+      Point& a = bucket_[b];
+      const Point& p = slot_point_[i];
+      if (slot_kind_[i] == kCancel) {
+        state_[b] = kEmpty;
+        continue;
+      }
+      F lambda;
+      if (slot_kind_[i] == kAdd) {
+        lambda = (p.y - a.y) * inv_d;
+      } else {
+        const F x2 = a.x.sqr();
+        lambda = (x2.dbl() + x2) * inv_d;
+      }
+      const F x3 = lambda.sqr() - a.x - p.x;
+      a.y = lambda * (a.x - x3) - a.y;
+      a.x = x3;
+      state_[b] = kFull;
+    }
+    queued_ = 0;
+  }
+
+  // sum_b (b + 1) * bucket[b], after a final flush.
+  Acc reduce() {
+    flush();
+    Acc running = Acc::infinity(), sum = Acc::infinity();
+    for (size_t b = bucket_.size(); b-- > 0;) {
+      if (state_[b] == kFull) running.add_affine(bucket_[b]);
+      if (!overflow_.empty()) running.add(overflow_[b]);
+      sum.add(running);
+    }
+    return sum;
+  }
+
+ private:
+  static constexpr uint8_t kEmpty = 0, kFull = 1, kQueued = 2;
+  static constexpr uint8_t kAdd = 0, kDouble = 1, kCancel = 2;
+
+  std::vector<Point> bucket_;
+  std::vector<uint8_t> state_;
+  std::vector<Acc> overflow_;  // allocated on the first collision
+  size_t capacity_;
+  size_t queued_ = 0;
+  std::vector<uint32_t> slot_bucket_;
+  std::vector<Point> slot_point_;
+  std::vector<uint8_t> slot_kind_;
+  std::vector<F> denominator_, prefix_;
+};
+
+template <class F>
+Xyzz<F> accumulate_batch_affine(const BucketTask<F>& t) {
+  BatchAffineBuckets<F> buckets(t.buckets);
+  constexpr size_t kAhead = 8;
+  for (size_t j = t.begin; j < t.end; ++j) {
+    if (j + kAhead < t.end) {
+      const int32_t da = t.digits[j + kAhead];
+      if (da != 0) {
+        buckets.prefetch((uint32_t)(da > 0 ? da : -da) - 1);
+        __builtin_prefetch(&t.bases[t.point_index[j + kAhead]], 0);
+      }
+    }
+    const int32_t d = t.digits[j];
+    if (d == 0) continue;
+    const Affine<F>& p = t.bases[t.point_index[j]];
+    if (d > 0) buckets.add((uint32_t)d - 1, p);
+    else buckets.add((uint32_t)(-d) - 1, p.neg());
+  }
+  return buckets.reduce();
+}
+
+}  // namespace zkp
