@@ -279,8 +279,17 @@ export class RaftNode extends EventEmitter {
     try {
       while (!this.closed && this.core.hasReady()) {
         const ready = this.core.ready();
-        await this.persist(ready);
-        this.transport.send(ready.messages);
+        if (this.maySendBeforePersist(ready)) {
+          // Leader fast path (Raft paper §10.2.1): the leader's fdatasync runs in
+          // parallel with its followers'. Safe because its term and vote are
+          // unchanged (already durable) and the core counts the leader's own
+          // copy of new entries only after advance(), i.e. after they are durable.
+          this.transport.send(ready.messages);
+          await this.persist(ready);
+        } else {
+          await this.persist(ready);
+          this.transport.send(ready.messages);
+        }
         this.applyReady(ready);
         this.core.advance(ready);
         this.noteSoftState(ready);
@@ -289,6 +298,14 @@ export class RaftNode extends EventEmitter {
     } catch (error) {
       this.fail(error as Error);
     }
+  }
+
+  private maySendBeforePersist(ready: Ready): boolean {
+    if ((ready.softState?.role ?? this.role) !== 'leader' || ready.snapshot !== undefined) return false;
+    const hard = ready.hardState;
+    if (hard === undefined) return true;
+    const durable = this.storage.hardState();
+    return hard.term === durable.term && hard.vote === durable.vote;
   }
 
   private async persist(ready: Ready): Promise<void> {

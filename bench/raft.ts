@@ -1,0 +1,179 @@
+/**
+ * Raft driver benchmark (npm run bench:raft): three real node processes on
+ * loopback, fdatasync on every persist.
+ *   (a) commits/s with a window of concurrent puts, against a window-1 baseline
+ *       run in the same command (the ratio is the batching gain);
+ *   (b) p50/p99 commit latency at a fixed offered rate (default 1,000/s);
+ *   (c) time from kill -9 of the leader to a new leader being reported, over
+ *       N trials, restarting the killed node between trials.
+ * Writes bench/results/raft-<host>.json and .md.
+ *
+ * Flags: --throughput-s 5 --window 2000 --rate 1000 --latency-s 5 --trials 20
+ *        --tick-ms 10 --election-ticks 10
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KvClient, KvClusterClient } from '../src/raft/kv/kv-client.ts';
+import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
+import { closedLoop, openLoop, percentile, type LatencyResult, type ThroughputResult } from './lib/raft-load.ts';
+
+const { values } = parseArgs({
+  options: {
+    'throughput-s': { type: 'string', default: '5' },
+    window: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '1000' },
+    'latency-s': { type: 'string', default: '5' },
+    trials: { type: 'string', default: '20' },
+    'tick-ms': { type: 'string', default: '10' },
+    'election-ticks': { type: 'string', default: '10' },
+  },
+  strict: true,
+});
+const throughput_s = Number(values['throughput-s']);
+const window = Number(values.window);
+const rate = Number(values.rate);
+const latency_s = Number(values['latency-s']);
+const trials = Number(values.trials);
+const tick_ms = Number(values['tick-ms']);
+const electionTicks = Number(values['election-ticks']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitCaughtUp(cluster: ProcessCluster, id: string, leader: string, timeout_ms: number): Promise<void> {
+  const node = new KvClient(cluster.clientAddress(id));
+  const lead = new KvClient(cluster.clientAddress(leader));
+  try {
+    const target = Number((await lead.status())['commit']);
+    const deadline = performance.now() + timeout_ms;
+    while (performance.now() < deadline) {
+      const status = await node.status().catch(() => ({}) as Record<string, unknown>);
+      if (Number(status['applied']) >= target && status['leaderId'] === leader) return;
+      await sleep(20);
+    }
+    throw new Error(`node ${id} did not catch up with ${leader} within ${timeout_ms} ms`);
+  } finally {
+    node.close();
+    lead.close();
+  }
+}
+
+interface FailoverTrial {
+  readonly trial: number;
+  readonly killed: string;
+  readonly newLeader: string;
+  readonly failover_ms: number;
+}
+
+async function failoverTrial(cluster: ProcessCluster, trial: number): Promise<FailoverTrial> {
+  const leader = await cluster.waitForLeader(10_000);
+  let reported: { id: string; at_ms: number } | null = null;
+  const stop = cluster.onEvent((node: ClusterNode, event: NodeEvent) => {
+    if (reported !== null || event.event !== 'leader-change') return;
+    const leaderId = event['leaderId'];
+    if (typeof leaderId === 'string' && leaderId !== leader && node.id !== leader) reported = { id: leaderId, at_ms: event.at_ms };
+  });
+  const killed_ms = performance.now();
+  await cluster.killNode(leader);
+  const deadline = killed_ms + 10_000;
+  while (reported === null && performance.now() < deadline) await sleep(2);
+  stop();
+  if (reported === null) throw new Error(`trial ${trial}: no new leader within 10 s of killing ${leader}`);
+  const found = reported as { id: string; at_ms: number };
+  await cluster.startNode(leader);
+  await waitCaughtUp(cluster, leader, found.id, 15_000);
+  return { trial, killed: leader, newLeader: found.id, failover_ms: found.at_ms - killed_ms };
+}
+
+function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a: ThroughputResult, b: LatencyResult, c: FailoverTrial[], failover: Record<string, number>): string {
+  const lines = [
+    `# Raft driver benchmark (${String(report['host'])})`,
+    '',
+    `${String(report['date'])}; node ${process.version}; ${os.cpus().length} CPUs; load average at start ${String(report['loadavg_start'])}; 3 node processes on loopback, fdatasync on; tick ${tick_ms} ms, election ${electionTicks} ticks.`,
+    '',
+    `Command: \`${String(report['command'])}\``,
+    '',
+    '| measure | value | target |',
+    '| --- | --- | --- |',
+    `| commits/s, window 1 (baseline) | ${a0.commits_per_s.toFixed(0)} | |`,
+    `| commits/s, window ${a.window} (batched) | ${a.commits_per_s.toFixed(0)} (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x baseline) | >= 10,000 |`,
+    `| commit latency at ${b.offered_per_s}/s offered: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
+    `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
+    '',
+    'Failover trials (ms): ' + c.map((t) => t.failover_ms.toFixed(0)).join(', '),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const host = os.hostname();
+  const loadavg_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`raft bench on ${host}: ${os.cpus().length} CPUs, load average ${loadavg_start}`);
+  const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery: 100_000 });
+  try {
+    const leader = await cluster.waitForLeader(10_000);
+    // Follows NotLeader redirects, so an election under load costs retries, not failures.
+    const client = new KvClusterClient([cluster.clientAddress(leader), ...cluster.clientAddresses().filter((a) => a !== cluster.clientAddress(leader))]);
+    let leaderChanges = 0;
+    const stopCounting = cluster.onEvent((_node, event) => {
+      if (event.event === 'leader-change') leaderChanges++;
+    });
+    await closedLoop(client, 100, 1, 'warm-'); // warm up JIT and connections
+
+    console.log('(a) throughput: window 1 baseline, then batched');
+    const a0 = await closedLoop(client, 1, Math.min(throughput_s, 3), 'a0-');
+    console.log(`    window 1: ${a0.commits_per_s.toFixed(0)} commits/s`);
+    const a = await closedLoop(client, window, throughput_s, 'a-');
+    console.log(`    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors`);
+
+    console.log(`(b) latency at ${rate}/s offered for ${latency_s} s`);
+    const b = await openLoop(client, rate, latency_s, 'b-');
+    console.log(`    p50 ${b.p50_ms.toFixed(2)} ms, p90 ${b.p90_ms.toFixed(2)} ms, p99 ${b.p99_ms.toFixed(2)} ms, max ${b.max_ms.toFixed(2)} ms (${b.samples} samples, ${b.errors} errors)`);
+    client.close();
+    stopCounting();
+    if (leaderChanges > 0) console.log(`    note: ${leaderChanges} leader-change events during (a) and (b)`);
+
+    console.log(`(c) failover: ${trials} trials of kill -9 of the leader`);
+    const c: FailoverTrial[] = [];
+    for (let t = 0; t < trials; t++) {
+      const result = await failoverTrial(cluster, t);
+      c.push(result);
+      console.log(`    trial ${t}: killed ${result.killed}, ${result.newLeader} reported leader after ${result.failover_ms.toFixed(0)} ms`);
+    }
+    const sorted = c.map((t) => t.failover_ms).sort((x, y) => x - y);
+    const failover = { median_ms: percentile(sorted, 50), p90_ms: percentile(sorted, 90), max_ms: sorted[sorted.length - 1]!, min_ms: sorted[0]! };
+
+    const report = {
+      host,
+      date: new Date().toISOString(),
+      command: `npm run bench:raft -- ${process.argv.slice(2).join(' ')}`.trim(),
+      node: process.version,
+      cpus: os.cpus().length,
+      loadavg_start,
+      loadavg_end: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+      config: { tick_ms, electionTicks, window, rate, throughput_s, latency_s, trials, fsync: 'fdatasync per persist' },
+      leaderChangeEventsDuringLoad: leaderChanges,
+      throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s },
+      latency: b,
+      failover: { ...failover, trials: c },
+    };
+    const markdown = formatMarkdown(report, a0, a, b, c, failover);
+    console.log(`\n${markdown}`);
+    const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+    fs.mkdirSync(outDir, { recursive: true });
+    const safeHost = host.replace(/[^A-Za-z0-9._-]/g, '_');
+    fs.writeFileSync(path.join(outDir, `raft-${safeHost}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, `raft-${safeHost}.md`), markdown);
+    console.log(`wrote bench/results/raft-${safeHost}.json and .md`);
+  } finally {
+    await cluster.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
