@@ -120,6 +120,19 @@ describe('RaftNode', () => {
     await readIndexRetrying(follower.node!);
     expect(follower.sm.size()).toBe(keysBefore);
     expect(follower.sm.get('r2-39')).toEqual(bytes('2'));
+    // A follower that misses more than the leader keeps in its log catches up via InstallSnapshot.
+    const lagging = members.find((m) => m !== lead && m !== follower)!;
+    await readIndexRetrying(lagging.node!);
+    const laggingLast = lagging.node!.status().lastIndex;
+    await lagging.node!.close();
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => lead.node!.propose(encodePut(`s${round}-${i}`, bytes(`${round}`)))));
+    }
+    expect(lead.node!.status().snapshotIndex).toBeGreaterThan(laggingLast + 1); // the leader no longer has the entries it needs
+    await start(lagging, 8);
+    await readIndexRetrying(lagging.node!);
+    expect(lagging.sm.get('s2-39')).toEqual(bytes('2'));
+    expect(lagging.sm.size()).toBe(lead.sm.size());
     // Closing rejects new work with UnavailableError.
     await lead.node!.close();
     await expect(lead.node!.propose(encodePut('late', bytes('x')))).rejects.toBeInstanceOf(UnavailableError);
