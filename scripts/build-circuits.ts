@@ -1,6 +1,6 @@
 /**
  * Builds the test circuits (and, on request, the bench circuit) into
- * circuits/build/<name>/: circuit.r1cs, circuit.wasm, circuit.zkey,
+ * circuits/build/<name>/: circuit.r1cs, circuit.sym, circuit.wasm, circuit.zkey,
  * verification_key.json. Each build is cached by a hash of its sources and
  * settings (stamp.json); a build is skipped when the stamp matches and the
  * outputs exist. Powers of Tau files are cached in circuits/cache/.
@@ -28,7 +28,7 @@ const CACHE_DIR = join(ROOT, 'circuits', 'cache');
 const CIRCOM = join(ROOT, 'node_modules', '.bin', 'circom2');
 const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 /** Bumped when the build steps change, so old caches are rebuilt. */
-const BUILD_RECIPE_VERSION = 1;
+const BUILD_RECIPE_VERSION = 2;
 /** Powers of Tau at or above this power skip the (slow, pointless for a bench) contribution. */
 const PTAU_CONTRIBUTION_POWER_MAX = 15;
 const LOCK_STALE_MS = 60 * 60 * 1000;
@@ -43,6 +43,7 @@ export interface BuiltCircuit {
   readonly name: string;
   readonly dir: string;
   readonly r1cs: string;
+  readonly sym: string;
   readonly wasm: string;
   readonly zkey: string;
   readonly vkey: string;
@@ -72,7 +73,7 @@ type Log = (line: string) => void;
 
 export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltCircuit> {
   const dir = join(BUILD_DIR, spec.name);
-  const outputs = { r1cs: join(dir, 'circuit.r1cs'), wasm: join(dir, 'circuit.wasm'), zkey: join(dir, 'circuit.zkey'), vkey: join(dir, 'verification_key.json') };
+  const outputs = { r1cs: join(dir, 'circuit.r1cs'), sym: join(dir, 'circuit.sym'), wasm: join(dir, 'circuit.wasm'), zkey: join(dir, 'circuit.zkey'), vkey: join(dir, 'verification_key.json') };
   const mainText = 'file' in spec.mainSource ? await readFile(join(SOURCES_DIR, spec.mainSource.file), 'utf8') : spec.mainSource.text;
   const key = await sourcesHash(mainText);
   const stampPath = join(dir, 'stamp.json');
@@ -92,12 +93,13 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     const mainPath = join(SOURCES_DIR, `.generated-${spec.name}-${process.pid}.circom`);
     await writeFile(mainPath, mainText);
     try {
-      await run(CIRCOM, [mainPath, '--r1cs', '--wasm', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
+      await run(CIRCOM, [mainPath, '--r1cs', '--wasm', '--sym', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
     } finally {
       await rm(mainPath, { force: true });
     }
     const base = `.generated-${spec.name}-${process.pid}`;
     await rename(join(work, `${base}.r1cs`), join(work, 'circuit.r1cs'));
+    await rename(join(work, `${base}.sym`), join(work, 'circuit.sym'));
     await rename(join(work, `${base}_js`, `${base}.wasm`), join(work, 'circuit.wasm'));
     await rm(join(work, `${base}_js`), { recursive: true, force: true });
 

@@ -1,0 +1,72 @@
+/**
+ * File-level proving, shared by the CLI and the bench: read and check the
+ * zkey and witness, prove, optionally verify with snarkjs, write snarkjs's
+ * proof.json / public.json.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, VerificationFailedError } from '../errors/index.ts';
+import type { ProverBackend } from './backend.ts';
+import { snarkjs } from './ffjs.ts';
+import { prove, type ProgressEvent, type ProveResult } from './groth16.ts';
+import { fileReadError } from './io/binfile.ts';
+import type { Witness } from './io/wtns.ts';
+import type { Groth16Zkey } from './io/zkey.ts';
+
+export interface ProveAndWriteOptions {
+  readonly backend: ProverBackend;
+  readonly zkey: Groth16Zkey;
+  readonly witness: Witness;
+  readonly proofPath: string;
+  readonly publicPath: string;
+  /** Verify with snarkjs before writing; the key comes from vkeyPath or is derived from the zkey. */
+  readonly verify: boolean;
+  readonly vkeyPath?: string;
+  readonly progress?: (event: ProgressEvent) => void;
+}
+
+export async function proveAndWrite(options: ProveAndWriteOptions): Promise<ProveResult> {
+  const result = await prove(options.zkey, options.witness, { backend: options.backend, ...(options.progress ? { progress: options.progress } : {}) });
+  if (options.verify) {
+    const vkey = options.vkeyPath === undefined ? await verificationKeyOf(options.zkey) : await readJsonFile(options.vkeyPath, 'verification key');
+    const ok = await verifyProof(vkey, result.publicSignals, result.proof);
+    if (!ok) {
+      throw new VerificationFailedError(
+        `the proof from backend ${options.backend.name} does not verify against ${options.vkeyPath ?? `the key of ${options.zkey.label}`}; nothing written`,
+      );
+    }
+  }
+  await writeFile(options.proofPath, `${JSON.stringify(result.proof, null, 1)}\n`);
+  await writeFile(options.publicPath, `${JSON.stringify(result.publicSignals, null, 1)}\n`);
+  return result;
+}
+
+export async function verificationKeyOf(zkey: Groth16Zkey): Promise<unknown> {
+  const module = await snarkjs();
+  return module.zKey.exportVerificationKey(zkey.label);
+}
+
+/** snarkjs.groth16.verify; a structurally bad proof or key is reported, not thrown as a TypeError. */
+export async function verifyProof(vkey: unknown, publicSignals: unknown, proof: unknown): Promise<boolean> {
+  const module = await snarkjs();
+  if (!Array.isArray(publicSignals)) throw new InvalidArgumentError('public signals must be a JSON array');
+  const expectedPublic = (vkey as { nPublic?: unknown } | null)?.nPublic;
+  if (typeof expectedPublic === 'number' && expectedPublic !== publicSignals.length) {
+    throw new InvalidArgumentError(`public signals has ${publicSignals.length} values but the verification key expects ${expectedPublic}`);
+  }
+  try {
+    return await module.groth16.verify(vkey, publicSignals, proof);
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot verify: the proof, public signals or verification key is malformed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
+}
+
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((error: unknown) => {
+    throw fileReadError(path, error);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${path}: malformed JSON in the ${what} (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
