@@ -107,7 +107,7 @@ export async function calculateWitness(input: CircuitInput, sources: WitnessSour
   let given = 0;
   for (const [name, values] of signals) {
     const expected = inputSize(exports, name);
-    if (expected !== null && expected < 0) throw new MismatchError(`${label}: signal ${name} is not an input of this circuit`);
+    if (expected !== null && expected <= 0) throw new MismatchError(`${label}: signal ${name} is not an input of this circuit`);
     if (expected !== null && values.length !== expected) {
       throw new MismatchError(`${label}: signal ${name} has ${values.length} value(s) but the circuit expects ${expected}`);
     }
@@ -115,7 +115,7 @@ export async function calculateWitness(input: CircuitInput, sources: WitnessSour
   }
   const total = exports.getInputSize?.();
   if (total !== undefined && given < total) {
-    const missing = sources.symText === undefined ? [] : mainSignalNames(sources.symText).filter((name) => !signals.has(name) && (inputSize(exports, name) ?? -1) >= 0);
+    const missing = sources.symText === undefined ? [] : mainSignalNames(sources.symText).filter((name) => !signals.has(name) && (inputSize(exports, name) ?? 0) > 0);
     throw new InvalidArgumentError(
       missing.length > 0
         ? `${label}: missing input signal${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`
@@ -163,7 +163,7 @@ function mainSignalNames(symText: string): string[] {
   return [...names];
 }
 
-/** circom's input lookup: values the input takes, -1 if not an input, null if the WASM cannot say. */
+/** circom's input lookup: values the input takes, 0 or -1 (by circom version) if not an input, null if the WASM cannot say. */
 function inputSize(exports: CircomWitnessCalculator['instance']['exports'], name: string): number | null {
   if (typeof exports.getInputSignalSize !== 'function') return null;
   const hash = fnv1a64(name);
