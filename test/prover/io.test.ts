@@ -78,7 +78,8 @@ describe('zkey reader', () => {
 
   it('rejects a zkey for another curve and a non-groth16 protocol', () => {
     const curve = zkeyBytes.slice();
-    curve[sectionHeaderAt(curve, 2) + 12 + 4] ^= 0x01; // low byte of q
+    const qLowByte = sectionHeaderAt(curve, 2) + 12 + 4;
+    curve[qLowByte] = curve[qLowByte]! ^ 0x01;
     expect(() => parseZkey(curve, 'curve.zkey')).toThrow(/curve other than BN254/);
     const plonk = zkeyBytes.slice();
     new DataView(plonk.buffer).setUint32(sectionHeaderAt(plonk, 1) + 12, 2, true);
