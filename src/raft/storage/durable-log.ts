@@ -38,7 +38,6 @@ import {
   segmentFileName,
 } from './segment.ts';
 
-const writeAsync = promisify(fs.write);
 const fdatasyncAsync = promisify(fs.fdatasync);
 
 const SNAPSHOT_FILE = 'snapshot';
@@ -370,11 +369,11 @@ export class DurableLogStorage implements LogStorage {
     const record = encodeBatchRecord(batch);
     this.writing = true;
     try {
+      // The write only copies into the page cache (microseconds), so it is done
+      // synchronously; the fdatasync (milliseconds) runs on the thread pool so
+      // the event loop keeps taking messages and proposals for the next batch.
       let written = 0;
-      while (written < record.length) {
-        const { bytesWritten } = await writeAsync(this.activeFd, record, written, record.length - written);
-        written += bytesWritten;
-      }
+      while (written < record.length) written += fs.writeSync(this.activeFd, record, written, record.length - written);
       await fdatasyncAsync(this.activeFd);
     } catch (cause) {
       // The file may now hold part of the record; recovery treats it as a torn tail.
