@@ -98,7 +98,9 @@ export class ProcessCluster {
   startNode(id: string): Promise<void> {
     const node = this.node(id);
     if (node.child !== null) throw new Error(`node ${id} is already running`);
-    const args = ['--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', this.peersFlag];
+    // RAFT_NODE_ARGS: extra node flags for the node processes (e.g. --cpu-prof) when investigating.
+    const extra = (process.env['RAFT_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+    const args = [...extra, '--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', this.peersFlag];
     const o = this.options;
     if (o.tick_ms !== undefined) args.push('--tick-ms', String(o.tick_ms));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
