@@ -7,9 +7,9 @@
 // - accumulate_batch_affine: buckets stay affine; additions are queued in a
 //   batch (at most one per bucket) and finished together with one shared
 //   inversion (Montgomery's trick), about 6M per addition. A point whose bucket
-//   already waits in the batch goes to an XYZZ overflow bucket instead, so
-//   every point is handled once and degenerate inputs (one bucket hit by every
-//   point) stay linear.
+//   already waits in the batch is deferred to the next batch; past a bounded
+//   number of deferrals it goes to an XYZZ overflow bucket, so degenerate
+//   inputs (one bucket hit by every point) stay linear.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -75,14 +75,51 @@ class BatchAffineBuckets {
     __builtin_prefetch(&bucket_[b], 0);
   }
 
+  // bucket[b] += p, now or in a later batch.
   void add(uint32_t b, const Point& p) {
+    place(b, p);
+    if (queued_ == capacity_) {
+      run_batch();
+      retry_deferred();
+    }
+  }
+
+  // sum_b (b + 1) * bucket[b], after finishing every pending addition.
+  Acc reduce() {
+    while (queued_ > 0 || !deferred_.empty()) {
+      run_batch();
+      retry_deferred();
+    }
+    Acc running = Acc::infinity(), sum = Acc::infinity();
+    for (size_t b = bucket_.size(); b-- > 0;) {
+      if (state_[b] == kFull) running.add_affine(bucket_[b]);
+      if (!overflow_.empty()) running.add(overflow_[b]);
+      sum.add(running);
+    }
+    return sum;
+  }
+
+ private:
+  struct Pending {
+    uint32_t bucket;
+    Point point;
+  };
+
+  // Stores p into an empty bucket, queues it, or (bucket already queued, or
+  // queue full) defers it to the next batch; past the deferral limit it goes
+  // to the XYZZ overflow bucket, which keeps degenerate inputs linear.
+  void place(uint32_t b, const Point& p) {
     uint8_t& s = state_[b];
     if (s == kEmpty) {
       bucket_[b] = p;
       s = kFull;
       return;
     }
-    if (s == kQueued) {
+    if (s == kQueued || queued_ == capacity_) {
+      if (deferred_.size() < capacity_) {
+        deferred_.push_back(Pending{b, p});
+        return;
+      }
       if (overflow_.empty()) overflow_.assign(bucket_.size(), Acc::infinity());
       overflow_[b].add_affine(p);
       return;
@@ -90,11 +127,17 @@ class BatchAffineBuckets {
     s = kQueued;
     slot_bucket_[queued_] = b;
     slot_point_[queued_] = p;
-    if (++queued_ == capacity_) flush();
+    ++queued_;
+  }
+
+  void retry_deferred() {
+    retry_.swap(deferred_);
+    for (const Pending& e : retry_) place(e.bucket, e.point);
+    retry_.clear();
   }
 
   // Finishes every queued addition: bucket[b] += p with one inversion for all.
-  void flush() {
+  void run_batch() {
     if (queued_ == 0) return;
     F acc = F::one();
     for (size_t i = 0; i < queued_; ++i) {
@@ -139,19 +182,6 @@ class BatchAffineBuckets {
     queued_ = 0;
   }
 
-  // sum_b (b + 1) * bucket[b], after a final flush.
-  Acc reduce() {
-    flush();
-    Acc running = Acc::infinity(), sum = Acc::infinity();
-    for (size_t b = bucket_.size(); b-- > 0;) {
-      if (state_[b] == kFull) running.add_affine(bucket_[b]);
-      if (!overflow_.empty()) running.add(overflow_[b]);
-      sum.add(running);
-    }
-    return sum;
-  }
-
- private:
   static constexpr uint8_t kEmpty = 0, kFull = 1, kQueued = 2;
   static constexpr uint8_t kAdd = 0, kDouble = 1, kCancel = 2;
 
@@ -164,6 +194,7 @@ class BatchAffineBuckets {
   std::vector<Point> slot_point_;
   std::vector<uint8_t> slot_kind_;
   std::vector<F> denominator_, prefix_;
+  std::vector<Pending> deferred_, retry_;
 };
 
 template <class F>
