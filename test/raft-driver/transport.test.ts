@@ -78,4 +78,28 @@ describe('GrpcTransport', () => {
     expect(afterRestart[0]!.term).toBe(900);
     expect(a.stats()['b']!.reconnects).toBeGreaterThan(0);
   });
+
+  it('bounds what it holds for a peer that accepts connections but never answers: drops beyond the queue', async () => {
+    // A TCP listener that never speaks HTTP/2: the stream stays "connecting" and pushes back.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const port = (silent.address() as net.AddressInfo).port;
+    const peers = new Map([
+      ['a', `127.0.0.1:${await freePort()}`],
+      ['b', `127.0.0.1:${port}`],
+    ]);
+    const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {}, queue_messages_max: 100 });
+    open.push(a);
+    await a.start();
+    for (let i = 0; i < 1000; i++) a.send([heartbeat('a', 'b', i + 1)]);
+    const stats = a.stats()['b']!;
+    console.log(`silent peer: ${JSON.stringify(stats)}`);
+    // grpc-js takes a few frames before write() reports backpressure; then at most 100 wait; the rest are dropped.
+    expect(stats.sent_frames).toBeLessThan(50);
+    expect(stats.dropped_messages).toBeGreaterThanOrEqual(1000 - stats.sent_messages - 100);
+    expect(stats.dropped_messages).toBeGreaterThan(800);
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
 });
