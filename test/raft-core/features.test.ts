@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { AssertionFailure, InvalidArgumentError, NotLeaderError } from '../../src/errors/index.ts';
+import { CompactedError, decodeConfChange, encodeConfChange, MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
+import { TestCluster } from './cluster.ts';
+import { entry, flush, newCore, sent, tickUntil } from './single.ts';
+
+const V3 = ['1', '2', '3'];
+
+describe('batching and the pipeline', () => {
+  it('proposals made between two Readies go out in one append per follower, bounded by maxSizePerMsg', () => {
+    const c = new TestCluster(V3, { maxSizePerMsg: 3 * (24 + 2) });
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    const core = c.core('1');
+    for (let i = 0; i < 7; i++) core.propose(new TextEncoder().encode(`p${i}`)); // 2-byte payloads: 26 bytes each
+    c.handle('1');
+    const appends = c.queue.filter((m) => m.type === 'append' && m.to === '2');
+    expect(appends.map((m) => m.entries?.length)).toEqual([3, 3, 1]);
+  });
+
+  it('no more than maxInflightMsgs appends are unacknowledged per follower', () => {
+    const c = new TestCluster(V3, { maxSizePerMsg: 1, maxInflightMsgs: 2 });
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    for (let i = 0; i < 6; i++) c.propose('1', `p${i}`);
+    const toTwo = () => c.queue.filter((m) => m.type === 'append' && m.to === '2').length;
+    expect(toTwo()).toBe(2);
+    expect(c.core('1').progressOf('2')?.state).toBe('replicate');
+    c.deliver((m) => m.to === '2' && m.type === 'append');
+    c.deliver((m) => m.from === '2' && m.type === 'append-resp');
+    expect(toTwo()).toBe(2); // acknowledgements open the window again
+    c.stabilize();
+    expect(c.core('2').status().lastIndex).toBe(c.core('1').status().lastIndex);
+  });
+
+  it('fast backoff: a follower with a long conflicting tail is repaired in a few round trips', () => {
+    const c = new TestCluster(V3, { seed: 5 });
+    c.elect('1');
+    c.isolate('1');
+    for (let i = 0; i < 30; i++) c.propose('1', `lost${i}`); // 30 entries only the old leader has
+    c.stabilize(); // its appends die on the cut links
+    c.crash('1');
+    c.heal();
+    c.elect('2');
+    c.propose('2', 'new');
+    c.stabilize();
+    c.start('1');
+    c.tickAll();
+    let rejections = 0;
+    for (let round = 0; round < 50 && c.queue.length > 0; round++) {
+      rejections += c.queue.filter((m) => m.type === 'append-resp' && m.reject === true && m.from === '1').length;
+      c.deliver();
+    }
+    expect(c.logOf('1')).toEqual(c.logOf('2'));
+    expect(rejections).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('pre-vote and check-quorum', () => {
+  it('a pre-candidate does not raise its term', () => {
+    const { core, storage } = newCore('1', V3, { preVote: true });
+    tickUntil(core, storage, () => core.status().role === 'pre-candidate');
+    expect(core.status().term).toBe(0);
+    const requests = flush(core, storage).messages;
+    void requests;
+    expect(storage.hardState().term).toBe(0);
+  });
+
+  it('a pre-candidate that wins the pre-vote starts a real election', () => {
+    const { core, storage } = newCore('1', V3, { preVote: true });
+    tickUntil(core, storage, () => core.status().role === 'pre-candidate');
+    core.step({ type: 'pre-vote-resp', from: '2', to: '1', term: 1 });
+    expect(core.status().role).toBe('candidate');
+    expect(core.status().term).toBe(1);
+  });
+
+  it('a follower in a leader lease ignores vote requests (check-quorum)', () => {
+    const { core, storage } = newCore('1', V3, { checkQuorum: true });
+    core.step({ type: 'heartbeat', from: '2', to: '1', term: 1, commit: 0 });
+    flush(core, storage);
+    core.step({ type: 'vote', from: '3', to: '1', term: 2, index: 0, logTerm: 0 });
+    expect(core.status().term).toBe(1);
+    expect(sent(core, storage)).toEqual([]);
+  });
+});
+
+describe('ReadIndex', () => {
+  it('a new leader answers reads only after its first entry of its term commits', () => {
+    const c = new TestCluster(V3);
+    c.campaign('1');
+    c.deliver((m) => m.type === 'vote'); // votes out
+    c.deliver((m) => m.type === 'vote-resp'); // 1 wins; its no-op is queued, not delivered
+    expect(c.core('1').status().role).toBe('leader');
+    c.core('1').readIndex(new TextEncoder().encode('early'));
+    c.handle('1');
+    expect(c.queue.some((m) => m.type === 'heartbeat')).toBe(false); // not even asking yet
+    c.stabilize();
+    c.tickAll();
+    c.stabilize();
+    const state = c.node('1').readStates.find((s) => new TextDecoder().decode(s.context) === 'early');
+    expect(state?.index).toBe(1);
+  });
+
+  it('a follower without a known leader refuses a read', () => {
+    const { core } = newCore('1', V3);
+    expect(() => core.readIndex(new Uint8Array([1]))).toThrow(NotLeaderError);
+  });
+});
+
+describe('leadership transfer', () => {
+  it('to an up-to-date follower sends timeout-now at once and completes', () => {
+    const c = new TestCluster(V3);
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    c.core('1').transferLeadership('2');
+    c.handle('1');
+    expect(c.queue.some((m) => m.type === 'timeout-now' && m.to === '2')).toBe(true);
+    c.stabilize();
+    expect(c.leader()).toBe('2');
+  });
+
+  it('rejects a non-voter target and works only on the leader', () => {
+    const c = new TestCluster(V3);
+    c.elect('1');
+    expect(() => c.core('1').transferLeadership('9')).toThrow(InvalidArgumentError);
+    expect(() => c.core('2').transferLeadership('3')).toThrow(NotLeaderError);
+  });
+});
+
+describe('membership', () => {
+  it('one pending conf change at a time', () => {
+    const c = new TestCluster(V3, { bootstrapLog: true });
+    c.elect('1');
+    c.core('1').proposeConfChange({ type: 'add-learner', nodeId: '4' });
+    expect(() => c.core('1').proposeConfChange({ type: 'add-learner', nodeId: '5' })).toThrow(/already in progress/);
+  });
+
+  it('invalid changes are refused with a clear error', () => {
+    const c = new TestCluster(V3);
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    expect(() => c.core('1').proposeConfChange({ type: 'add-voter', nodeId: '2' })).toThrow(/already a voter/);
+    expect(() => c.core('1').proposeConfChange({ type: 'remove-node', nodeId: '9' })).toThrow(/not a member/);
+    expect(() => c.core('2').proposeConfChange({ type: 'add-voter', nodeId: '4' })).toThrow(NotLeaderError);
+  });
+
+  it('conf changes round-trip through their encoding and bad ones are named', () => {
+    const change = { type: 'add-voter' as const, nodeId: 'n7', address: '10.0.0.7:7000' };
+    expect(decodeConfChange(encodeConfChange(change))).toEqual(change);
+    expect(() => decodeConfChange(new TextEncoder().encode('{"type":"promote","nodeId":"x"}'))).toThrow(/conf change type/);
+    expect(() => decodeConfChange(new TextEncoder().encode('nope'))).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('invariants and contracts', () => {
+  it('bad configs are rejected with the field named', () => {
+    const storage = new MemoryStorage({ voters: ['1'], learners: [] });
+    const base = { id: '1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxSizePerMsg: 1024, maxInflightMsgs: 4, storage, random: () => 0.5 };
+    expect(() => new RaftCore({ ...base, electionTicks: 1 })).toThrow(/electionTicks/);
+    expect(() => new RaftCore({ ...base, maxInflightMsgs: 0 })).toThrow(/maxInflightMsgs/);
+    expect(() => new RaftCore({ ...base, id: '' })).toThrow(/id/);
+  });
+
+  it('a random() outside [0, 1) is caught by an assertion', () => {
+    const storage = new MemoryStorage({ voters: ['1'], learners: [] });
+    expect(() => new RaftCore({ id: '1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxSizePerMsg: 1024, maxInflightMsgs: 4, storage, random: () => 1 })).toThrow(AssertionFailure);
+  });
+
+  it('ready() twice without advance() is a driver bug', () => {
+    const { core } = newCore('1', ['1']);
+    for (let i = 0; i < 30 && !core.hasReady(); i++) core.tick();
+    core.ready();
+    expect(() => core.ready()).toThrow(AssertionFailure);
+  });
+
+  it('a single voter elects itself and commits alone', () => {
+    const { core, storage } = newCore('1', ['1']);
+    tickUntil(core, storage, () => core.status().role === 'leader');
+    core.propose(new TextEncoder().encode('solo'));
+    for (let i = 0; i < 3 && core.hasReady(); i++) flush(core, storage);
+    expect(core.status().commit).toBe(2);
+    expect(core.status().applied).toBe(2);
+  });
+
+  it('a restarted node resumes from its durable term, vote and log', () => {
+    const c = new TestCluster(V3);
+    c.elect('1');
+    c.propose('1', 'x');
+    c.stabilize();
+    const before = c.core('2').status();
+    c.crash('2');
+    c.start('2');
+    const after = c.core('2').status();
+    expect(after.term).toBe(before.term);
+    expect(after.lastIndex).toBe(before.lastIndex);
+  });
+});
+
+describe('MemoryStorage', () => {
+  it('serves entries and terms, truncates on conflicting appends, and reports compaction', () => {
+    const storage = new MemoryStorage({ voters: ['1'], learners: [] });
+    storage.append([entry(1, 1), entry(2, 1), entry(3, 2)]);
+    storage.append([entry(3, 3), entry(4, 3)]);
+    expect([1, 2, 3, 4].map((i) => storage.term(i))).toEqual([1, 1, 3, 3]);
+    storage.createSnapshot(2, { voters: ['1'], learners: [] }, new Uint8Array([9]));
+    expect(storage.firstIndex()).toBe(3);
+    expect(storage.term(2)).toBe(1);
+    expect(() => storage.entries(1, 3)).toThrow(CompactedError);
+    expect(() => storage.term(1)).toThrow(CompactedError);
+    expect(storage.entries(3, 5).map((e) => e.index)).toEqual([3, 4]);
+    expect(storage.entries(3, 5, 1).length).toBe(1); // at least one entry even over the byte bound
+  });
+
+  it('bootstrap writes the founding voters as committed conf-change entries', () => {
+    const storage = new MemoryStorage();
+    storage.bootstrap(['b', 'a', 'c']);
+    expect(storage.lastIndex()).toBe(3);
+    expect(storage.initialState().hardState).toEqual({ term: 1, vote: null, commit: 3 });
+    expect(storage.entries(1, 4).map((e) => decodeConfChange(e.data).nodeId)).toEqual(['a', 'b', 'c']);
+    expect(() => new MemoryStorage().bootstrap(['a', 'a'])).toThrow(/distinct/);
+  });
+});
