@@ -5,6 +5,7 @@
 // src/prover/backends/native/addon.ts.
 #include <napi.h>
 
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,6 +22,16 @@ using zkp::Fr;
 
 constexpr size_t kFrBytes = 32;
 constexpr unsigned kMaxLog2n = zkp::kFrTwoAdicity;
+
+// "" when every element of the Montgomery Fr vector is below r, else a message naming the first that is not.
+std::string CheckCanonicalFr(const char* what, const uint8_t* bytes, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    zkp::u64 limbs[4];
+    std::memcpy(limbs, bytes + i * kFrBytes, kFrBytes);
+    if (!zkp::is_canonical<zkp::FrParams>(limbs)) return std::string(what) + ": element " + std::to_string(i) + " is not a canonical Fr element (>= r)";
+  }
+  return "";
+}
 
 // Runs `work` off the JS thread; resolves with `result` or rejects with the
 // message `work` returned.
@@ -127,9 +138,11 @@ Napi::Value Ntt(const Napi::CallbackInfo& info) {
   uint8_t* dst = out.Data();
   const size_t bytes = in.ByteLength();
   return Queue(env, [=]() {
+    std::string error = CheckCanonicalFr("ntt", src, bytes / kFrBytes);
+    if (!error.empty()) return error;
     std::memcpy(dst, src, bytes);
     zkp::ntt_in_place(reinterpret_cast<Fr*>(dst), (unsigned)log2n, inverse);
-    return std::string();
+    return error;
   }, out, {in});
 }
 
@@ -145,9 +158,11 @@ Napi::Value CosetShift(const Napi::CallbackInfo& info) {
   uint8_t* dst = out.Data();
   const size_t bytes = in.ByteLength();
   return Queue(env, [=]() {
+    std::string error = CheckCanonicalFr("cosetShift", src, bytes / kFrBytes);
+    if (!error.empty()) return error;
     std::memcpy(dst, src, bytes);
     zkp::coset_shift_in_place(reinterpret_cast<Fr*>(dst), (unsigned)log2n);
-    return std::string();
+    return error;
   }, out, {in});
 }
 
@@ -167,8 +182,13 @@ Napi::Value ComputeH(const Napi::CallbackInfo& info) {
   uint8_t* dst = out.Data();
   return Queue(env, [=]() {
     const size_t n = bytes / kFrBytes;
-    std::vector<Fr> scratch(3 * n);
     const uint8_t* inputs[3] = {a, b, c};
+    const char* names[3] = {"computeH a", "computeH b", "computeH c"};
+    for (int k = 0; k < 3; ++k) {
+      const std::string error = CheckCanonicalFr(names[k], inputs[k], n);
+      if (!error.empty()) return error;
+    }
+    std::vector<Fr> scratch(3 * n);
     for (int k = 0; k < 3; ++k) {
       Fr* v = scratch.data() + k * n;
       std::memcpy(v, inputs[k], bytes);
@@ -227,10 +247,12 @@ Napi::Value FrBatchInverse(const Napi::CallbackInfo& info) {
   const size_t bytes = in.ByteLength();
   return Queue(env, [=]() {
     const size_t n = bytes / kFrBytes;
+    std::string error = CheckCanonicalFr("frBatchInverse", src, n);
+    if (!error.empty()) return error;
     std::memcpy(dst, src, bytes);
     std::vector<Fr> scratch(n);
     zkp::batch_inverse(reinterpret_cast<Fr*>(dst), n, scratch.data());
-    return std::string();
+    return error;
   }, out, {in});
 }
 

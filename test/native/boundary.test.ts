@@ -40,6 +40,29 @@ describe('native backend boundary', () => {
     await expect(backend.computeH(new Uint8Array(128), new Uint8Array(128), new Uint8Array(96), 2)).rejects.toThrow(/computeH c/);
   });
 
+  it('rejects NTT elements >= r, naming the element', async () => {
+    const values = new Uint8Array(4 * 32);
+    values.fill(0xff, 2 * 32, 3 * 32);
+    await expect(backend.ntt(values, 2, 'forward')).rejects.toThrow(/element 2 is not a canonical Fr element/);
+    await expect(backend.cosetShift(values, 2)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(backend.computeH(new Uint8Array(128), values, new Uint8Array(128), 2)).rejects.toThrow(/computeH b: element 2/);
+  });
+
+  it('reads inputs at unaligned byte offsets', async () => {
+    const n = 300;
+    const bases = randomPoints(curve.G1, rng, n, 64);
+    const scalars = randomFrVector(rng, n);
+    const shiftedBases = new Uint8Array(bases.length + 3).subarray(3);
+    shiftedBases.set(bases);
+    const shiftedScalars = new Uint8Array(scalars.length + 5).subarray(5);
+    shiftedScalars.set(scalars);
+    expect(await backend.msmG1(shiftedBases, shiftedScalars)).toEqual(await backend.msmG1(bases, scalars));
+    const values = randomFrVector(rng, 256);
+    const shiftedValues = new Uint8Array(values.length + 1).subarray(1);
+    shiftedValues.set(values);
+    expect(await backend.ntt(shiftedValues, 8, 'forward')).toEqual(await backend.ntt(values, 8, 'forward'));
+  });
+
   it('the raw addon throws clear errors too (no crash on misuse)', () => {
     const addon = loadNativeAddon();
     expect(() => addon.msmG1(new Uint8Array(64), new Uint8Array(64))).toThrow(/2 scalars but only 1 bases/);
