@@ -100,9 +100,14 @@ async function proveCommand(parsed: ParsedArgs, io: CliStreams): Promise<number>
   if (parsed.flags.has('help')) return help(io);
   const [zkeyPath, wtnsPath, proofPath, publicPath] = expectPositionals(parsed, ['<circuit.zkey>', '<witness.wtns>', '<proof.json>', '<public.json>'], 'prove') as [string, string, string, string];
   const log = progressLog(parsed, io);
-  const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
-  const witness = await log.timed('read witness', () => readWtns(wtnsPath));
-  return proveWith(parsed, io, log, { zkey, witness, proofPath, publicPath });
+  const backend = await openCliBackend(parsed, log);
+  try {
+    const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
+    const witness = await log.timed('read witness', () => readWtns(wtnsPath));
+    return await proveWith(parsed, backend, log, { zkey, witness, proofPath, publicPath });
+  } finally {
+    await backend.close();
+  }
 }
 
 async function fullproveCommand(parsed: ParsedArgs, io: CliStreams): Promise<number> {
@@ -113,30 +118,36 @@ async function fullproveCommand(parsed: ParsedArgs, io: CliStreams): Promise<num
     'fullprove',
   ) as [string, string, string, string, string];
   const log = progressLog(parsed, io);
-  const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
-  const witness = await log.timed('witness', () => calculateWitnessFromFiles(inputPath, wasmPath));
-  return proveWith(parsed, io, log, { zkey, witness, proofPath, publicPath });
+  const backend = await openCliBackend(parsed, log);
+  try {
+    const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
+    const witness = await log.timed('witness', () => calculateWitnessFromFiles(inputPath, wasmPath));
+    return await proveWith(parsed, backend, log, { zkey, witness, proofPath, publicPath });
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Opens the backend first, so a bad --backend or --vkey fails before any file is read. */
+async function openCliBackend(parsed: ParsedArgs, log: ProgressLog): Promise<ProverBackend> {
+  if (parsed.values.has('vkey') && !parsed.flags.has('verify')) throw new InvalidArgumentError('--vkey is only used with --verify');
+  const backend = await openBackend(parsed.values.get('backend'));
+  log.line(`backend ${backend.describe()}`);
+  return backend;
 }
 
 async function proveWith(
   parsed: ParsedArgs,
-  io: CliStreams,
+  backend: ProverBackend,
   log: ProgressLog,
   files: Pick<Parameters<typeof proveAndWrite>[0], 'zkey' | 'witness' | 'proofPath' | 'publicPath'>,
 ): Promise<number> {
-  const backend: ProverBackend = await openBackend(parsed.values.get('backend'));
-  try {
-    log.line(`backend ${backend.describe()}`);
-    const vkeyPath = parsed.values.get('vkey');
-    const verify = parsed.flags.has('verify');
-    if (vkeyPath !== undefined && !verify) throw new InvalidArgumentError('--vkey is only used with --verify');
-    const started_ms = performance.now();
-    await proveAndWrite({ ...files, backend, verify, ...(vkeyPath === undefined ? {} : { vkeyPath }), progress: log.stage });
-    log.line(`proof written to ${files.proofPath}${verify ? ' (verified)' : ''} in ${Math.round(performance.now() - started_ms)} ms`);
-    return 0;
-  } finally {
-    await backend.close();
-  }
+  const vkeyPath = parsed.values.get('vkey');
+  const verify = parsed.flags.has('verify');
+  const started_ms = performance.now();
+  await proveAndWrite({ ...files, backend, verify, ...(vkeyPath === undefined ? {} : { vkeyPath }), progress: log.stage });
+  log.line(`proof written to ${files.proofPath}${verify ? ' (verified)' : ''} in ${Math.round(performance.now() - started_ms)} ms`);
+  return 0;
 }
 
 async function verifyCommand(parsed: ParsedArgs, io: CliStreams): Promise<number> {

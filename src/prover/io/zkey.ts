@@ -74,15 +74,6 @@ function decodeZkey(file: BinFile): Groth16Zkey {
   const coeffView = new DataView(coeffs.buffer, coeffs.byteOffset, coeffs.byteLength);
   const nCoeffs = coeffView.getUint32(0, true);
   expectSectionSize(file, coeffsSection, 'coeffs', 4 + nCoeffs * COEFF_ENTRY_BYTES, `its count of ${nCoeffs} entries`);
-  for (let index = 0; index < nCoeffs; index++) {
-    const at = 4 + index * COEFF_ENTRY_BYTES;
-    const matrix = coeffView.getUint32(at, true);
-    const constraint = coeffView.getUint32(at + 4, true);
-    const signal = coeffView.getUint32(at + 8, true);
-    if (matrix > 1 || constraint >= domainSize || signal >= nVars) {
-      throw new CorruptFileError(`${label}: coeffs entry ${index} is out of range (matrix ${matrix}, constraint ${constraint} of ${domainSize}, signal ${signal} of ${nVars})`);
-    }
-  }
 
   const baseSection = (type: number, what: string, count: number, pointBytes: number, why: string): Uint8Array => {
     const section = uniqueSection(file, type, what);
@@ -97,6 +88,16 @@ function decodeZkey(file: BinFile): Groth16Zkey {
     C: baseSection(8, 'C points', nVars - nPublic - 1, G1_AFFINE_BYTES, `nVars - nPublic - 1 = ${nVars - nPublic - 1}`),
     H: baseSection(9, 'H points', domainSize, G1_AFFINE_BYTES, `domainSize = ${domainSize}`),
   };
+  // After the size checks, so a wrong count in the header is reported as such.
+  for (let index = 0; index < nCoeffs; index++) {
+    const at = 4 + index * COEFF_ENTRY_BYTES;
+    const matrix = coeffView.getUint32(at, true);
+    const constraint = coeffView.getUint32(at + 4, true);
+    const signal = coeffView.getUint32(at + 8, true);
+    if (matrix > 1 || constraint >= domainSize || signal >= nVars) {
+      throw new CorruptFileError(`${label}: coeffs entry ${index} is out of range (matrix ${matrix}, constraint ${constraint} of ${domainSize}, signal ${signal} of ${nVars})`);
+    }
+  }
 
   return {
     label,
