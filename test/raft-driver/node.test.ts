@@ -25,7 +25,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function startCluster(options: { pendingRequests_max?: number; snapshotEvery_entries?: number } = {}) {
+async function startCluster(options: { pendingRequests_max?: number; snapshotEvery_entries?: number; proposalTimeout_ms?: number } = {}) {
   const ids = ['a', 'b', 'c'];
   const peers = new Map<string, { raftAddress: string; clientAddress: string }>();
   for (const id of ids) peers.set(id, { raftAddress: `127.0.0.1:${await freePort()}`, clientAddress: `client-of-${id}:1` });
@@ -137,5 +137,20 @@ describe('RaftNode', () => {
     await lead.node!.close();
     await expect(lead.node!.propose(encodePut('late', bytes('x')))).rejects.toBeInstanceOf(UnavailableError);
     lead.node = null;
+  });
+
+  it('fails a proposal whose outcome stays unknown (leader cut off from its quorum) after proposalTimeout_ms', async () => {
+    const { members, leader } = await startCluster({ proposalTimeout_ms: 300 });
+    const lead = await leader();
+    await lead.node!.propose(encodePut('before', bytes('1')));
+    // close() stops a node from taking messages at once (synchronously); propose right after.
+    const followers = members.filter((m) => m !== lead);
+    const closing = followers.map((m) => m.node!.close());
+    const started_ms = performance.now();
+    const lost = lead.node!.propose(encodePut('lost', bytes('2')));
+    await expect(lost).rejects.toThrow(/not applied within 300 ms; its outcome is unknown/);
+    expect(performance.now() - started_ms).toBeGreaterThanOrEqual(250);
+    await Promise.all(closing);
+    for (const m of followers) m.node = null;
   });
 });

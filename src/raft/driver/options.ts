@@ -31,6 +31,8 @@ export interface RaftNodeOptions {
   readonly snapshotEvery_entries?: number;
   /** Bound on proposals and reads waiting on this node; beyond it propose() fails with UnavailableError. */
   readonly pendingRequests_max?: number;
+  /** A proposal not applied within this time fails with UnavailableError (outcome unknown). */
+  readonly proposalTimeout_ms?: number;
   /** A readIndex() not answered within this time fails with NotLeaderError. */
   readonly readTimeout_ms?: number;
   readonly maxSizePerMsg_bytes?: number;
@@ -72,6 +74,7 @@ export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): 
     heartbeatTicks,
     snapshotEvery_entries: positiveInteger('snapshotEvery_entries', options.snapshotEvery_entries ?? 50_000),
     pendingRequests_max: positiveInteger('pendingRequests_max', options.pendingRequests_max ?? 20_000),
+    proposalTimeout_ms: positiveInteger('proposalTimeout_ms', options.proposalTimeout_ms ?? 10_000),
     readTimeout_ms: positiveInteger('readTimeout_ms', options.readTimeout_ms ?? 2 * tick_ms * electionTicks * 2),
     maxSizePerMsg_bytes: positiveInteger('maxSizePerMsg_bytes', options.maxSizePerMsg_bytes ?? 1024 * 1024),
     maxInflightMsgs: positiveInteger('maxInflightMsgs', options.maxInflightMsgs ?? 256),

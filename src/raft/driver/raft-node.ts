@@ -46,6 +46,7 @@ export interface LeaderChange {
 
 interface PendingProposal {
   readonly term: number;
+  readonly deadline_ms: number; // performance.now() after which the proposer is told the outcome is unknown
   readonly resolve: (result: Uint8Array) => void;
   readonly reject: (error: Error) => void;
 }
@@ -140,7 +141,22 @@ export class RaftNode extends EventEmitter {
   private onTick(): void {
     if (this.closed) return;
     this.core.tick();
+    this.expireProposals();
     this.kick();
+  }
+
+  /**
+   * The map iterates in insertion order, which is deadline order (every
+   * deadline is now + the same timeout): expire from the oldest, stop at the
+   * first one still in time.
+   */
+  private expireProposals(): void {
+    const now_ms = performance.now();
+    for (const [index, pending] of this.proposals) {
+      if (pending.deadline_ms > now_ms) break;
+      this.proposals.delete(index);
+      pending.reject(new UnavailableError(`proposal at index ${index} was not applied within ${this.options.proposalTimeout_ms} ms; its outcome is unknown`));
+    }
   }
 
   private onMessages(messages: Message[]): void {
@@ -182,7 +198,8 @@ export class RaftNode extends EventEmitter {
       displaced.reject(this.notLeader());
     }
     const promise = new Promise<Uint8Array>((resolve, reject) => {
-      this.proposals.set(landed.index, { term: landed.term, resolve, reject });
+      const deadline_ms = performance.now() + this.options.proposalTimeout_ms;
+      this.proposals.set(landed.index, { term: landed.term, deadline_ms, resolve, reject });
     });
     this.kick();
     return promise;
