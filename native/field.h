@@ -96,7 +96,7 @@ struct Fp {
   }
 
   Fp neg() const { return is_zero() ? *this : zero() - *this; }
-  Fp dbl() const { return *this + *this; }
+  ZKP_INLINE Fp dbl() const { return *this + *this; }
 
   // Montgomery product a*b/R for a, b < P: the ADX assembly when the CPU has
   // it, else the portable CIOS (mul_portable).
@@ -134,7 +134,7 @@ struct Fp {
     return Fp{{t[0], t[1], t[2], t[3]}};
   }
 
-  Fp sqr() const { return (*this) * (*this); }
+  ZKP_INLINE Fp sqr() const { return (*this) * (*this); }
 
   // this^e for a 256-bit little-endian exponent (square and multiply).
   Fp pow(const u64 e[4]) const {

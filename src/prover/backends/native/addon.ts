@@ -26,8 +26,26 @@ export interface NativeAddon {
   threadCount(): number;
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const ADDON_PATH = resolve(REPO_ROOT, 'build/Release/zkp_native.node');
+const ADDON_RELATIVE_PATH = 'build/Release/zkp_native.node';
+
+/**
+ * The addon lives at <package root>/build/Release; the package root is the
+ * nearest ancestor of this module holding it (four levels up in the source
+ * tree, a different depth if this file is compiled elsewhere).
+ */
+function findAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 8; depth++) {
+    const candidate = resolve(dir, ADDON_RELATIVE_PATH);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../..', ADDON_RELATIVE_PATH);
+}
+
+export const ADDON_PATH = findAddon();
 
 let cached: NativeAddon | undefined;
 
