@@ -1,0 +1,172 @@
+/**
+ * Whole-proof benchmark: snarkjs.groth16.prove itself (the baseline) against
+ * our prover on each requested backend, in one process, on the cached bench
+ * circuit (a multiplication chain filling a 2^log2n domain). Every proof is
+ * verified with snarkjs. Prints a ratio table and writes
+ * bench/results/prover-<host>.json and .md.
+ *
+ *   npm run bench:prover [-- --log2n 16] [--backends native,webgpu] [--runs 2] [--seed N]
+ *
+ * Timings include reading the zkey and witness files, as snarkjs's do. A
+ * backend's first run also uploads its resident bases (loadCircuit); "best"
+ * is the fastest of the runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, hostname, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
+import { releaseCurve, snarkjs } from '../src/prover/ffjs.ts';
+import { prove } from '../src/prover/groth16.ts';
+import { BN254_R } from '../src/prover/io/bn254.ts';
+import { readWtns } from '../src/prover/io/wtns.ts';
+import { readZkey } from '../src/prover/io/zkey.ts';
+import { verifyProof } from '../src/prover/prove-files.ts';
+import { openBackend } from '../src/prover/select-backend.ts';
+
+interface Row {
+  prover: string;
+  device: string;
+  runs_ms: number[];
+  best_ms: number;
+  /** snarkjs best_ms / this best_ms. */
+  speedup: number;
+  verified: boolean;
+  /** Per-stage wall time of the best run (our prover only). */
+  stages_ms?: Record<string, number>;
+}
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
+  return parsed;
+}
+
+/** SplitMix64 field elements from a printed seed, so a run's input can be reproduced. */
+function seededField(seed: bigint): () => bigint {
+  let state = seed & 0xffffffffffffffffn;
+  const next = () => {
+    state = (state + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
+    let z = state;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
+    return z ^ (z >> 31n);
+  };
+  return () => ((next() << 192n) | (next() << 128n) | (next() << 64n) | next()) % BN254_R;
+}
+
+export async function runProverBench(argv: string[]): Promise<Row[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const log2n = positiveInt(values.log2n, 16, 'log2n');
+  const runs = positiveInt(values.runs, 2, 'runs');
+  const backendNames = (values.backends ?? 'native').split(',').map((name) => name.trim()).filter((name) => name !== '' && name !== 'snarkjs');
+  const seed = values.seed !== undefined ? BigInt(values.seed) : BigInt(`0x${randomBytes(8).toString('hex')}`);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  say(`bench:prover log2n=${log2n} runs=${runs} backends=snarkjs(baseline),${backendNames.join(',')} seed=${seed}`);
+  const circuit = await buildCircuit(benchCircuitSpec(log2n), say);
+  say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
+  const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
+
+  const sj = await snarkjs();
+  const field = seededField(seed);
+  const wtnsPath = join(tmpdir(), `zkp-bench-${process.pid}.wtns`);
+  await sj.wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
+
+  const rows: Row[] = [];
+  try {
+    const baselineRuns: number[] = [];
+    let baselineVerified = true;
+    for (let run = 0; run < runs; run++) {
+      const started_ms = performance.now();
+      const { proof, publicSignals } = await sj.groth16.prove(circuit.zkey, wtnsPath);
+      baselineRuns.push(performance.now() - started_ms);
+      baselineVerified &&= await verifyProof(vkey, publicSignals, proof);
+      say(`  snarkjs run ${run + 1}: ${baselineRuns.at(-1)!.toFixed(0)} ms`);
+    }
+    const baselineBest = Math.min(...baselineRuns);
+    rows.push({ prover: 'snarkjs.groth16.prove', device: 'snarkjs 0.7 (ffjavascript WASM)', runs_ms: baselineRuns, best_ms: baselineBest, speedup: 1, verified: baselineVerified });
+
+    for (const name of backendNames) {
+      const backend = await openBackend(name);
+      try {
+        const runsMs: number[] = [];
+        let verified = true;
+        let bestStages: Record<string, number> = {};
+        for (let run = 0; run < runs; run++) {
+          const stages: Record<string, number> = {};
+          const started_ms = performance.now();
+          const zkey = await readZkey(circuit.zkey);
+          const witness = await readWtns(wtnsPath);
+          const result = await prove(zkey, witness, {
+            backend,
+            progress: (event) => {
+              if (event.phase === 'end') stages[event.stage] = Math.round(event.duration_ms ?? 0);
+            },
+          });
+          const elapsed_ms = performance.now() - started_ms;
+          if (runsMs.length === 0 || elapsed_ms < Math.min(...runsMs)) bestStages = stages;
+          runsMs.push(elapsed_ms);
+          verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
+          say(`  ${name} run ${run + 1}: ${elapsed_ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
+        }
+        const best = Math.min(...runsMs);
+        rows.push({ prover: `zkp ${name}`, device: backend.describe(), runs_ms: runsMs, best_ms: best, speedup: baselineBest / best, verified, stages_ms: bestStages });
+      } finally {
+        await backend.close();
+      }
+    }
+  } finally {
+    await rm(wtnsPath, { force: true });
+  }
+
+  const host = hostname();
+  const report = {
+    benchmark: 'prover',
+    host,
+    cpus: availableParallelism(),
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    load_average_1m_at_end: loadavg()[0],
+    node: process.version,
+    log2n,
+    constraints: circuit.nConstraints,
+    runs,
+    seed: seed.toString(),
+    date: new Date().toISOString(),
+    rows: rows.map((row) => ({ ...row, runs_ms: row.runs_ms.map((ms) => Math.round(ms)), best_ms: Math.round(row.best_ms), speedup: Number(row.speedup.toFixed(2)) })),
+  };
+  const table = [
+    `| prover | device | best ms | runs ms | speed-up vs snarkjs | verified |`,
+    `|---|---|---:|---|---:|---|`,
+    ...report.rows.map((row) => `| ${row.prover} | ${row.device} | ${row.best_ms} | ${row.runs_ms.join(', ')} | ${row.speedup.toFixed(2)}x | ${row.verified ? 'yes' : 'NO'} |`),
+  ].join('\n');
+  const markdown = `# Prover benchmark on ${host}\n\nGroth16 proof of a ${circuit.nConstraints}-constraint circuit (domain 2^${log2n}), ${report.cpus} CPUs (${report.cpu_model}), Node ${process.version}, ${report.date}.\nCommand: \`npm run bench:prover -- --log2n ${log2n} --runs ${runs} --backends ${backendNames.join(',')} --seed ${seed}\`\n\n${table}\n\nStages of the best run (ms): ${report.rows.filter((row) => row.stages_ms).map((row) => `${row.prover} ${JSON.stringify(row.stages_ms)}`).join('; ')}\n`;
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `prover-${host}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `prover-${host}.md`), markdown);
+  console.log(table);
+  if (!rows.every((row) => row.verified)) throw new Error('a proof did not verify');
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runProverBench(process.argv.slice(2))
+    .then(async () => {
+      await releaseCurve();
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`bench:prover: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}
