@@ -75,7 +75,7 @@ export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): 
     snapshotEvery_entries: positiveInteger('snapshotEvery_entries', options.snapshotEvery_entries ?? 50_000),
     pendingRequests_max: positiveInteger('pendingRequests_max', options.pendingRequests_max ?? 20_000),
     proposalTimeout_ms: positiveInteger('proposalTimeout_ms', options.proposalTimeout_ms ?? 10_000),
-    readTimeout_ms: positiveInteger('readTimeout_ms', options.readTimeout_ms ?? 2 * tick_ms * electionTicks * 2),
+    readTimeout_ms: positiveInteger('readTimeout_ms', options.readTimeout_ms ?? 2_000),
     maxSizePerMsg_bytes: positiveInteger('maxSizePerMsg_bytes', options.maxSizePerMsg_bytes ?? 1024 * 1024),
     maxInflightMsgs: positiveInteger('maxInflightMsgs', options.maxInflightMsgs ?? 256),
     segment_bytes_max: positiveInteger('segment_bytes_max', options.segment_bytes_max ?? 64 * 1024 * 1024),
