@@ -1,0 +1,126 @@
+// Short Weierstrass curve y^2 = x^3 + b (a = 0) in Jacobian coordinates
+// (x = X/Z^2, y = Y/Z^3; Z = 0 is the point at infinity), instantiated by
+// the shader builder per group: @G@ becomes g1 or g2, @F@ the base field
+// prefix (fq or fq2) and @FT@ its type (Big or Fq2). The formulas are the
+// standard a = 0 ones (dbl-2009-l, add-2007-bl, madd-2007-bl) with explicit
+// branches for the exceptional cases (infinity, P == Q, P == -Q), so every
+// addition is complete; MSM buckets do hit those cases (repeated points).
+
+struct @G@_Jac { x: @FT@, y: @FT@, z: @FT@ }
+struct @G@_Aff { x: @FT@, y: @FT@ }
+
+fn @G@_identity() -> @G@_Jac { return @G@_Jac(@F@_zero(), @F@_one(), @F@_zero()); }
+fn @G@_is_identity(p: @G@_Jac) -> bool { return @F@_is_zero(p.z); }
+// The all-zero encoding is infinity in the affine byte layout.
+fn @G@_aff_is_identity(p: @G@_Aff) -> bool { return @F@_is_zero(p.x) && @F@_is_zero(p.y); }
+fn @G@_aff_neg(p: @G@_Aff) -> @G@_Aff { return @G@_Aff(p.x, @F@_neg(p.y)); }
+fn @G@_neg(p: @G@_Jac) -> @G@_Jac { return @G@_Jac(p.x, @F@_neg(p.y), p.z); }
+
+// The formulas are straight-line programs (src/prover/backends/webgpu/
+// curve-programs.ts) run by @G@_run: one field multiplication site per
+// program instead of one per formula step, which keeps Mesa's compile time
+// down (it inlines every call). The loop bound is not a compile-time
+// constant (limb_bound), so the loop is not unrolled back into a copy per step.
+const @G@_PROG_DOUBLE = @PROG_DOUBLE@;
+const @G@_PROG_ADD_PART1 = @PROG_ADD_PART1@;
+const @G@_PROG_ADD_PART2 = @PROG_ADD_PART2@;
+const @G@_PROG_MADD_PART1 = @PROG_MADD_PART1@;
+const @G@_PROG_MADD_PART2 = @PROG_MADD_PART2@;
+
+fn @G@_step(regs: ptr<function, array<@FT@, @REGS@>>, word: u32) {
+  let op = word & 3u;
+  let d = (word >> 2u) & 31u;
+  let a = (*regs)[(word >> 7u) & 31u];
+  let b = (*regs)[(word >> 12u) & 31u];
+  if (op == 0u) {
+    (*regs)[d] = @F@_mul(a, b);
+  } else if (op == 1u) {
+    (*regs)[d] = @F@_add(a, b);
+  } else {
+    (*regs)[d] = @F@_sub(a, b);
+  }
+}
+
+fn @G@_run_double(regs: ptr<function, array<@FT@, @REGS@>>) {
+  var prog = @G@_PROG_DOUBLE;
+  for (var pc = 0u; pc < @PROG_DOUBLE_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
+}
+fn @G@_run_add1(regs: ptr<function, array<@FT@, @REGS@>>) {
+  var prog = @G@_PROG_ADD_PART1;
+  for (var pc = 0u; pc < @PROG_ADD_PART1_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
+}
+fn @G@_run_add2(regs: ptr<function, array<@FT@, @REGS@>>) {
+  var prog = @G@_PROG_ADD_PART2;
+  for (var pc = 0u; pc < @PROG_ADD_PART2_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
+}
+fn @G@_run_madd1(regs: ptr<function, array<@FT@, @REGS@>>) {
+  var prog = @G@_PROG_MADD_PART1;
+  for (var pc = 0u; pc < @PROG_MADD_PART1_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
+}
+fn @G@_run_madd2(regs: ptr<function, array<@FT@, @REGS@>>) {
+  var prog = @G@_PROG_MADD_PART2;
+  for (var pc = 0u; pc < @PROG_MADD_PART2_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
+}
+
+fn @G@_double(p: @G@_Jac) -> @G@_Jac {
+  if (@F@_is_zero(p.z) || @F@_is_zero(p.y)) { return @G@_identity(); }
+  var regs: array<@FT@, @REGS@>;
+  regs[0] = p.x;
+  regs[1] = p.y;
+  regs[2] = p.z;
+  @G@_run_double(&regs);
+  return @G@_Jac(regs[9], regs[10], regs[11]);
+}
+
+fn @G@_add(p: @G@_Jac, q: @G@_Jac) -> @G@_Jac {
+  if (@F@_is_zero(p.z)) { return q; }
+  if (@F@_is_zero(q.z)) { return p; }
+  var regs: array<@FT@, @REGS@>;
+  regs[0] = p.x;
+  regs[1] = p.y;
+  regs[2] = p.z;
+  regs[3] = q.x;
+  regs[4] = q.y;
+  regs[5] = q.z;
+  @G@_run_add1(&regs);
+  if (@F@_is_zero(regs[12])) {
+    if (@F@_is_zero(regs[13])) { return @G@_double(p); }
+    return @G@_identity();
+  }
+  @G@_run_add2(&regs);
+  return @G@_Jac(regs[9], regs[11], regs[16]);
+}
+
+// p + q with q affine (Z = 1): the common case in bucket accumulation.
+fn @G@_add_affine(p: @G@_Jac, q: @G@_Aff) -> @G@_Jac {
+  if (@G@_aff_is_identity(q)) { return p; }
+  if (@F@_is_zero(p.z)) { return @G@_Jac(q.x, q.y, @F@_one()); }
+  var regs: array<@FT@, @REGS@>;
+  regs[0] = p.x;
+  regs[1] = p.y;
+  regs[2] = p.z;
+  regs[3] = q.x;
+  regs[4] = q.y;
+  @G@_run_madd1(&regs);
+  if (@F@_is_zero(regs[9])) {
+    if (@F@_is_zero(regs[10])) { return @G@_double(p); }
+    return @G@_identity();
+  }
+  @G@_run_madd2(&regs);
+  return @G@_Jac(regs[15], regs[16], regs[8]);
+}
+
+// k * p for 0 <= k < 2^16 (bucket-segment offsets), double-and-add.
+fn @G@_mul_small(p: @G@_Jac, k: u32) -> @G@_Jac {
+  var acc = @G@_identity();
+  for (var bit = 15i; bit >= 0i; bit--) {
+    acc = @G@_double(acc);
+    if (((k >> u32(bit)) & 1u) == 1u) { acc = @G@_add(acc, p); }
+  }
+  return acc;
+}
+
+// Storage encodings: an affine point is 2 coordinates and a Jacobian point
+// 3 coordinates of @F@_WORDS words each, packed back to back.
+const @G@_AFF_WORDS: u32 = 2u * @F@_WORDS;
+const @G@_JAC_WORDS: u32 = 3u * @F@_WORDS;

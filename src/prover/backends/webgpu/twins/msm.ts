@@ -1,0 +1,187 @@
+/**
+ * CPU twins of the MSM stages in shaders/msm.wgsl, stage by stage with the
+ * same data layout, so a test can feed a stage the same input on both sides.
+ */
+import { assert } from '../../../../errors/index.ts';
+import type { Aff, Jac, JacobianCurve } from './curve.ts';
+
+export const NO_DIGIT = 0xffffffff;
+export const SIGN_BIT = 0x80000000;
+export const SENTINEL_KEY = 0xffffffff;
+
+export interface WindowPlan {
+  readonly c: number; // window width in bits
+  readonly nw: number; // windows
+  readonly nb: number; // buckets per window
+}
+
+/** Scalars must be < 2^255 (any Fr element is); with nw*c >= 256 the top window never carries. */
+export function planWindows(c: number): WindowPlan {
+  assert(Number.isInteger(c) && c >= 2 && c <= 16, `window width ${c} out of 2..16`);
+  return { c, nw: Math.ceil(256 / c), nb: 1 << (c - 1) };
+}
+
+/** Digits laid out [window][point], each NO_DIGIT or (|d| - 1) | sign. */
+export function decomposeTwin(scalars: readonly bigint[], plan: WindowPlan): Uint32Array {
+  const n = scalars.length;
+  const digits = new Uint32Array(plan.nw * n);
+  const half = 1n << BigInt(plan.c - 1);
+  const full = 1n << BigInt(plan.c);
+  const mask = full - 1n;
+  for (let i = 0; i < n; i++) {
+    const s = scalars[i] ?? 0n;
+    let carry = 0n;
+    for (let w = 0; w < plan.nw; w++) {
+      let d = ((s >> BigInt(w * plan.c)) & mask) + carry;
+      let negative = false;
+      if (d > half) {
+        d = full - d;
+        negative = true;
+        carry = 1n;
+      } else {
+        carry = 0n;
+      }
+      digits[w * n + i] = d === 0n ? NO_DIGIT : ((Number(d) - 1) | (negative ? SIGN_BIT : 0)) >>> 0;
+    }
+    assert(carry === 0n, 'signed decomposition left a carry: too few windows');
+  }
+  return digits;
+}
+
+/** Bucket histogram and exclusive offsets (offsets[total] = entry count). */
+export function bucketOffsetsTwin(digits: Uint32Array, n: number, plan: WindowPlan): Uint32Array {
+  const total = plan.nw * plan.nb;
+  const offsets = new Uint32Array(total + 1);
+  for (let w = 0; w < plan.nw; w++) {
+    for (let i = 0; i < n; i++) {
+      const code = digits[w * n + i] ?? NO_DIGIT;
+      if (code !== NO_DIGIT) offsets[w * plan.nb + (code & ~SIGN_BIT) + 1]! += 1;
+    }
+  }
+  for (let k = 1; k <= total; k++) offsets[k]! += offsets[k - 1]!;
+  return offsets;
+}
+
+/** Counting sort: keys (window*nb + bucket) nondecreasing, vals = point index | sign. Stable (the device's order within a bucket is not). */
+export function scatterTwin(digits: Uint32Array, n: number, plan: WindowPlan, offsets: Uint32Array): { keys: Uint32Array; vals: Uint32Array } {
+  const count = offsets[plan.nw * plan.nb] ?? 0;
+  const keys = new Uint32Array(count);
+  const vals = new Uint32Array(count);
+  const cursor = offsets.slice();
+  for (let w = 0; w < plan.nw; w++) {
+    for (let i = 0; i < n; i++) {
+      const code = digits[w * n + i] ?? NO_DIGIT;
+      if (code === NO_DIGIT) continue;
+      const key = w * plan.nb + (code & ~SIGN_BIT);
+      const pos = cursor[key]!++;
+      keys[pos] = key;
+      vals[pos] = (i | (code & SIGN_BIT)) >>> 0;
+    }
+  }
+  return { keys, vals };
+}
+
+export interface Level<T> {
+  keys: number[];
+  points: Jac<T>[];
+}
+
+/**
+ * One level of the balanced segmented reduction: slices of K entries;
+ * interior runs go into `buckets`, first/last runs to the next level.
+ */
+export function accumulateLevelTwin<T>(curve: JacobianCurve<T>, input: Level<T>, K: number, last: boolean, buckets: Jac<T>[]): Level<T> {
+  const out: Level<T> = { keys: [], points: [] };
+  const threads = Math.ceil(input.keys.length / K);
+  assert(!last || threads <= 1, 'the last level must be a single slice');
+  const addToBucket = (key: number, p: Jac<T>): void => {
+    if (key >= buckets.length || curve.isIdentity(p)) return;
+    buckets[key] = curve.add(buckets[key]!, p);
+  };
+  for (let t = 0; t < threads; t++) {
+    const start = t * K;
+    const end = Math.min(start + K, input.keys.length);
+    let runKey = input.keys[start]!;
+    let acc = curve.identity();
+    let first = true;
+    for (let p = start; p < end; p++) {
+      const key = input.keys[p]!;
+      if (key !== runKey) {
+        if (first && !last) {
+          out.keys.push(runKey);
+          out.points.push(acc);
+        } else {
+          addToBucket(runKey, acc);
+        }
+        first = false;
+        acc = curve.identity();
+        runKey = key;
+      }
+      acc = curve.add(acc, input.points[p]!);
+    }
+    if (last) {
+      addToBucket(runKey, acc);
+    } else if (first) {
+      out.keys.push(runKey, runKey);
+      out.points.push(acc, curve.identity());
+    } else {
+      out.keys.push(runKey);
+      out.points.push(acc);
+    }
+  }
+  return out;
+}
+
+/** All levels until one slice remains; returns the filled buckets. */
+export function accumulateTwin<T>(curve: JacobianCurve<T>, keys: Uint32Array, vals: Uint32Array, bases: readonly Aff<T>[], totalBuckets: number, K: number): Jac<T>[] {
+  assert(K >= 4, 'K must be at least 4 so each level shrinks');
+  const buckets: Jac<T>[] = Array.from({ length: totalBuckets }, () => curve.identity());
+  let level: Level<T> = {
+    keys: [...keys],
+    points: [...vals].map((v) => {
+      const p = curve.fromAffine(bases[v & ~SIGN_BIT]!);
+      return (v & SIGN_BIT) !== 0 ? curve.neg(p) : p;
+    }),
+  };
+  while (level.keys.length > K) level = accumulateLevelTwin(curve, level, K, false, buckets);
+  accumulateLevelTwin(curve, level, K, true, buckets);
+  return buckets;
+}
+
+/** Per (window, segment): sum over the segment's buckets b of (b + 1) * B[b]. */
+export function bucketReduceTwin<T>(curve: JacobianCurve<T>, buckets: readonly Jac<T>[], plan: WindowPlan, segs: number): Jac<T>[] {
+  const segLen = Math.ceil(plan.nb / segs);
+  const out: Jac<T>[] = [];
+  for (let w = 0; w < plan.nw; w++) {
+    for (let j = 0; j < segs; j++) {
+      const lo = Math.min(j * segLen, plan.nb);
+      const hi = Math.min(lo + segLen, plan.nb);
+      let running = curve.identity();
+      let weighted = curve.identity();
+      for (let b = hi; b > lo; b--) {
+        running = curve.add(running, buckets[w * plan.nb + b - 1]!);
+        weighted = curve.add(weighted, running);
+      }
+      out.push(curve.add(weighted, curve.mulScalar(running, BigInt(lo))));
+    }
+  }
+  return out;
+}
+
+/** Host step shared with the device path: sum segments per window, then Horner over windows. */
+export function combineWindows<T>(curve: JacobianCurve<T>, segmentSums: readonly Jac<T>[], plan: WindowPlan, segs: number): Jac<T> {
+  assert(segmentSums.length === plan.nw * segs, 'segment sums do not match the plan');
+  let acc = curve.identity();
+  for (let w = plan.nw - 1; w >= 0; w--) {
+    for (let k = 0; k < plan.c; k++) acc = curve.double(acc);
+    for (let j = 0; j < segs; j++) acc = curve.add(acc, segmentSums[w * segs + j]!);
+  }
+  return acc;
+}
+
+/** The obviously correct reference: sum of k_i * P_i by double-and-add. */
+export function naiveMsm<T>(curve: JacobianCurve<T>, bases: readonly Aff<T>[], scalars: readonly bigint[]): Jac<T> {
+  let acc = curve.identity();
+  for (let i = 0; i < scalars.length; i++) acc = curve.add(acc, curve.mulScalar(curve.fromAffine(bases[i]!), scalars[i]!));
+  return acc;
+}
