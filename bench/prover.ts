@@ -24,7 +24,7 @@ import { releaseCurve, snarkjs } from '../src/prover/ffjs.ts';
 import { prove } from '../src/prover/groth16.ts';
 import { BN254_R } from '../src/prover/io/bn254.ts';
 import { readWtns } from '../src/prover/io/wtns.ts';
-import { readZkey } from '../src/prover/io/zkey.ts';
+import { readZkey, type Groth16Zkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
 import { openBackend } from '../src/prover/select-backend.ts';
 
@@ -38,6 +38,21 @@ interface Row {
   verified: boolean;
   /** Per-stage wall time of the best run (our prover only). */
   stages_ms?: Record<string, number>;
+}
+
+/**
+ * A zkey made from a Powers of Tau without any contribution (tau = 1) has
+ * almost all of its A bases at infinity, which makes MSMs trivially fast and
+ * the benchmark meaningless; refuse to time such a key.
+ */
+function checkBasesNotDegenerate(zkey: Groth16Zkey): void {
+  let infinity = 0;
+  for (let point = 0; point < zkey.nVars; point++) {
+    if (zkey.bases.A.subarray(point * 64, point * 64 + 64).every((byte) => byte === 0)) infinity++;
+  }
+  if (infinity * 2 > zkey.nVars) {
+    throw new Error(`${zkey.label}: ${infinity} of ${zkey.nVars} A bases are the point at infinity (a ptau without contribution?); delete circuits/build/${zkey.label.split('/').at(-2) ?? ''} and circuits/cache/pot*_final.ptau and rerun`);
+  }
 }
 
 function positiveInt(value: string | undefined, fallback: number, name: string): number {
@@ -76,6 +91,7 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
   const circuit = await buildCircuit(benchCircuitSpec(log2n), say);
   say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
   const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
+  checkBasesNotDegenerate(await readZkey(circuit.zkey));
 
   const sj = await snarkjs();
   const field = seededField(seed);

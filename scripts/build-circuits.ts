@@ -29,8 +29,6 @@ const CIRCOM = join(ROOT, 'node_modules', '.bin', 'circom2');
 const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 /** Bumped when the build steps change, so old caches are rebuilt. */
 const BUILD_RECIPE_VERSION = 2;
-/** Powers of Tau at or above this power skip the (slow, pointless for a bench) contribution. */
-const PTAU_CONTRIBUTION_POWER_MAX = 15;
 const LOCK_STALE_MS = 60 * 60 * 1000;
 
 export interface CircuitSpec {
@@ -140,12 +138,11 @@ export async function ensurePtau(power: number, log: Log = () => {}): Promise<st
     const contributed = join(CACHE_DIR, `pot${power}_0001.ptau.tmp-${process.pid}`);
     const prepared = `${final}.tmp-${process.pid}`;
     await snarkjs(['powersoftau', 'new', 'bn128', String(power), fresh]);
-    let beforePrepare = fresh;
-    if (power <= PTAU_CONTRIBUTION_POWER_MAX) {
-      await snarkjs(['powersoftau', 'contribute', fresh, contributed, '--name=local test ptau', `-e=${randomBytes(32).toString('hex')}`]);
-      beforePrepare = contributed;
-    }
-    await snarkjs(['powersoftau', 'prepare', 'phase2', beforePrepare, prepared]);
+    // Always contribute: a fresh accumulator has tau = 1, where every Lagrange
+    // basis but one vanishes, so most zkey bases would be the point at
+    // infinity and proofs (and benchmarks) would be degenerate.
+    await snarkjs(['powersoftau', 'contribute', fresh, contributed, '--name=local ptau', `-e=${randomBytes(32).toString('hex')}`]);
+    await snarkjs(['powersoftau', 'prepare', 'phase2', contributed, prepared]);
     await rename(prepared, final);
     await rm(fresh, { force: true });
     await rm(contributed, { force: true });
