@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,6 +30,7 @@ const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 /** Bumped when the build steps change, so old caches are rebuilt. */
 const BUILD_RECIPE_VERSION = 2;
 const LOCK_STALE_MS = 60 * 60 * 1000;
+const LOCK_PID_GRACE_MS = 10_000;
 
 export interface CircuitSpec {
   readonly name: string;
@@ -199,25 +200,43 @@ async function r1csInfo(path: string): Promise<{ nConstraints: number; nPublic: 
 
 /**
  * A cross-process lock (mkdir is atomic), because several test files may ask
- * for the same circuit at once. A lock older than LOCK_STALE_MS is taken over.
+ * for the same circuit at once. The holder writes its pid into the lock; a
+ * lock whose holder is gone (killed mid-build) is taken over at once, one
+ * without a pid after LOCK_PID_GRACE_MS, any after LOCK_STALE_MS.
  */
 async function withLock<T>(lockDir: string, body: () => Promise<T>): Promise<T> {
   await mkdir(dirname(lockDir), { recursive: true });
+  const pidFile = join(lockDir, 'pid');
   for (;;) {
     try {
       await mkdir(lockDir);
+      await writeFile(pidFile, String(process.pid));
       break;
-    } catch {
-      const { stat } = await import('node:fs/promises');
-      const info = await stat(lockDir).catch(() => null);
-      if (info && Date.now() - info.mtimeMs > LOCK_STALE_MS) await rm(lockDir, { recursive: true, force: true });
-      await new Promise((done) => setTimeout(done, 500));
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      if (await lockIsStale(lockDir, pidFile)) await rm(lockDir, { recursive: true, force: true });
+      else await new Promise((done) => setTimeout(done, 500));
     }
   }
   try {
     return await body();
   } finally {
     await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+async function lockIsStale(lockDir: string, pidFile: string): Promise<boolean> {
+  const info = await stat(lockDir).catch(() => null);
+  if (info === null) return false;
+  const age_ms = Date.now() - info.mtimeMs;
+  if (age_ms > LOCK_STALE_MS) return true;
+  const holder = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  if (!Number.isInteger(holder) || holder <= 0) return age_ms > LOCK_PID_GRACE_MS;
+  try {
+    process.kill(holder, 0);
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === 'ESRCH';
   }
 }
 
