@@ -6,7 +6,9 @@
 #include <napi.h>
 
 #include <cstring>
+#include <exception>
 #include <functional>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -46,8 +48,16 @@ class Job : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    const std::string error = work_();
-    if (!error.empty()) SetError(error);
+    // An exception must not escape a libuv worker (it would abort the
+    // process); the likely one is std::bad_alloc for an oversized input.
+    try {
+      const std::string error = work_();
+      if (!error.empty()) SetError(error);
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(std::string("internal error: ") + e.what());
+    }
   }
   void OnOK() override { deferred_.Resolve(result_.Value()); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -37,7 +38,15 @@ inline void parallel_tasks(size_t tasks, const std::function<void(size_t)>& task
   };
   std::vector<std::thread> pool;
   pool.reserve(workers - 1);
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(run);
+  for (size_t w = 1; w < workers; ++w) {
+    // If the OS refuses a thread, the threads already started (and this
+    // one) take its share: fewer threads, same result.
+    try {
+      pool.emplace_back(run);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
   run();
   for (auto& t : pool) t.join();
 }
