@@ -8,6 +8,7 @@ import { BN254_N8, BN254_R } from './bn254.ts';
 import { expectSectionSize, parseBinFile, readBigUintLE, readBinFile, sectionBytes, uniqueSection, type BinFile } from './binfile.ts';
 import type { Groth16Zkey } from './zkey.ts';
 
+const R_TOP_BYTE = Number(BN254_R >> 248n);
 const WTNS_EXPECTATION = { magic: 'wtns', versions: [1, 2] } as const;
 
 export interface Witness {
@@ -40,6 +41,8 @@ function decodeWtns(file: BinFile): Witness {
   expectSectionSize(file, valuesSection, 'witness values', nWitness * n8, `nWitness = ${nWitness}`);
   const values = sectionBytes(file, valuesSection);
   for (let index = 0; index < nWitness; index++) {
+    // Fast path: r's top byte is 0x30, so any value whose top byte is lower is reduced.
+    if (values[index * n8 + n8 - 1]! < R_TOP_BYTE) continue;
     if (readBigUintLE(values, index * n8, n8) >= BN254_R) {
       throw new CorruptFileError(`${label}: witness value ${index} is not reduced modulo the scalar field`);
     }
