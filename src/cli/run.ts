@@ -57,10 +57,11 @@ const PROVE_SPEC = { valued: ['backend', 'vkey'], booleans: ['verify', 'quiet', 
 export async function runCli(args: readonly string[], io: CliStreams): Promise<number> {
   try {
     const [command, ...rest] = args;
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      io.stdout.write(HELP);
-      return command === undefined ? 2 : 0;
+    if (command === undefined) {
+      io.stderr.write(HELP);
+      return 2;
     }
+    if (command === '--help' || command === '-h' || command === 'help') return help(io);
     switch (command) {
       case 'prove':
         return await proveCommand(parseArgs(rest, PROVE_SPEC), io);
