@@ -9,7 +9,7 @@
  * Writes bench/results/raft-<host>.json and .md.
  *
  * Flags: --throughput-s 5 --window 2000 --rate 1000 --latency-s 5 --trials 20
- *        --tick-ms 10 --election-ticks 10
+ *        --tick-ms 10 --election-ticks 10 [--tag name: writes raft-<host>-<name>.*]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '20' },
     'tick-ms': { type: 'string', default: '10' },
     'election-ticks': { type: 'string', default: '10' },
+    tag: { type: 'string' },
   },
   strict: true,
 });
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
     console.log(`\n${markdown}`);
     const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const safeHost = host.replace(/[^A-Za-z0-9._-]/g, '_');
+    const safeHost = `${host}${values.tag !== undefined ? `-${values.tag}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_');
     fs.writeFileSync(path.join(outDir, `raft-${safeHost}.json`), `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(path.join(outDir, `raft-${safeHost}.md`), markdown);
     console.log(`wrote bench/results/raft-${safeHost}.json and .md`);
