@@ -2,7 +2,8 @@
 //
 // Plan: (1) classify scalars: zero scalars and infinity bases are skipped,
 // scalar == 1 is summed by plain addition (Groth16 witnesses are mostly 0 and
-// 1); (2) recode the rest into signed c-bit digits in [-2^(c-1), 2^(c-1)], so a
+// 1); for G1, split each remaining scalar with the GLV endomorphism into two
+// 127-bit halves (glv.h); (2) recode the scalars into signed c-bit digits in [-2^(c-1), 2^(c-1)], so a
 // window needs only 2^(c-1) buckets and negation is free on affine points;
 // (3) accumulate buckets (batch-affine or XYZZ, see msm_buckets.h), one task per (window, chunk of
 // points), tasks spread over all threads; (4) reduce buckets with a running
@@ -11,9 +12,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "curve.h"
+#include "glv.h"
 #include "msm_buckets.h"
 #include "parallel.h"
 
@@ -24,7 +27,7 @@ namespace msm_detail {
 constexpr unsigned kScalarBits = 254;  // r < 2^254
 
 // Bits [start, start + width) of a 256-bit little-endian scalar (width <= 32).
-inline uint32_t scalar_bits(const u64 s[4], unsigned start, unsigned width) {
+inline uint32_t scalar_bits_at(const u64 s[4], unsigned start, unsigned width) {
   if (start >= 256) return 0;
   const unsigned limb = start / 64, shift = start % 64;
   u64 v = s[limb] >> shift;
@@ -34,11 +37,11 @@ inline uint32_t scalar_bits(const u64 s[4], unsigned start, unsigned width) {
 
 // Window width minimising (windows) x (points + bucket reduction cost); a full
 // XYZZ addition costs about 1.5 mixed additions and reduction does two per bucket.
-inline unsigned choose_window_bits(size_t points) {
+inline unsigned choose_window_bits(size_t points, unsigned scalar_bits) {
   unsigned best_c = 1;
   double best_cost = 1e300;
   for (unsigned c = 1; c <= 20; ++c) {
-    const double windows = (double)((kScalarBits + 1 + c - 1) / c);
+    const double windows = (double)((scalar_bits + 1 + c - 1) / c);
     const double cost = windows * ((double)points + 3.0 * (double)(1u << (c - 1)));
     if (cost < best_cost) { best_cost = cost; best_c = c; }
   }
@@ -53,6 +56,83 @@ inline bool is_one(const u64 s[4]) { return s[0] == 1 && (s[1] | s[2] | s[3]) ==
 inline bool is_zero(const u64 s[4]) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
 
 }  // namespace msm_detail
+
+// Pippenger over the points bases[index[j]] with scalars scalars[4 * index[j]]
+// (j < index.size()), every scalar below 2^scalar_bits and nonzero.
+template <class F>
+Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<uint32_t>& index, unsigned scalar_bits,
+                  unsigned threads) {
+  using namespace msm_detail;
+  using Acc = Xyzz<F>;
+  const size_t m = index.size();
+  // (2) signed-digit recoding, digits[w * m + j] for point j.
+  const unsigned c = choose_window_bits(m, scalar_bits);
+  // One bit more than the scalars hold absorbs the carry of the top digit.
+  const unsigned windows = (scalar_bits + 1 + c - 1) / c;
+  const int32_t half = 1 << (c - 1), full = 1 << c;
+  std::vector<int32_t> digits((size_t)windows * m);
+  parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      const u64* s = scalars + 4 * (size_t)index[j];
+      int32_t carry = 0;
+      for (unsigned w = 0; w < windows; ++w) {
+        int32_t d = (int32_t)scalar_bits_at(s, w * c, c) + carry;
+        carry = d > half ? 1 : 0;
+        d -= carry * full;
+        digits[(size_t)w * m + j] = d;
+      }
+    }
+  });
+
+  // (3) + (4): one task per (window, chunk); more chunks when threads
+  // outnumber windows, but never chunks under 4096 points.
+  size_t chunks = (2 * (size_t)threads + windows - 1) / windows;
+  chunks = std::max<size_t>(1, std::min<size_t>(chunks, m / 4096));
+  const size_t chunk_len = (m + chunks - 1) / chunks;
+  const size_t buckets_per_window = (size_t)half;
+  std::vector<Acc> partial((size_t)windows * chunks, Acc::infinity());
+  parallel_tasks((size_t)windows * chunks, [&](size_t task) {
+    const size_t w = task / chunks, chunk = task % chunks;
+    const size_t begin = chunk * chunk_len, end = std::min(m, begin + chunk_len);
+    const BucketTask<F> t{bases, index.data(), digits.data() + w * m, begin, end, buckets_per_window};
+    partial[task] = use_batch_affine(buckets_per_window, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
+  }, threads);
+
+  // (5) combine windows from the top: acc = acc * 2^c + window sum.
+  Acc acc = Acc::infinity();
+  for (size_t w = windows; w-- > 0;) {
+    for (unsigned k = 0; k < c; ++k) acc = acc.dbl();
+    for (size_t chunk = 0; chunk < chunks; ++chunk) acc.add(partial[w * chunks + chunk]);
+  }
+  return acc;
+}
+
+// G1 through the GLV endomorphism (glv.h): each point P with scalar k becomes
+// +-P with |k1| and +-phi(P) with |k2|, scalars of 127 bits.
+inline Xyzz<Fq> pippenger_glv(const Affine<Fq>* bases, const u64* scalars, const std::vector<uint32_t>& general,
+                              unsigned threads) {
+  const size_t m = general.size();
+  std::vector<Affine<Fq>> split_bases(2 * m);
+  std::vector<u64> split_scalars(8 * m);
+  std::vector<uint32_t> index(2 * m);
+  const Fq beta = glv::beta();
+  parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      const size_t i = general[j];
+      const glv::Split s = glv::split(scalars + 4 * i);
+      const Affine<Fq>& p = bases[i];
+      const Affine<Fq> phi{p.x * beta, p.y};
+      split_bases[2 * j] = s.k1_negative ? p.neg() : p;
+      split_bases[2 * j + 1] = s.k2_negative ? phi.neg() : phi;
+      u64* k = split_scalars.data() + 8 * j;
+      k[0] = s.k1[0]; k[1] = s.k1[1]; k[2] = 0; k[3] = 0;
+      k[4] = s.k2[0]; k[5] = s.k2[1]; k[6] = 0; k[7] = 0;
+      index[2 * j] = (uint32_t)(2 * j);
+      index[2 * j + 1] = (uint32_t)(2 * j + 1);
+    }
+  });
+  return pippenger<Fq>(split_bases.data(), split_scalars.data(), index, glv::kSplitBits, threads);
+}
 
 // Computes sum scalars[i] * bases[i]. bases: n affine points (Montgomery form,
 // zero bytes = infinity); scalars: n standard-form Fr, 32 bytes LE each.
@@ -101,48 +181,12 @@ std::string msm(const uint8_t* bases_bytes, const uint8_t* scalar_bytes, size_t 
     for (auto& part : general_parts) { general.insert(general.end(), part.begin(), part.end()); part = {}; }
   }
   const size_t m = general.size();
-
   if (m > 0) {
-    // (2) signed-digit recoding, digits[w * m + j] for general point j.
-    const unsigned c = choose_window_bits(m);
-    const unsigned windows = (kScalarBits + 1 + c - 1) / c;
-    const int32_t half = 1 << (c - 1), full = 1 << c;
-    std::vector<int32_t> digits((size_t)windows * m);
-    parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
-      for (size_t j = begin; j < end; ++j) {
-        const u64* s = scalars + 4 * (size_t)general[j];
-        int32_t carry = 0;
-        for (unsigned w = 0; w < windows; ++w) {
-          int32_t d = (int32_t)scalar_bits(s, w * c, c) + carry;
-          carry = d > half ? 1 : 0;
-          d -= carry * full;
-          digits[(size_t)w * m + j] = d;
-        }
-        (void)carry;  // zero: c * windows >= 255 > bit length of any scalar < r
-      }
-    });
-
-    // (3) + (4): one task per (window, chunk); more chunks when threads
-    // outnumber windows, but never chunks under 4096 points.
-    size_t chunks = (2 * (size_t)threads + windows - 1) / windows;
-    chunks = std::max<size_t>(1, std::min<size_t>(chunks, m / 4096));
-    const size_t chunk_len = (m + chunks - 1) / chunks;
-    const size_t buckets_per_window = (size_t)half;
-    std::vector<Acc> partial((size_t)windows * chunks, Acc::infinity());
-    parallel_tasks((size_t)windows * chunks, [&](size_t task) {
-      const size_t w = task / chunks, chunk = task % chunks;
-      const size_t begin = chunk * chunk_len, end = std::min(m, begin + chunk_len);
-      const BucketTask<F> t{bases, general.data(), digits.data() + w * m, begin, end, buckets_per_window};
-      partial[task] = use_batch_affine(buckets_per_window, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
-    }, threads);
-
-    // (5) combine windows from the top: acc = acc * 2^c + window sum.
-    Acc acc = Acc::infinity();
-    for (size_t w = windows; w-- > 0;) {
-      for (unsigned k = 0; k < c; ++k) acc = acc.dbl();
-      for (size_t chunk = 0; chunk < chunks; ++chunk) acc.add(partial[w * chunks + chunk]);
+    if constexpr (std::is_same_v<F, Fq>) {
+      total.add(pippenger_glv(bases, scalars, general, threads));
+    } else {
+      total.add(pippenger<F>(bases, scalars, general, kScalarBits, threads));
     }
-    total.add(acc);
   }
 
   const Point result = total.to_affine();
