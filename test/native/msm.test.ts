@@ -76,6 +76,21 @@ describe('native msmG1 matches ffjavascript', () => {
     expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
   });
 
+  it('scalars at the edges of the GLV split (lambda, r - lambda, powers of two)', async () => {
+    const lambda = 0xb3c4d79d41a917585bfc41088d8daaa78b17ea66b99c90ddn;
+    const special = [lambda, lambda + 1n, lambda - 1n, FR_ORDER - lambda, lambda * lambda % FR_ORDER, 2n ** 126n, 2n ** 127n, 2n ** 128n, 2n ** 253n, (FR_ORDER - 1n) / 2n, 2n, 3n];
+    const n = special.length;
+    const bases = randomPoints(curve.G1, rng, n, G1_AFFINE_BYTES);
+    const scalars = new Uint8Array(n * 32);
+    special.forEach((k, i) => scalars.set(bigintToLe32(k), i * 32));
+    expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
+    for (let i = 0; i < n; i++) {
+      const one = bases.subarray(i * G1_AFFINE_BYTES, (i + 1) * G1_AFFINE_BYTES);
+      const s = scalars.subarray(i * 32, (i + 1) * 32);
+      expect(await backend.msmG1(one, s)).toEqual(await reference(curve.G1, one, s));
+    }
+  });
+
   it('P and -P cancel to infinity (all-zero bytes)', async () => {
     const p = randomPoints(curve.G1, rng, 1, G1_AFFINE_BYTES);
     const bases = new Uint8Array(2 * G1_AFFINE_BYTES);
