@@ -148,6 +148,20 @@ describe('membership', () => {
     expect(() => c.core('2').proposeConfChange({ type: 'add-voter', nodeId: '4' })).toThrow(NotLeaderError);
   });
 
+  it('a candidate that applies its own removal stops campaigning and cannot win (simulator seed 6944)', () => {
+    const storage = new MemoryStorage({ voters: V3, learners: [] });
+    storage.append([{ index: 1, term: 1, type: 'conf-change', data: encodeConfChange({ type: 'remove-node', nodeId: '1' }) }]);
+    storage.setHardState({ term: 1, vote: null, commit: 1 });
+    const { core } = newCore('1', V3, {}, storage);
+    for (let i = 0; i < 30 && core.status().role === 'follower'; i++) core.tick(); // campaigns before applying
+    expect(core.status().role).toBe('candidate');
+    flush(core, storage); // applies the committed removal
+    expect(core.status().conf.voters).toEqual(['2', '3']);
+    expect(core.status().role).toBe('follower');
+    core.step({ type: 'vote-resp', from: '2', to: '1', term: core.status().term });
+    expect(core.status().role).toBe('follower');
+  });
+
   it('conf changes round-trip through their encoding and bad ones are named', () => {
     const change = { type: 'add-voter' as const, nodeId: 'n7', address: '10.0.0.7:7000' };
     expect(decodeConfChange(encodeConfChange(change))).toEqual(change);

@@ -787,6 +787,11 @@ export class RaftCore implements RaftCoreApi {
   /** Applies a committed conf change (apply-time semantics, as etcd: the new configuration counts from here). */
   private applyConfChange(change: ConfChange): void {
     this.conf = applyConfChangeTo(this.conf, change);
+    if (this.role === 'candidate' || this.role === 'pre-candidate') {
+      // A campaign started under the old configuration must not win for a node that is no longer a voter.
+      if (!this.promotable()) this.becomeFollower(this.term, null);
+      return;
+    }
     if (this.role !== 'leader') return;
     if (change.type === 'remove-node') {
       this.progress.delete(change.nodeId);
