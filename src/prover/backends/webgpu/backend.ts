@@ -1,0 +1,142 @@
+/**
+ * The WebGPU ProverBackend without fallback: device, cached engines,
+ * resident circuits. Every operation checks the device first and turns
+ * failures on a lost device into DeviceLostError (index.ts wraps this
+ * backend so those retry on a CPU backend).
+ */
+import { InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
+import { FR_BYTES, type BaseSet, type CircuitBases, type ProgressFn, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
+import { buildAbcHost } from './build-abc.ts';
+import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts';
+import { G1_SPEC, G2_SPEC } from './groups.ts';
+import { MsmEngine, type MsmOptions, type ResidentBases } from './msm.ts';
+import { NttEngine } from './ntt.ts';
+import { setCodegen } from './shader-builder.ts';
+import type { Fq2El } from './twins/field.ts';
+
+export interface WebgpuBackendOptions extends DeviceOptions, MsmOptions {}
+
+export interface RawWebgpuBackend extends ProverBackend {
+  readonly gpu: GpuDevice;
+  /** Compiles the MSM pipelines of one group ahead of time (benchmarks). */
+  warm(group: 'G1' | 'G2'): Promise<void>;
+}
+
+export async function createRawWebgpuBackend(options: WebgpuBackendOptions = deviceOptionsFromEnv()): Promise<RawWebgpuBackend> {
+  const gpu = await GpuDevice.open(options);
+  // lavapipe inlines every call: keep limb loops rolled there (compile time).
+  setCodegen({ unrollLimbs: !gpu.adapterDescription.toLowerCase().includes('llvmpipe') });
+  const g1 = new MsmEngine<bigint>(gpu, G1_SPEC, options);
+  const g2 = new MsmEngine<Fq2El>(gpu, G2_SPEC, options);
+  const ntt = new NttEngine(gpu);
+  const circuits = new Map<string, ResidentCircuit>();
+
+  async function guarded<R>(operation: string, body: () => Promise<R>): Promise<R> {
+    gpu.checkAlive(operation);
+    try {
+      return await body();
+    } catch (cause) {
+      throw gpu.wrapFailure(operation, cause);
+    }
+  }
+
+  async function loadCircuit(bases: CircuitBases): Promise<ResidentCircuit> {
+    const cached = circuits.get(bases.id);
+    if (cached) return cached;
+    const sets = new Map<BaseSet, ResidentBases>();
+    try {
+      for (const set of ['A', 'B1', 'C', 'H'] as const) sets.set(set, await g1.upload(bases[set], `circuit ${bases.id} ${set}`));
+      sets.set('B2', await g2.upload(bases.B2, `circuit ${bases.id} B2`));
+    } catch (e) {
+      for (const r of sets.values()) MsmEngine.release(r);
+      throw e;
+    }
+    const resident = (set: BaseSet): ResidentBases => {
+      const r = sets.get(set);
+      if (!r) throw new InvalidArgumentError(`circuit ${bases.id} was released`);
+      return r;
+    };
+    const handle: ResidentCircuit = {
+      id: bases.id,
+      msmG1: (set, scalars, progress) =>
+        guarded(`msmG1 ${set}`, async () => {
+          progress?.(`msm ${set}`, 0, 1);
+          const out = await g1.msm(resident(set), scalars);
+          progress?.(`msm ${set}`, 1, 1);
+          return out;
+        }),
+      msmG2: (set, scalars, progress) =>
+        guarded(`msmG2 ${set}`, async () => {
+          progress?.(`msm ${set}`, 0, 1);
+          const out = await g2.msm(resident(set), scalars);
+          progress?.(`msm ${set}`, 1, 1);
+          return out;
+        }),
+      release: async () => {
+        for (const r of sets.values()) MsmEngine.release(r);
+        sets.clear();
+        circuits.delete(bases.id);
+      },
+    };
+    circuits.set(bases.id, handle);
+    return handle;
+  }
+
+  async function plainMsm<T>(engine: MsmEngine<T>, bases: Uint8Array, scalars: Uint8Array, pointBytes: number): Promise<Uint8Array> {
+    if (bases.byteLength / pointBytes !== scalars.byteLength / FR_BYTES) {
+      throw new MismatchError(`${bases.byteLength / pointBytes} bases but ${scalars.byteLength / FR_BYTES} scalars`);
+    }
+    const resident = await engine.upload(bases, 'msm bases');
+    try {
+      return await engine.msm(resident, scalars);
+    } finally {
+      MsmEngine.release(resident);
+    }
+  }
+
+  const backend: RawWebgpuBackend = {
+    name: 'webgpu',
+    gpu,
+    describe: () => `webgpu: ${gpu.adapterDescription} (${gpu.backend})`,
+    warm: (group) => guarded('warm', () => (group === 'G1' ? g1.warm() : g2.warm())),
+    loadCircuit: (bases) => guarded('loadCircuit', () => loadCircuit(bases)),
+    msmG1: (bases, scalars) => guarded('msmG1', () => plainMsm(g1, bases, scalars, G1_SPEC.affineBytes)),
+    msmG2: (bases, scalars) => guarded('msmG2', () => plainMsm(g2, bases, scalars, G2_SPEC.affineBytes)),
+    buildABC: async (coeffs, witness, domainSize) => buildAbcHost(coeffs, witness, domainSize),
+    ntt: (values, log2n, direction) =>
+      guarded('ntt', async () => {
+        const n = NttEngine.checkSize(values, log2n);
+        return ntt.run([values], 1, (enc, [data, scratch], owned) => ntt.encodeNtt(enc, data!, scratch!, log2n, direction, owned), 0, n * FR_BYTES);
+      }),
+    cosetShift: (values, log2n) =>
+      guarded('cosetShift', async () => {
+        const n = NttEngine.checkSize(values, log2n);
+        return ntt.run([values], 0, (enc, [data], owned) => ntt.encodeCoset(enc, data!, log2n, owned), 0, n * FR_BYTES);
+      }),
+    computeH: (a, b, c, log2n, progress) =>
+      guarded('computeH', async () => {
+        const n = NttEngine.checkSize(a, log2n);
+        NttEngine.checkSize(b, log2n);
+        NttEngine.checkSize(c, log2n);
+        progress?.('computeH', 0, 1);
+        // One command buffer: three (iNTT, coset, NTT) chains, then join.
+        const out = await ntt.run([a, b, c], 2, async (enc, buffers, owned) => {
+          const scratch = buffers[3]!;
+          for (const data of buffers.slice(0, 3)) {
+            await ntt.encodeNtt(enc, data, scratch, log2n, 'inverse', owned);
+            await ntt.encodeCoset(enc, data, log2n, owned);
+            await ntt.encodeNtt(enc, data, scratch, log2n, 'forward', owned);
+          }
+          await ntt.encodeJoin(enc, buffers[0]!, buffers[1]!, buffers[2]!, buffers[4]!, n, owned);
+        }, 4, n * FR_BYTES);
+        progress?.('computeH', 1, 1);
+        return out;
+      }),
+    close: async () => {
+      for (const c of [...circuits.values()]) await c.release();
+      ntt.release();
+      gpu.destroy();
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,50 @@
+/**
+ * buildABC on the host (BigInt), exactly snarkjs's buildABC1. It is a
+ * sparse scatter-add (many coefficients hit one constraint), which does not
+ * map onto the device without atomics on field elements; it is linear in
+ * the number of coefficients and small next to the MSMs.
+ */
+import { CorruptFileError, InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
+import { FR_BYTES } from '../../backend.ts';
+import { Fr, bigintToBytes, bytesToBigint } from './twins/field.ts';
+
+const COEF_BYTES = 12 + FR_BYTES; // matrix u32, constraint u32, signal u32, value
+
+export function buildAbcHost(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): { a: Uint8Array; b: Uint8Array; c: Uint8Array } {
+  if (!Number.isInteger(domainSize) || domainSize <= 0) throw new InvalidArgumentError(`domainSize must be a positive integer, got ${domainSize}`);
+  if (witness.byteLength % FR_BYTES !== 0) throw new InvalidArgumentError(`witness: ${witness.byteLength} bytes is not a whole number of Fr elements`);
+  if (coeffs.byteLength < 4) throw new CorruptFileError('zkey coefficients section is shorter than its count');
+  const view = new DataView(coeffs.buffer, coeffs.byteOffset, coeffs.byteLength);
+  const nCoef = view.getUint32(0, true);
+  if (coeffs.byteLength !== 4 + nCoef * COEF_BYTES) throw new CorruptFileError(`zkey coefficients section: ${nCoef} coefficients need ${4 + nCoef * COEF_BYTES} bytes, found ${coeffs.byteLength}`);
+  const nSignals = witness.byteLength / FR_BYTES;
+  const w = new Map<number, bigint>();
+  const acc = [new Array<bigint>(domainSize).fill(0n), new Array<bigint>(domainSize).fill(0n)];
+  for (let i = 0; i < nCoef; i++) {
+    const o = 4 + i * COEF_BYTES;
+    const matrix = view.getUint32(o, true);
+    const constraint = view.getUint32(o + 4, true);
+    const signal = view.getUint32(o + 8, true);
+    if (matrix > 1) throw new CorruptFileError(`coefficient ${i}: matrix ${matrix} is not 0 (A) or 1 (B)`);
+    if (constraint >= domainSize) throw new MismatchError(`coefficient ${i}: constraint ${constraint} is outside the domain of ${domainSize}`);
+    if (signal >= nSignals) throw new MismatchError(`coefficient ${i}: signal ${signal} but the witness has ${nSignals} values`);
+    let ws = w.get(signal);
+    if (ws === undefined) {
+      ws = bytesToBigint(witness, signal * FR_BYTES);
+      w.set(signal, ws);
+    }
+    const target = acc[matrix]!;
+    target[constraint] = Fr.add(target[constraint]!, Fr.montMul(bytesToBigint(coeffs, o + 12), ws));
+  }
+  const a = new Uint8Array(domainSize * FR_BYTES);
+  const b = new Uint8Array(domainSize * FR_BYTES);
+  const c = new Uint8Array(domainSize * FR_BYTES);
+  for (let i = 0; i < domainSize; i++) {
+    const ai = acc[0]![i]!;
+    const bi = acc[1]![i]!;
+    bigintToBytes(ai, a, i * FR_BYTES);
+    bigintToBytes(bi, b, i * FR_BYTES);
+    bigintToBytes(Fr.montMul(ai, bi), c, i * FR_BYTES);
+  }
+  return { a, b, c };
+}
