@@ -87,8 +87,11 @@ ZKP_INLINE void mont_mul_adx(uint64_t out[4], const uint64_t a[4], const uint64_
       : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [top] "=&r"(top), [lo] "=&r"(lo), [hi] "=&r"(hi),
         [z] "=&r"(z)
       : [a] "r"(a), [b] "r"(b), [p0] "m"(Prm::P[0]), [p1] "m"(Prm::P[1]), [p2] "m"(Prm::P[2]), [p3] "m"(Prm::P[3]),
-        [inv] "m"(Prm::INV)
-      : "rdx", "cc", "memory");
+        [inv] "m"(Prm::INV),
+        // The 32 bytes read through a and b, declared so that no "memory"
+        // clobber is needed (one would force every live value to the stack).
+        "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
+      : "rdx", "cc");
   out[0] = t0;
   out[1] = t1;
   out[2] = t2;
