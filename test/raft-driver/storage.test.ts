@@ -75,6 +75,31 @@ describe('DurableLogStorage', () => {
     reopened.close();
   });
 
+  it('replays segments in write order when a replacing batch starts below an older segment (suffix spanning segments)', async () => {
+    const dir = freshDir();
+    const log = open(dir, { segment_bytes_max: 4096 });
+    // Fill segments until the active one is full, so that the next batch starts a new segment.
+    const activeFull = () => fs.statSync(log.segmentFiles().at(-1)!).size >= 4096;
+    let written = 0;
+    while (log.segmentFiles().length < 3 || !activeFull()) {
+      await log.append(makeEntries(written + 1, 10, 1, 'x'.repeat(20)));
+      written += 10;
+    }
+    const segmentsBefore = log.segmentFiles().length;
+    // A new leader replaces everything from 15 on (inside the first segment); the batch lands in a new segment.
+    await log.append(makeEntries(15, 30, 2, 'new-'));
+    expect(log.segmentFiles().length).toBe(segmentsBefore + 1);
+    await log.append(makeEntries(45, 5, 2, 'new-'));
+    const expected = [...makeEntries(1, 14, 1, 'x'.repeat(20)), ...makeEntries(15, 35, 2, 'new-')];
+    expect(log.lastIndex()).toBe(49);
+    expect(log.entries(1, 50)).toEqual(expected);
+    log.close();
+    const reopened = open(dir, { segment_bytes_max: 4096 });
+    expect(reopened.lastIndex()).toBe(49);
+    expect(reopened.entries(1, 50)).toEqual(expected);
+    reopened.close();
+  });
+
   it('drops a torn tail (partial last record, garbage) and keeps everything synced before it', async () => {
     const dir = freshDir();
     const log = open(dir);

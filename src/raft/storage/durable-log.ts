@@ -4,7 +4,7 @@
  * Directory layout (see docs/raft-driver.md):
  *   snapshot   envelope "ZKRAFTSN": generation, snapshot (metadata + state machine bytes)
  *   hardstate  envelope "ZKRAFTHS": term, vote, commit
- *   seg-<generation>-<first index>.log   segments (segment.ts)
+ *   seg-<generation>-<sequence>.log   segments (segment.ts), replayed in sequence order
  *
  * The log is the snapshot (index S, term, conf, data) followed by entries
  * S+1 .. lastIndex, kept in memory too (the core reads them synchronously; this
@@ -70,7 +70,7 @@ export interface RecoveryReport {
 interface SegmentInfo {
   readonly name: string;
   readonly generation: number;
-  readonly firstIndex: number;
+  readonly sequence: number;
   /** Highest entry index written to this segment (0 when empty). */
   maxIndex: number;
   size_bytes: number;
@@ -88,7 +88,7 @@ export class DurableLogStorage implements LogStorage {
   /** term/vote as last written to disk (commit may lag; see the header comment). */
   private durableHard: HardState;
   private log: Entry[]; // invariant: log[i].index === snap.metadata.index + 1 + i
-  private segments: SegmentInfo[]; // sorted by firstIndex; the last one is active
+  private segments: SegmentInfo[]; // in sequence (write) order; the last one is active
   private activeFd: number;
   private writing = false;
   private failed: Error | null = null;
@@ -145,7 +145,7 @@ export class DurableLogStorage implements LogStorage {
     this.durableHard = this.hard;
 
     let staleSegmentsDeleted = 0;
-    const current: { name: string; generation: number; firstIndex: number }[] = [];
+    const current: { name: string; generation: number; sequence: number }[] = [];
     for (const name of segmentNames) {
       const parsed = parseSegmentFileName(name)!;
       if (parsed.generation < this.generation) {
@@ -161,7 +161,7 @@ export class DurableLogStorage implements LogStorage {
       }
     }
     if (staleSegmentsDeleted > 0) fsyncDirectory(this.dir);
-    current.sort((a, b) => a.firstIndex - b.firstIndex);
+    current.sort((a, b) => a.sequence - b.sequence);
 
     // Replay every batch in order; a batch starting at or below the last index replaces that suffix.
     let replayed: Entry[] = [];
@@ -172,8 +172,8 @@ export class DurableLogStorage implements LogStorage {
       const info = current[s]!;
       const file = path.join(this.dir, info.name);
       const scanned = scanSegment(fs.readFileSync(file), this.identity, file);
-      if (scanned.header.generation !== info.generation || scanned.header.firstIndex !== info.firstIndex) {
-        throw new CorruptFileError(`${file}: header (generation ${scanned.header.generation}, first index ${scanned.header.firstIndex}) does not match the file name`);
+      if (scanned.header.generation !== info.generation || scanned.header.sequence !== info.sequence) {
+        throw new CorruptFileError(`${file}: header (generation ${scanned.header.generation}, sequence ${scanned.header.sequence}) does not match the file name`);
       }
       if (scanned.tornTail_bytes > 0) {
         if (s !== current.length - 1) {
@@ -208,7 +208,7 @@ export class DurableLogStorage implements LogStorage {
         replayed.length = first - replayedStart;
         for (const e of batch.entries) replayed.push(e);
       }
-      this.segments.push({ name: info.name, generation: info.generation, firstIndex: info.firstIndex, maxIndex, size_bytes: scanned.validEnd_bytes });
+      this.segments.push({ name: info.name, generation: info.generation, sequence: info.sequence, maxIndex, size_bytes: scanned.validEnd_bytes });
     }
 
     const snapIndex = this.snap.metadata.index;
@@ -295,11 +295,13 @@ export class DurableLogStorage implements LogStorage {
       fs.closeSync(this.activeFd);
       this.activeFd = -1;
     }
-    const name = segmentFileName(this.generation, firstIndex);
-    const header = encodeSegmentHeader(this.identity, { generation: this.generation, firstIndex });
+    const previous = this.segments[this.segments.length - 1];
+    const sequence = previous === undefined ? 1 : previous.sequence + 1;
+    const name = segmentFileName(this.generation, sequence);
+    const header = encodeSegmentHeader(this.identity, { generation: this.generation, sequence, firstIndex });
     writeFileAtomic(this.dir, name, header);
     this.activeFd = fs.openSync(path.join(this.dir, name), 'a');
-    this.segments.push({ name, generation: this.generation, firstIndex, maxIndex: 0, size_bytes: header.length });
+    this.segments.push({ name, generation: this.generation, sequence, maxIndex: 0, size_bytes: header.length });
   }
 
   // ---- LogStorage ----

@@ -1,9 +1,12 @@
 /**
  * Segment files of the durable log.
  *
- * A segment is `seg-<generation>-<first index>.log` (both zero-padded so that
- * names sort in log order): a checksummed header (files.ts envelope, magic
- * "ZKRAFTSG", body: cluster id, node id, generation, first index), then records.
+ * A segment is `seg-<generation>-<sequence>.log` (both zero-padded; segments
+ * are replayed in sequence order, which is the order they were written — not
+ * first-index order, since a batch that replaces a suffix may start a new
+ * segment below an older segment's first index): a checksummed header
+ * (files.ts envelope, magic "ZKRAFTSG", body: cluster id, node id, generation,
+ * sequence, index of its first entry), then records.
  *
  * Record: payload length u32 LE | crc32(length bytes ++ payload) u32 LE | payload.
  * Payload: kind byte (1 = a batch of entries), varint count, the entries (codec).
@@ -27,26 +30,29 @@ export const RECORD_HEADER_BYTES = 8;
 export const RECORD_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
 const KIND_ENTRIES = 1;
 
-const SEGMENT_NAME = /^seg-(\d{8})-(\d{16})\.log$/;
+const SEGMENT_NAME = /^seg-(\d{8})-(\d{12})\.log$/;
 
-export function segmentFileName(generation: number, firstIndex: number): string {
-  return `seg-${String(generation).padStart(8, '0')}-${String(firstIndex).padStart(16, '0')}.log`;
+export function segmentFileName(generation: number, sequence: number): string {
+  return `seg-${String(generation).padStart(8, '0')}-${String(sequence).padStart(12, '0')}.log`;
 }
 
-export function parseSegmentFileName(name: string): { generation: number; firstIndex: number } | null {
+export function parseSegmentFileName(name: string): { generation: number; sequence: number } | null {
   const match = SEGMENT_NAME.exec(name);
   if (match === null) return null;
-  return { generation: Number(match[1]), firstIndex: Number(match[2]) };
+  return { generation: Number(match[1]), sequence: Number(match[2]) };
 }
 
 export interface SegmentHeader {
   readonly generation: number;
+  readonly sequence: number;
+  /** Index of the first entry written to the segment (informational: batches carry their own indexes). */
   readonly firstIndex: number;
 }
 
 export function encodeSegmentHeader(identity: Identity, header: SegmentHeader): Uint8Array {
   return encodeEnvelope(SEGMENT_MAGIC, identity, (w) => {
     w.varuint(header.generation);
+    w.varuint(header.sequence);
     w.varuint(header.firstIndex);
   });
 }
@@ -54,9 +60,10 @@ export function encodeSegmentHeader(identity: Identity, header: SegmentHeader): 
 export function decodeSegmentHeader(bytes: Buffer, identity: Identity, file: string): SegmentHeader & { length_bytes: number } {
   const { body, length_bytes } = decodeEnvelope(bytes, SEGMENT_MAGIC, identity, file);
   const generation = body.varuint();
+  const sequence = body.varuint();
   const firstIndex = body.varuint();
   body.expectEnd();
-  return { generation, firstIndex, length_bytes };
+  return { generation, sequence, firstIndex, length_bytes };
 }
 
 /** One record holding a batch of consecutive entries. */
@@ -144,7 +151,7 @@ export function scanSegment(bytes: Buffer, identity: Identity, file: string): Sc
         }
       }
       return {
-        header: { generation: header.generation, firstIndex: header.firstIndex },
+        header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex },
         batches,
         validEnd_bytes: offset,
         tornTail_bytes: bytes.length - offset,
@@ -154,5 +161,5 @@ export function scanSegment(bytes: Buffer, identity: Identity, file: string): Sc
     batches.push({ offset, entries: decodeBatchPayload(payload, file, offset) });
     offset += length;
   }
-  return { header: { generation: header.generation, firstIndex: header.firstIndex }, batches, validEnd_bytes: offset, tornTail_bytes: 0 };
+  return { header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex }, batches, validEnd_bytes: offset, tornTail_bytes: 0 };
 }
