@@ -55,6 +55,14 @@ async function startCluster(options: { pendingRequests_max?: number; snapshotEve
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
+async function eventually(check: () => boolean, timeout_ms: number): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout_ms} ms: ${check.toString()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A freshly (re)started node knows no leader until the first heartbeat: retry like a client would. */
 async function readIndexRetrying(node: RaftNode, timeout_ms = 5000): Promise<void> {
   const deadline = Date.now() + timeout_ms;
@@ -74,10 +82,8 @@ describe('RaftNode', () => {
     const first = await leader();
     const index = new DataView((await first.node!.propose(encodePut('x', bytes('1')))).buffer);
     expect(index.byteLength).toBeGreaterThan(0);
-    for (const m of members) {
-      await new Promise((r) => setTimeout(r, 0));
-      expect(m.changes.some((c) => c.leaderId === first.id)).toBe(true);
-    }
+    // Every node hears of the leader (the slowest may learn it a heartbeat later).
+    await eventually(() => members.every((m) => m.changes.some((c) => c.leaderId === first.id)), 5000);
     // Linearizable read on a follower: after readIndex resolves, the write is visible locally.
     const follower = members.find((m) => m !== first)!;
     await follower.node!.readIndex();
@@ -94,7 +100,7 @@ describe('RaftNode', () => {
     while (follower.node!.status().role !== 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(follower.node!.status().role).toBe('leader');
     await follower.node!.propose(encodePut('y', bytes('2')));
-    expect(first.changes.at(-1)?.leaderId).toBe(follower.id);
+    await eventually(() => first.changes.at(-1)?.leaderId === follower.id, 5000);
   });
 
   it('bounds pending requests, restarts from disk with a snapshot, closes gracefully', async () => {
