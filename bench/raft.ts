@@ -103,6 +103,8 @@ function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a
     `| commit latency at ${b.offered_per_s}/s offered: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
     `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
     '',
+    `Leader-change events during (a) and (b): ${String(report['leaderChangeEventsDuringLoad'])} (0 means no election disturbed the load phases).`,
+    '',
     'Failover trials (ms): ' + c.map((t) => t.failover_ms.toFixed(0)).join(', '),
     '',
   ];
