@@ -56,19 +56,38 @@ fn st_tile(i: u32, v: Big) {
   var w = big_to_words(v);
   for (var k = 0u; k < 8u; k++) { tile[i * 8u + k] = w[k]; }
 }
-fn ld_words(which: u32, i: u32) -> Big {
+// One loader per binding: a shared loader with a switch would make every
+// entry point statically use every binding (and need them all bound).
+fn words_to_big(w: array<u32, 8>) -> Big { return big_from_words(w); }
+fn ld_a(i: u32) -> Big {
   var w: array<u32, 8>;
-  for (var k = 0u; k < 8u; k++) {
-    switch (which) {
-      case 0u: { w[k] = vec_a[i * 8u + k]; }
-      case 1u: { w[k] = vec_b[i * 8u + k]; }
-      case 2u: { w[k] = vec_c[i * 8u + k]; }
-      case 3u: { w[k] = lo_table[i * 8u + k]; }
-      case 4u: { w[k] = hi_table[i * 8u + k]; }
-      default: { w[k] = factor[i * 8u + k]; }
-    }
-  }
-  return big_from_words(w);
+  for (var k = 0u; k < 8u; k++) { w[k] = vec_a[i * 8u + k]; }
+  return words_to_big(w);
+}
+fn ld_b(i: u32) -> Big {
+  var w: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { w[k] = vec_b[i * 8u + k]; }
+  return words_to_big(w);
+}
+fn ld_c(i: u32) -> Big {
+  var w: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { w[k] = vec_c[i * 8u + k]; }
+  return words_to_big(w);
+}
+fn ld_lo(i: u32) -> Big {
+  var w: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { w[k] = lo_table[i * 8u + k]; }
+  return words_to_big(w);
+}
+fn ld_hi(i: u32) -> Big {
+  var w: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { w[k] = hi_table[i * 8u + k]; }
+  return words_to_big(w);
+}
+fn ld_factor() -> Big {
+  var w: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { w[k] = factor[k]; }
+  return words_to_big(w);
 }
 fn st_out(i: u32, v: Big) {
   var w = big_to_words(v);
@@ -138,7 +157,7 @@ fn fr_scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   big_init(nwg.x);
   let i = linear_id(gid, nwg);
   if (i >= params.n) { return; }
-  st_data(i, fr_mul(ld_data(i), ld_words(5u, 0u)));
+  st_data(i, fr_mul(ld_data(i), ld_factor()));
 }
 
 // data[i] *= twiddles[i]: the coset shift with a table of g^i.
@@ -158,7 +177,7 @@ fn fr_powers(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let i = linear_id(gid, nwg);
   if (i >= params.n) { return; }
   let mask = (1u << params.lo_bits) - 1u;
-  st_out(i, fr_mul(ld_words(3u, i & mask), ld_words(4u, i >> params.lo_bits)));
+  st_out(i, fr_mul(ld_lo(i & mask), ld_hi(i >> params.lo_bits)));
 }
 
 // out[i] = a[i]*b[i] - c[i], converted out of Montgomery form.
@@ -167,6 +186,6 @@ fn fr_join(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   big_init(nwg.x);
   let i = linear_id(gid, nwg);
   if (i >= params.n) { return; }
-  let ab = fr_mul(ld_words(0u, i), ld_words(1u, i));
-  st_out(i, fr_from_mont(fr_sub(ab, ld_words(2u, i))));
+  let ab = fr_mul(ld_a(i), ld_b(i));
+  st_out(i, fr_from_mont(fr_sub(ab, ld_c(i))));
 }

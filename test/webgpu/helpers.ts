@@ -1,0 +1,55 @@
+/** Shared test helpers: seeded randomness (ZKP_TEST_SEED overrides; the seed is logged) and byte builders. */
+import { BN254_R, Fq, bigintToBytes } from '../../src/prover/backends/webgpu/twins/field.ts';
+
+export function testSeed(label: string): number {
+  const env = process.env.ZKP_TEST_SEED;
+  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 8)) >>> 0;
+  console.log(`[${label}] seed ${seed} (reproduce with ZKP_TEST_SEED=${seed})`);
+  return seed;
+}
+
+/** mulberry32: small, fast, good enough for test inputs. */
+export class Rng {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  u32(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  int(max: number): number {
+    return this.u32() % max;
+  }
+  bigint(bits: number): bigint {
+    let v = 0n;
+    for (let b = 0; b < bits; b += 32) v = (v << 32n) | BigInt(this.u32());
+    return v & ((1n << BigInt(bits)) - 1n);
+  }
+  below(modulus: bigint): bigint {
+    return this.bigint(320) % modulus;
+  }
+}
+
+/** Scalars mixing edge values (0, 1, r-1, small, repeated) with uniform ones. */
+export function edgeScalars(rng: Rng, n: number): bigint[] {
+  const edges = [0n, 1n, BN254_R - 1n, 2n, 1n, 0n, BN254_R - 2n, 3n];
+  return Array.from({ length: n }, (_, i) => (i < edges.length ? edges[i]! : rng.int(4) === 0 ? edges[rng.int(edges.length)]! : rng.below(BN254_R)));
+}
+
+export function frBytes(values: readonly bigint[]): Uint8Array {
+  const out = new Uint8Array(values.length * 32);
+  values.forEach((v, i) => bigintToBytes(v, out, i * 32));
+  return out;
+}
+
+export function fqMontBytes(values: readonly bigint[]): Uint8Array {
+  return frBytes(values.map((v) => Fq.toMont(v)));
+}
+
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
