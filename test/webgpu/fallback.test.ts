@@ -1,0 +1,56 @@
+/**
+ * Forced device loss / out-of-memory: the wrapped backend logs a warning,
+ * retries the operation on the CPU backend (native, else snarkjs) and still
+ * returns the right answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBn128 } from 'ffjavascript';
+import { createWebgpuBackend } from '../../src/prover/backends/webgpu/index.ts';
+import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let curve: any;
+const rng = new Rng(testSeed('webgpu-fallback'));
+beforeAll(async () => {
+  curve = await buildBn128(true);
+});
+afterAll(async () => {
+  await curve?.terminate();
+});
+
+function recorder(): { warnings: string[]; logger: { warn(d: Record<string, unknown>, m: string): void } } {
+  const warnings: string[] = [];
+  return { warnings, logger: { warn: (d, m) => warnings.push(`${m} ${JSON.stringify(d)}`) } };
+}
+
+describe('webgpu fallback', () => {
+  it('a lost device during an MSM falls back and returns the correct point', async () => {
+    const { warnings, logger } = recorder();
+    const backend = await createWebgpuBackend({ fault: 'lose-device', logger });
+    try {
+      const n = 20;
+      const bases = new Uint8Array(n * 64);
+      for (let i = 0; i < n; i++) bases.set(curve.G1.toAffine(curve.G1.timesScalar(curve.G1.g, 1 + rng.int(1000))), i * 64);
+      const scalars = frBytes(edgeScalars(rng, n));
+      const exp = curve.G1.toAffine(await curve.G1.multiExpAffine(bases, scalars, false));
+      expect(hex(await backend.msmG1(bases, scalars))).toBe(hex(exp));
+      expect(warnings.length).toBe(1);
+      expect(warnings[0]).toMatch(/device lost/);
+      expect(backend.describe()).toMatch(/CPU fallback/);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('an allocation failure (OOM) during an NTT falls back and returns the correct vector', async () => {
+    const { warnings, logger } = recorder();
+    const backend = await createWebgpuBackend({ fault: 'oom', logger });
+    try {
+      const v = frBytes(Array.from({ length: 16 }, () => rng.bigint(250)));
+      expect(hex(await backend.ntt(v, 4, 'forward'))).toBe(hex(await curve.Fr.fft(v)));
+      expect(warnings.join('\n')).toMatch(/out of memory/);
+    } finally {
+      await backend.close();
+    }
+  });
+});
