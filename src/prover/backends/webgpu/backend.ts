@@ -20,6 +20,8 @@ export interface RawWebgpuBackend extends ProverBackend {
   readonly gpu: GpuDevice;
   /** Compiles the MSM pipelines of one group ahead of time (benchmarks). */
   warm(group: 'G1' | 'G2'): Promise<void>;
+  /** The G1 MSM engine (tests set its `inspect` hook to compare stages with the twins). */
+  readonly g1Engine: MsmEngine<bigint>;
 }
 
 export async function createRawWebgpuBackend(options: WebgpuBackendOptions = deviceOptionsFromEnv()): Promise<RawWebgpuBackend> {
@@ -97,6 +99,7 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
   const backend: RawWebgpuBackend = {
     name: 'webgpu',
     gpu,
+    g1Engine: g1,
     describe: () => `webgpu: ${gpu.adapterDescription} (${gpu.backend})`,
     warm: (group) => guarded('warm', () => (group === 'G1' ? g1.warm() : g2.warm())),
     loadCircuit: (bases) => guarded('loadCircuit', () => loadCircuit(bases)),

@@ -23,6 +23,18 @@ export interface MsmOptions {
   readonly maxChunkPoints?: number;
 }
 
+/** Intermediate device buffers of one chunk, read back for stage-by-stage tests against the twins. */
+export interface MsmStageDump {
+  readonly plan: WindowPlan;
+  readonly segs: number;
+  readonly digits: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly keys: Uint32Array;
+  readonly vals: Uint32Array;
+  readonly buckets: Uint8Array; // Jacobian, Montgomery
+  readonly reduced: Uint8Array; // Jacobian, Montgomery
+}
+
 export interface ResidentBases {
   readonly points: number;
   readonly chunks: ReadonlyArray<{ readonly buffer: GPUBuffer; readonly first: number; readonly points: number }>;
@@ -41,6 +53,8 @@ export class MsmEngine<T> {
   private readonly gpu: GpuDevice;
   private readonly spec: GroupSpec<T>;
   readonly chunkPoints: number;
+  /** Test hook: when set, every chunk's intermediate buffers are read back and passed here. */
+  inspect: ((dump: MsmStageDump) => void) | null = null;
 
   constructor(gpu: GpuDevice, spec: GroupSpec<T>, options: MsmOptions = {}) {
     this.gpu = gpu;
@@ -188,6 +202,24 @@ export class MsmEngine<T> {
       await run('msm_bucket_reduce', g(plan.nw * segs), [[0, p0], [14, buckets], [15, reduced]]);
       gpu.device.queue.submit([encoder.finish()]);
       const bytes = await gpu.read(reduced, plan.nw * segs * jac);
+      if (this.inspect) {
+        const words = async (b: GPUBuffer, count: number): Promise<Uint32Array> => {
+          const raw = await gpu.read(b, count * 4);
+          return new Uint32Array(raw.buffer, raw.byteOffset, count);
+        };
+        const offs = await words(offsets, totalBuckets + 1);
+        const used = offs[totalBuckets]!;
+        this.inspect({
+          plan,
+          segs,
+          digits: await words(digits, entries),
+          offsets: offs,
+          keys: await words(keys, used),
+          vals: await words(vals, used),
+          buckets: await gpu.read(buckets, totalBuckets * jac),
+          reduced: bytes,
+        });
+      }
       const sums: Jac<T>[] = [];
       for (let i = 0; i < plan.nw * segs; i++) sums.push(this.spec.readJacobian(bytes, i));
       return combineWindows(this.spec.curve, sums, plan, segs);
