@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const curve = await buildBn128(true);
   const gpu = await createRawWebgpuBackend();
   const cpu = await loadCpuBackend();
-  console.log(`webgpu: ${gpu.describe()}\nbaseline: ${cpu.describe()}`);
+  console.log(`${gpu.describe()}\nbaseline: ${cpu.describe()}`);
   console.log('compiling pipelines (cached by the driver after the first run)...');
   await gpu.warm('G1');
   if (g2MaxLog >= minLog) await gpu.warm('G2');

@@ -1,0 +1,58 @@
+/** buildABC (host BigInt) against the same computation done with ffjavascript's Fr, plus bad-input errors. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBn128 } from 'ffjavascript';
+import { buildAbcHost } from '../../src/prover/backends/webgpu/build-abc.ts';
+import { BN254_R } from '../../src/prover/backends/webgpu/twins/field.ts';
+import { Rng, frBytes, hex, testSeed } from './helpers.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let curve: any;
+beforeAll(async () => {
+  curve = await buildBn128(true);
+});
+afterAll(async () => {
+  await curve?.terminate();
+});
+
+describe('buildABC', () => {
+  const rng = new Rng(testSeed('build-abc'));
+  it('equals the snarkjs buildABC1 recipe computed with ffjavascript', () => {
+    const domainSize = 16;
+    const nSignals = 11;
+    const nCoef = 60;
+    const coeffs = new Uint8Array(4 + nCoef * 44);
+    const view = new DataView(coeffs.buffer);
+    view.setUint32(0, nCoef, true);
+    for (let i = 0; i < nCoef; i++) {
+      view.setUint32(4 + i * 44, rng.int(2), true);
+      view.setUint32(8 + i * 44, rng.int(domainSize - 3), true); // leaves constraints untouched
+      view.setUint32(12 + i * 44, rng.int(nSignals), true);
+      coeffs.set(frBytes([rng.below(BN254_R)]), 16 + i * 44);
+    }
+    const witness = frBytes(Array.from({ length: nSignals }, (_, i) => (i === 0 ? 1n : rng.below(BN254_R))));
+    const got = buildAbcHost(coeffs, witness, domainSize);
+    const Fr = curve.Fr;
+    const acc = [new Uint8Array(domainSize * 32), new Uint8Array(domainSize * 32)];
+    for (let i = 0; i < nCoef; i++) {
+      const m = view.getUint32(4 + i * 44, true);
+      const c = view.getUint32(8 + i * 44, true);
+      const s = view.getUint32(12 + i * 44, true);
+      const target = acc[m]!;
+      const prod = Fr.mul(coeffs.slice(16 + i * 44, 48 + i * 44), witness.slice(s * 32, s * 32 + 32));
+      target.set(Fr.add(target.slice(c * 32, c * 32 + 32), prod), c * 32);
+    }
+    const cExp = new Uint8Array(domainSize * 32);
+    for (let i = 0; i < domainSize; i++) cExp.set(Fr.mul(acc[0]!.slice(i * 32, i * 32 + 32), acc[1]!.slice(i * 32, i * 32 + 32)), i * 32);
+    expect(hex(got.a)).toBe(hex(acc[0]!));
+    expect(hex(got.b)).toBe(hex(acc[1]!));
+    expect(hex(got.c)).toBe(hex(cExp));
+  });
+
+  it('names the problem in bad input', () => {
+    const coeffs = new Uint8Array(4 + 44);
+    new DataView(coeffs.buffer).setUint32(0, 1, true);
+    new DataView(coeffs.buffer).setUint32(12, 5, true); // signal 5
+    expect(() => buildAbcHost(coeffs, new Uint8Array(64), 4)).toThrow(/signal 5 but the witness has 2 values/);
+    expect(() => buildAbcHost(coeffs.subarray(0, 10), new Uint8Array(64), 4)).toThrow(/coefficients section/);
+  });
+});
