@@ -20,6 +20,9 @@ beforeAll(async () => {
   // No adapter → BackendUnavailableError → this suite fails (CI must run shaders).
   backend = await createRawWebgpuBackend({ backend: process.env.ZKP_WEBGPU_BACKEND || 'vulkan', maxChunkPoints: 64 });
   console.log(backend.describe());
+  // Compile here (hook timeout 600 s): a cold driver cache takes minutes on lavapipe.
+  await backend.warm('G1');
+  await backend.warm('G2');
 });
 afterAll(async () => {
   await backend?.close();

@@ -22,6 +22,7 @@ const rng = new Rng(testSeed('webgpu-stages'));
 beforeAll(async () => {
   curve = await buildBn128(true);
   backend = await createRawWebgpuBackend({ backend: process.env.ZKP_WEBGPU_BACKEND || 'vulkan' });
+  await backend.warm('G1'); // compile in the hook (cold lavapipe caches are slow)
 });
 afterAll(async () => {
   await backend?.close();
