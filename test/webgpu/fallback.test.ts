@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
-import { createWebgpuBackend } from '../../src/prover/backends/webgpu/index.ts';
+import { BackendUnavailableError, InvalidArgumentError } from '../../src/errors/index.ts';
+import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
+import { createRawWebgpuBackend, createWebgpuBackend } from '../../src/prover/backends/webgpu/index.ts';
 import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -52,5 +54,16 @@ describe('webgpu fallback', () => {
     } finally {
       await backend.close();
     }
+  });
+});
+
+describe('adapter selection', () => {
+  it('an adapter filter that matches nothing is BackendUnavailableError naming what was found', async () => {
+    const err = await createRawWebgpuBackend({ backend: 'vulkan', adapterMatch: 'no-such-gpu-xyz' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect(String((err as Error).message)).toMatch(/no adapter matches ZKP_WEBGPU_ADAPTER='no-such-gpu-xyz'; found: /);
+  });
+  it('a bad ZKP_WEBGPU_FAULT value is rejected by name', () => {
+    expect(() => deviceOptionsFromEnv({ ZKP_WEBGPU_FAULT: 'explode' })).toThrow(InvalidArgumentError);
   });
 });

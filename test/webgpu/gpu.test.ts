@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
+import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/webgpu/shader-builder.ts';
 import { BN254_P, BN254_R, Fq, Fr, PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
@@ -18,7 +19,7 @@ const rng = new Rng(testSeed('webgpu-device'));
 beforeAll(async () => {
   curve = await buildBn128(true);
   // No adapter → BackendUnavailableError → this suite fails (CI must run shaders).
-  backend = await createRawWebgpuBackend({ backend: process.env.ZKP_WEBGPU_BACKEND || 'vulkan', maxChunkPoints: 64 });
+  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), maxChunkPoints: 64 });
   console.log(backend.describe());
   // Compile here (hook timeout 600 s): a cold driver cache takes minutes on lavapipe.
   await backend.warm('G1');

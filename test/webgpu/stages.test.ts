@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
+import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { ENTRIES_PER_THREAD, type MsmStageDump } from '../../src/prover/backends/webgpu/msm.ts';
 import { G1 } from '../../src/prover/backends/webgpu/twins/curve.ts';
 import { readG1Affine, readG1Jacobian } from '../../src/prover/backends/webgpu/twins/codec.ts';
@@ -21,7 +22,7 @@ const rng = new Rng(testSeed('webgpu-stages'));
 
 beforeAll(async () => {
   curve = await buildBn128(true);
-  backend = await createRawWebgpuBackend({ backend: process.env.ZKP_WEBGPU_BACKEND || 'vulkan' });
+  backend = await createRawWebgpuBackend(deviceOptionsFromEnv());
   await backend.warm('G1'); // compile in the hook (cold lavapipe caches are slow)
 });
 afterAll(async () => {
