@@ -40,7 +40,7 @@ export class NttEngine {
     return this.gpu.uniform('ntt-params', [n, log2n, half, loBits]);
   }
 
-  private async dispatch(encoder: GPUCommandEncoder, entry: Entry, threads: number, bindings: ReadonlyArray<readonly [number, GPUBuffer]>, owned: GPUBuffer[], grid?: [number, number]): Promise<void> {
+  private async dispatch(encoder: GPUCommandEncoder, entry: Entry, threads: number, bindings: ReadonlyArray<readonly [number, GPUBuffer]>, grid?: [number, number]): Promise<void> {
     const pipeline = await this.pipeline(entry);
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -48,7 +48,6 @@ export class NttEngine {
     const [x, y] = grid ?? this.gpu.grid(threads, WORKGROUP_SIZE);
     pass.dispatchWorkgroups(x, y);
     pass.end();
-    void owned;
   }
 
   /** x^i for i < n, Montgomery, resident and cached under `key`. */
@@ -76,7 +75,7 @@ export class NttEngine {
     const out = await this.gpu.storageBuffer(`powers-${key}`, Math.max(n, 1) * FR_BYTES);
     const params = await this.params(n, 0, 0, loBits);
     const encoder = this.gpu.device.createCommandEncoder();
-    await this.dispatch(encoder, 'fr_powers', n, [[0, params], [5, loBuf], [6, hiBuf], [7, out]], []);
+    await this.dispatch(encoder, 'fr_powers', n, [[0, params], [5, loBuf], [6, hiBuf], [7, out]]);
     this.gpu.device.queue.submit([encoder.finish()]);
     await this.gpu.device.queue.onSubmittedWorkDone();
     loBuf.destroy();
@@ -103,14 +102,14 @@ export class NttEngine {
     encoder.copyBufferToBuffer(data, 0, scratch, 0, n * FR_BYTES);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'ntt_bitrev', n, [[0, base], [1, data], [2, scratch]], owned);
+    await this.dispatch(encoder, 'ntt_bitrev', n, [[0, base], [1, data], [2, scratch]]);
     if (n > 1) {
       const tileSize = Math.min(n, TILE);
-      await this.dispatch(encoder, 'ntt_tile', 0, [[0, base], [1, data], [3, tw]], owned, this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE));
+      await this.dispatch(encoder, 'ntt_tile', 0, [[0, base], [1, data], [3, tw]], this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE));
       for (let half = tileSize; half < n; half *= 2) {
         const p = await this.params(n, log2n, half, 0);
         owned.push(p);
-        await this.dispatch(encoder, 'ntt_stage', n / 2, [[0, p], [1, data], [3, tw]], owned);
+        await this.dispatch(encoder, 'ntt_stage', n / 2, [[0, p], [1, data], [3, tw]]);
       }
     }
     if (direction === 'inverse') {
@@ -118,7 +117,7 @@ export class NttEngine {
       bigintToBytes(Fr.toMont(Fr.inv(BigInt(n))), factor, 0);
       const f = await this.gpu.uploadBuffer('ntt-1/n', factor);
       owned.push(f);
-      await this.dispatch(encoder, 'fr_scale', n, [[0, base], [1, data], [4, f]], owned);
+      await this.dispatch(encoder, 'fr_scale', n, [[0, base], [1, data], [4, f]]);
     }
   }
 
@@ -127,13 +126,13 @@ export class NttEngine {
     const pw = await this.cosetPowers(log2n);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_coset', n, [[0, base], [1, data], [3, pw]], owned);
+    await this.dispatch(encoder, 'fr_coset', n, [[0, base], [1, data], [3, pw]]);
   }
 
   async encodeJoin(encoder: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, out: GPUBuffer, n: number, owned: GPUBuffer[]): Promise<void> {
     const base = await this.params(n, 0, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_join', n, [[0, base], [8, a], [9, b], [10, c], [7, out]], owned);
+    await this.dispatch(encoder, 'fr_join', n, [[0, base], [8, a], [9, b], [10, c], [7, out]]);
   }
 
   /** Runs `encode` on freshly uploaded copies of `inputs` and reads back `resultIndex`. */
