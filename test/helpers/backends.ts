@@ -23,3 +23,15 @@ export async function openBackendsUnderTest(): Promise<ProverBackend[]> {
   console.log(`[backends] covering ${opened.map((backend) => backend.describe()).join(' | ')}`);
   return opened;
 }
+
+/**
+ * WebGPU on a CPU rasteriser (Mesa lavapipe/llvmpipe, SwiftShader) is correct
+ * but minutes slow on a small shared machine; parity tests give it the
+ * smallest circuit only (snarkjs and native still cover every circuit).
+ */
+export function isSoftwareGpu(backend: ProverBackend): boolean {
+  return backend.name === 'webgpu' && /llvmpipe|lavapipe|swiftshader|software/i.test(backend.describe());
+}
+
+/** Per-test timeout for tests that run every backend (a software GPU needs minutes). */
+export const ALL_BACKENDS_TEST_TIMEOUT_MS = 600_000;
