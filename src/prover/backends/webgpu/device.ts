@@ -255,6 +255,53 @@ export class GpuDevice {
     return [maxX, y];
   }
 
+  private timer: { querySet: GPUQuerySet; capacity: number; used: number } | null = null;
+
+  /** Starts summing device time of every compute pass (timestamp-query), for benchmarks. */
+  startKernelTiming(maxPasses = 4096): boolean {
+    if (!this.hasTimestamps) return false;
+    this.timer?.querySet.destroy();
+    this.timer = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxPasses }), capacity: maxPasses, used: 0 };
+    return true;
+  }
+
+  /** Device milliseconds spent in compute passes since startKernelTiming (null without timestamp-query). */
+  async stopKernelTiming(): Promise<number | null> {
+    const timer = this.timer;
+    this.timer = null;
+    if (!timer) return null;
+    try {
+      if (timer.used === 0) return 0;
+      const bytes = timer.used * 16;
+      const resolve = await this.createBuffer('timestamps', bytes, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+      const encoder = this.device.createCommandEncoder();
+      encoder.resolveQuerySet(timer.querySet, 0, timer.used * 2, resolve, 0);
+      this.device.queue.submit([encoder.finish()]);
+      const raw = await this.read(resolve, bytes);
+      resolve.destroy();
+      const ticks = new BigUint64Array(raw.buffer, raw.byteOffset, timer.used * 2);
+      let total_ns = 0n;
+      let anyNonZero = false;
+      for (let i = 0; i < timer.used; i++) {
+        total_ns += ticks[2 * i + 1]! - ticks[2 * i]!;
+        anyNonZero ||= ticks[2 * i + 1]! !== 0n;
+      }
+      // All-zero timestamps mean the driver did not record them (lavapipe
+      // through Dawn does this): report "unknown", not 0 ms.
+      return anyNonZero ? Number(total_ns) / 1e6 : null;
+    } finally {
+      timer.querySet.destroy();
+    }
+  }
+
+  /** Every compute pass starts here so kernel timing (when on) covers it. */
+  beginPass(encoder: GPUCommandEncoder): GPUComputePassEncoder {
+    const timer = this.timer;
+    if (!timer || timer.used >= timer.capacity) return encoder.beginComputePass();
+    const i = timer.used++;
+    return encoder.beginComputePass({ timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+  }
+
   destroy(): void {
     this.device.destroy();
   }

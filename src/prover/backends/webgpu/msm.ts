@@ -172,7 +172,7 @@ export class MsmEngine<T> {
       encoder.clearBuffer(buckets); // all-zero words = Jacobian identity (Z = 0)
       const run = async (entry: Entry, grid: [number, number], bindings: ReadonlyArray<readonly [number, GPUBuffer]>): Promise<void> => {
         const pipeline = await this.pipeline(entry);
-        const pass = encoder.beginComputePass();
+        const pass = gpu.beginPass(encoder);
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, gpu.bindGroup(pipeline, bindings));
         pass.dispatchWorkgroups(grid[0], grid[1]);

@@ -42,7 +42,7 @@ export class NttEngine {
 
   private async dispatch(encoder: GPUCommandEncoder, entry: Entry, threads: number, bindings: ReadonlyArray<readonly [number, GPUBuffer]>, grid?: [number, number]): Promise<void> {
     const pipeline = await this.pipeline(entry);
-    const pass = encoder.beginComputePass();
+    const pass = this.gpu.beginPass(encoder);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.gpu.bindGroup(pipeline, bindings));
     const [x, y] = grid ?? this.gpu.grid(threads, WORKGROUP_SIZE);
