@@ -8,17 +8,8 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-/** mulberry32: a small seeded PRNG, so a failing randomised test can be replayed from its logged seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The driver's own seeded PRNG (mulberry32), so a failing randomised test replays from its logged seed.
+export { seededRandom } from '../../src/raft/driver/random.ts';
 
 export function seedFromEnv(name: string): number {
   const fromEnv = process.env[name];
