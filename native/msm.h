@@ -52,6 +52,17 @@ inline unsigned choose_window_bits(size_t points, unsigned scalar_bits) {
 // colliding (many buckets) and there are enough points to fill them.
 inline bool use_batch_affine(size_t buckets, size_t points) { return buckets >= 256 && points >= 1024; }
 
+// Buckets window w needs: digits are |d| <= 2^(c-1), except in windows that
+// hold fewer than c - 1 scalar bits, whose digit is at most 2^bits (bits of
+// the scalar plus the carry from below, never a carry out).
+inline size_t window_buckets(unsigned scalar_bits, unsigned c, unsigned w) {
+  const size_t half = size_t{1} << (c - 1);
+  const unsigned start = w * c;
+  if (start >= scalar_bits) return 1;  // only the carry
+  const unsigned bits = scalar_bits - start;
+  return bits >= c - 1 ? half : (size_t{1} << bits);
+}
+
 inline bool is_one(const u64 s[4]) { return s[0] == 1 && (s[1] | s[2] | s[3]) == 0; }
 inline bool is_zero(const u64 s[4]) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
 
@@ -89,13 +100,16 @@ Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<
   size_t chunks = (2 * (size_t)threads + windows - 1) / windows;
   chunks = std::max<size_t>(1, std::min<size_t>(chunks, m / 4096));
   const size_t chunk_len = (m + chunks - 1) / chunks;
-  const size_t buckets_per_window = (size_t)half;
   std::vector<Acc> partial((size_t)windows * chunks, Acc::infinity());
   parallel_tasks((size_t)windows * chunks, [&](size_t task) {
     const size_t w = task / chunks, chunk = task % chunks;
     const size_t begin = chunk * chunk_len, end = std::min(m, begin + chunk_len);
-    const BucketTask<F> t{bases, index.data(), digits.data() + w * m, begin, end, buckets_per_window};
-    partial[task] = use_batch_affine(buckets_per_window, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
+    // The top window sees only the scalars' last bits (plus a carry), so it
+    // needs fewer buckets; sizing it to its digits keeps its batches from
+    // colliding (a batch sized for 2^(c-1) buckets overflows 2^10 of them).
+    const size_t buckets = window_buckets(scalar_bits, c, (unsigned)w);
+    const BucketTask<F> t{bases, index.data(), digits.data() + w * m, begin, end, buckets};
+    partial[task] = use_batch_affine(buckets, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
   }, threads);
 
   // (5) combine windows from the top: acc = acc * 2^c + window sum.

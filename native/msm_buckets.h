@@ -67,8 +67,10 @@ class BatchAffineBuckets {
         slot_bucket_(capacity_), slot_point_(capacity_), slot_kind_(capacity_), denominator_(capacity_), prefix_(capacity_) {}
 
   // Largest batch worth running: big enough to amortise the inversion, small
-  // enough that a point rarely finds its bucket already queued.
-  static size_t batch_capacity(size_t buckets) { return std::max<size_t>(4, std::min<size_t>(1024, buckets / 4)); }
+  // enough that a point rarely finds its bucket already queued. Half the
+  // buckets (up to 2048) cost 2% fewer instructions than a quarter (up to
+  // 1024) at 2^16 G1 points: half the inversions outweigh the deferrals.
+  static size_t batch_capacity(size_t buckets) { return std::max<size_t>(4, std::min<size_t>(2048, buckets / 2)); }
 
   void prefetch(uint32_t b) const {
     __builtin_prefetch(&state_[b], 0);
