@@ -1,8 +1,7 @@
 import { assert, InvalidArgumentError } from '../../errors/index.ts';
 import type { ConfState, Entry, HardState, LogStorage, NodeId, Snapshot } from '../types.ts';
 import { encodeConfChange } from './conf-change.ts';
-import { CompactedError } from './errors.ts';
-import { limitSize } from './entry-size.ts';
+import { sliceEntries, sliceFirstIndex, sliceLastIndex, sliceTerm } from './log-slice.ts';
 
 const EMPTY_CONF: ConfState = { voters: [], learners: [] };
 
@@ -54,27 +53,19 @@ export class MemoryStorage implements LogStorage {
   }
 
   firstIndex(): number {
-    return this.snap.metadata.index + 1;
+    return sliceFirstIndex(this.snap.metadata);
   }
 
   lastIndex(): number {
-    return this.snap.metadata.index + this.log.length;
+    return sliceLastIndex(this.snap.metadata, this.log);
   }
 
   term(index: number): number {
-    const offset = this.snap.metadata.index;
-    if (index < offset) throw new CompactedError(index, this.firstIndex());
-    if (index === offset) return this.snap.metadata.term;
-    const entry = this.log[index - offset - 1];
-    if (entry === undefined) throw new InvalidArgumentError(`term(${index}) is beyond the last index ${this.lastIndex()}`);
-    return entry.term;
+    return sliceTerm(this.snap.metadata, this.log, index);
   }
 
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
-    if (lo < this.firstIndex()) throw new CompactedError(lo, this.firstIndex());
-    if (hi > this.lastIndex() + 1 || lo > hi) throw new InvalidArgumentError(`entries [${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex() + 1})`);
-    const offset = this.snap.metadata.index + 1;
-    return limitSize(this.log.slice(lo - offset, hi - offset), maxBytes);
+    return sliceEntries(this.snap.metadata, this.log, lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot {

@@ -26,8 +26,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { assert, CorruptFileError, InvalidArgumentError } from '../../errors/index.ts';
 import { readHardState, readSnapshot, writeHardState, writeSnapshot } from '../codec.ts';
-import { CompactedError } from '../core/errors.ts';
-import { limitSize } from '../core/entry-size.ts';
 import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
 import { decodeEnvelope, encodeEnvelope, fsyncDirectory, writeFileAtomic, type Identity } from './files.ts';
 import {
@@ -37,6 +35,7 @@ import {
   scanSegment,
   segmentFileName,
 } from './segment.ts';
+import { sliceEntries, sliceFirstIndex, sliceLastIndex, sliceTerm } from '../core/log-slice.ts';
 
 const fdatasyncAsync = promisify(fs.fdatasync);
 
@@ -311,29 +310,19 @@ export class DurableLogStorage implements LogStorage {
   }
 
   firstIndex(): number {
-    return this.snap.metadata.index + 1;
+    return sliceFirstIndex(this.snap.metadata);
   }
 
   lastIndex(): number {
-    return this.snap.metadata.index + this.log.length;
+    return sliceLastIndex(this.snap.metadata, this.log);
   }
 
   term(index: number): number {
-    const offset = this.snap.metadata.index;
-    if (index < offset) throw new CompactedError(index, this.firstIndex());
-    if (index === offset) return this.snap.metadata.term;
-    const entry = this.log[index - offset - 1];
-    if (entry === undefined) throw new InvalidArgumentError(`term(${index}) is beyond the last index ${this.lastIndex()}`);
-    return entry.term;
+    return sliceTerm(this.snap.metadata, this.log, index);
   }
 
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
-    if (lo < this.firstIndex()) throw new CompactedError(lo, this.firstIndex());
-    if (hi > this.lastIndex() + 1 || lo > hi) {
-      throw new InvalidArgumentError(`entries [${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex() + 1})`);
-    }
-    const offset = this.snap.metadata.index + 1;
-    return limitSize(this.log.slice(lo - offset, hi - offset), maxBytes);
+    return sliceEntries(this.snap.metadata, this.log, lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot {
