@@ -1,9 +1,13 @@
 /** buildABC (host BigInt) against the same computation done with ffjavascript's Fr, plus bad-input errors. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { buildAbcHost } from '../../src/prover/backends/webgpu/build-abc.ts';
 import { BN254_R } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, frBytes, hex, testSeed } from './helpers.ts';
+
+// The first use of each pipeline compiles it; on a cold lavapipe shader cache,
+// with other test files compiling at the same time, one compile can take minutes.
+vi.setConfig({ testTimeout: 600_000 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let curve: any;

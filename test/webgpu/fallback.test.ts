@@ -3,12 +3,16 @@
  * retries the operation on the CPU backend (native, else snarkjs) and still
  * returns the right answer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { BackendUnavailableError, InvalidArgumentError } from '../../src/errors/index.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { createRawWebgpuBackend, createWebgpuBackend } from '../../src/prover/backends/webgpu/index.ts';
 import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
+
+// The first use of each pipeline compiles it; on a cold lavapipe shader cache,
+// with other test files compiling at the same time, one compile can take minutes.
+vi.setConfig({ testTimeout: 600_000 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let curve: any;

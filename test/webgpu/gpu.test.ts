@@ -3,13 +3,17 @@
  * when no adapter is found. Field ops through a test kernel against the
  * twin; whole MSMs (G1, G2), NTT, coset, computeH against ffjavascript.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/webgpu/shader-builder.ts';
 import { BN254_P, BN254_R, Fq, Fr, PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
+
+// The first use of each pipeline compiles it; on a cold lavapipe shader cache,
+// with other test files compiling at the same time, one compile can take minutes.
+vi.setConfig({ testTimeout: 600_000 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let curve: any;

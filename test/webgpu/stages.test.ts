@@ -4,7 +4,7 @@
  * sorted entries (as a multiset per bucket: the device's order inside a
  * bucket is not fixed), the accumulated buckets and the reduced segments.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBn128 } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
@@ -14,6 +14,10 @@ import { readG1Affine, readG1Jacobian } from '../../src/prover/backends/webgpu/t
 import { BN254_R } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { accumulateTwin, bucketOffsetsTwin, bucketReduceTwin, decomposeTwin, scatterTwin } from '../../src/prover/backends/webgpu/twins/msm.ts';
 import { Rng, edgeScalars, frBytes, testSeed } from './helpers.ts';
+
+// The first use of each pipeline compiles it; on a cold lavapipe shader cache,
+// with other test files compiling at the same time, one compile can take minutes.
+vi.setConfig({ testTimeout: 600_000 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let curve: any;
