@@ -12,6 +12,7 @@ import type { DriverLogger } from '../transport/logger.ts';
 import { encodePut, type KvStateMachine } from './kv-state-machine.ts';
 import { decodeRequests, encodeResponses, KV_SESSION_PATH, KV_STATUS_PATH, type KvRequest, type KvResponse } from './protocol.ts';
 import { Writer } from '../codec.ts';
+import { shutdownServer } from '../transport/shutdown.ts';
 
 const KV_SERVICE: grpc.ServiceDefinition = {
   Session: {
@@ -131,15 +132,6 @@ export class KvService {
 
   async close(): Promise<void> {
     for (const call of this.sessions) call.end();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 500);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownServer(this.server);
   }
 }

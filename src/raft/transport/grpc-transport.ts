@@ -12,6 +12,7 @@ import type { Message, NodeId } from '../types.ts';
 import { identity, serverOptions } from './grpc-options.ts';
 import { silentLogger, type DriverLogger } from './logger.ts';
 import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
+import { shutdownServer } from './shutdown.ts';
 
 export interface GrpcTransportOptions {
   readonly selfId: NodeId;
@@ -135,15 +136,6 @@ export class GrpcTransport {
     this.closed = true;
     for (const sender of this.senders.values()) sender.close();
     for (const call of this.openCalls) call.destroy();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 500);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownServer(this.server);
   }
 }
