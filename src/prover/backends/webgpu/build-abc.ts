@@ -1,16 +1,46 @@
 /**
- * buildABC on the host (BigInt), exactly snarkjs's buildABC1. It is a
+ * buildABC for the webgpu backend, exactly snarkjs's buildABC1. It is a
  * sparse scatter-add (many coefficients hit one constraint), which does not
  * map onto the device without atomics on field elements; it is linear in
- * the number of coefficients and small next to the MSMs.
+ * the number of coefficients and small next to the MSMs. It runs in the
+ * native addon (multi-threaded C++, the same byte layouts) when the addon
+ * loads, else in host BigInt (buildAbcHost), which is correct but slow.
  */
-import { CorruptFileError, InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
-import { FR_BYTES } from '../../backend.ts';
+import { BackendUnavailableError, CorruptFileError, InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
+import { FR_BYTES, type ProverBackend } from '../../backend.ts';
+import { createNativeBackend } from '../native/index.ts';
 import { Fr, bigintToBytes, bytesToBigint } from './twins/field.ts';
+
+export type AbcVectors = { a: Uint8Array; b: Uint8Array; c: Uint8Array };
+
+export interface AbcBuilder {
+  /** 'native' (the addon) or 'host' (BigInt, when the addon is not built or fails to load). */
+  readonly kind: 'native' | 'host';
+  /** Why the host path is used; empty for native. */
+  readonly reason: string;
+  build(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<AbcVectors>;
+}
+
+/** The native addon's buildABC when it loads, else the host BigInt one. `preferHost` forces the host path (tests). */
+export async function createAbcBuilder(options: { readonly preferHost?: boolean } = {}): Promise<AbcBuilder> {
+  if (options.preferHost) return hostBuilder('host path requested');
+  let native: ProverBackend;
+  try {
+    native = await createNativeBackend();
+  } catch (e) {
+    if (e instanceof BackendUnavailableError) return hostBuilder(e.message);
+    throw e;
+  }
+  return { kind: 'native', reason: '', build: (coeffs, witness, domainSize) => native.buildABC(coeffs, witness, domainSize) };
+}
+
+function hostBuilder(reason: string): AbcBuilder {
+  return { kind: 'host', reason, build: async (coeffs, witness, domainSize) => buildAbcHost(coeffs, witness, domainSize) };
+}
 
 const COEF_BYTES = 12 + FR_BYTES; // matrix u32, constraint u32, signal u32, value
 
-export function buildAbcHost(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): { a: Uint8Array; b: Uint8Array; c: Uint8Array } {
+export function buildAbcHost(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): AbcVectors {
   if (!Number.isInteger(domainSize) || domainSize <= 0) throw new InvalidArgumentError(`domainSize must be a positive integer, got ${domainSize}`);
   if (witness.byteLength % FR_BYTES !== 0) throw new InvalidArgumentError(`witness: ${witness.byteLength} bytes is not a whole number of Fr elements`);
   if (coeffs.byteLength < 4) throw new CorruptFileError('zkey coefficients section is shorter than its count');
