@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v3", "-fno-strict-aliasing"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v3", "-fno-strict-aliasing", "-Wno-maybe-uninitialized"],
       "ldflags": ["-pthread"]
     }
   ]

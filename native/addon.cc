@@ -14,6 +14,7 @@
 
 #include "abc.h"
 #include "field.h"
+#include "ifma.h"
 #include "msm_api.h"
 #include "ntt.h"
 #include "parallel.h"
@@ -270,6 +271,14 @@ Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), zkp::thread_count());
 }
 
+// The arithmetic paths chosen at load (see field.h and ifma.h).
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  Napi::Object features = Napi::Object::New(info.Env());
+  features.Set("adx", Napi::Boolean::New(info.Env(), zkp::kCpuHasAdx));
+  features.Set("ifma", Napi::Boolean::New(info.Env(), zkp::ifma::kCpuHasIfma));
+  return features;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("msmG1", Napi::Function::New(env, Msm<zkp::kG1AffineBytes, zkp::msm_g1>, "msmG1"));
   exports.Set("msmG2", Napi::Function::New(env, Msm<zkp::kG2AffineBytes, zkp::msm_g2>, "msmG2"));
@@ -279,6 +288,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildABC", Napi::Function::New(env, BuildAbc, "buildABC"));
   exports.Set("frBatchInverse", Napi::Function::New(env, FrBatchInverse, "frBatchInverse"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   return exports;
 }
 

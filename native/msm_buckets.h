@@ -9,11 +9,19 @@
 //   inversion (Montgomery's trick), about 6M per addition. A point whose bucket
 //   already waits in the batch is deferred to the next batch; past a bounded
 //   number of deferrals it goes to an XYZZ overflow bucket, so degenerate
-//   inputs (one bucket hit by every point) stay linear.
+//   inputs (one bucket hit by every point) stay linear. A point with the
+//   bucket's x (a doubling or a cancellation) also goes to the overflow
+//   bucket, so a batch never divides by zero.
+//   On CPUs with AVX-512 IFMA the batch runs eight lanes at a time
+//   (batch_add_ifma.h) on a structure-of-arrays copy of the queued pairs.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
+#include "batch_add_ifma.h"
 #include "curve.h"
 
 namespace zkp {
@@ -63,8 +71,19 @@ class BatchAffineBuckets {
   using Acc = Xyzz<F>;
 
   explicit BatchAffineBuckets(size_t buckets)
-      : bucket_(buckets), state_(buckets, kEmpty), capacity_(batch_capacity(buckets)),
-        slot_bucket_(capacity_), slot_point_(capacity_), slot_kind_(capacity_), denominator_(capacity_), prefix_(capacity_) {}
+      : bucket_(buckets), state_(buckets, kEmpty), capacity_(batch_capacity(buckets)), slot_bucket_(capacity_) {
+    if (vector_) {
+      // Rounded up to whole 8-lane groups: the kernel pads the last group.
+      stride_ = (capacity_ + ifma::kLanes - 1) / ifma::kLanes * ifma::kLanes;
+      for (auto* coordinate : {&ax_, &ay_, &px_, &py_}) coordinate->assign(kWords * stride_, 0);
+      scratch_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, round_up_64(ifma::batch_add_scratch_bytes<F>(stride_)))));
+      if (!scratch_) throw std::bad_alloc();
+    } else {
+      slot_point_.resize(capacity_);
+      denominator_.resize(capacity_);
+      prefix_.resize(capacity_);
+    }
+  }
 
   // Largest batch worth running: big enough to amortise the inversion, small
   // enough that a point rarely finds its bucket already queued. Half the
@@ -122,14 +141,31 @@ class BatchAffineBuckets {
         deferred_.push_back(Pending{b, p});
         return;
       }
-      if (overflow_.empty()) overflow_.assign(bucket_.size(), Acc::infinity());
-      overflow_[b].add_affine(p);
+      to_overflow(b, p);
+      return;
+    }
+    if (bucket_[b].x == p.x) {
+      // p = +-bucket: the affine formula would divide by zero.
+      to_overflow(b, p);
       return;
     }
     s = kQueued;
     slot_bucket_[queued_] = b;
-    slot_point_[queued_] = p;
+    if (vector_) {
+      const Point& a = bucket_[b];
+      ifma::lane_set<F>(ax_.data(), stride_, queued_, a.x);
+      ifma::lane_set<F>(ay_.data(), stride_, queued_, a.y);
+      ifma::lane_set<F>(px_.data(), stride_, queued_, p.x);
+      ifma::lane_set<F>(py_.data(), stride_, queued_, p.y);
+    } else {
+      slot_point_[queued_] = p;
+    }
     ++queued_;
+  }
+
+  void to_overflow(uint32_t b, const Point& p) {
+    if (overflow_.empty()) overflow_.assign(bucket_.size(), Acc::infinity());
+    overflow_[b].add_affine(p);
   }
 
   void retry_deferred() {
@@ -139,21 +175,16 @@ class BatchAffineBuckets {
   }
 
   // Finishes every queued addition: bucket[b] += p with one inversion for all.
+  // No queued pair shares its x (place() sends those to the overflow).
   void run_batch() {
     if (queued_ == 0) return;
+    if (vector_) {
+      run_batch_vector();
+      return;
+    }
     F acc = F::one();
     for (size_t i = 0; i < queued_; ++i) {
-      const Point& a = bucket_[slot_bucket_[i]];
-      const Point& p = slot_point_[i];
-      F d = p.x - a.x;
-      uint8_t kind = kAdd;
-      if (d.is_zero()) {
-        // Same x: either the same point (double it; y != 0 as BN254 has no
-        // point of order 2) or its negation (the bucket empties).
-        if (p.y == a.y) { kind = kDouble; d = a.y.dbl(); }
-        else { kind = kCancel; d = F::one(); }
-      }
-      slot_kind_[i] = kind;
+      const F d = slot_point_[i].x - bucket_[slot_bucket_[i]].x;
       denominator_[i] = d;
       prefix_[i] = acc;  // product of the denominators before i
       acc = acc * d;
@@ -165,17 +196,7 @@ class BatchAffineBuckets {
       const uint32_t b = slot_bucket_[i];
       Point& a = bucket_[b];
       const Point& p = slot_point_[i];
-      if (slot_kind_[i] == kCancel) {
-        state_[b] = kEmpty;
-        continue;
-      }
-      F lambda;
-      if (slot_kind_[i] == kAdd) {
-        lambda = (p.y - a.y) * inv_d;
-      } else {
-        const F x2 = a.x.sqr();
-        lambda = (x2.dbl() + x2) * inv_d;
-      }
+      const F lambda = (p.y - a.y) * inv_d;
       const F x3 = lambda.sqr() - a.x - p.x;
       a.y = lambda * (a.x - x3) - a.y;
       a.x = x3;
@@ -184,8 +205,27 @@ class BatchAffineBuckets {
     queued_ = 0;
   }
 
+  void run_batch_vector() {
+    if constexpr (kVectorizable) {
+      ifma::batch_add<F>(ax_.data(), ay_.data(), px_.data(), py_.data(), stride_, queued_, scratch_.get());
+      for (size_t i = 0; i < queued_; ++i) {
+        const uint32_t b = slot_bucket_[i];
+        bucket_[b].x = ifma::lane_get<F>(ax_.data(), stride_, i);
+        bucket_[b].y = ifma::lane_get<F>(ay_.data(), stride_, i);
+        state_[b] = kFull;
+      }
+      queued_ = 0;
+    }
+  }
+
+  static size_t round_up_64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+
   static constexpr uint8_t kEmpty = 0, kFull = 1, kQueued = 2;
-  static constexpr uint8_t kAdd = 0, kDouble = 1, kCancel = 2;
+  static constexpr bool kVectorizable = std::is_same_v<F, Fq> || std::is_same_v<F, Fq2>;
+  static constexpr size_t kWords = sizeof(F) / sizeof(u64);
 
   std::vector<Point> bucket_;
   std::vector<uint8_t> state_;
@@ -193,9 +233,14 @@ class BatchAffineBuckets {
   size_t capacity_;
   size_t queued_ = 0;
   std::vector<uint32_t> slot_bucket_;
+  // Scalar path: the queued points and the batch's products.
   std::vector<Point> slot_point_;
-  std::vector<uint8_t> slot_kind_;
   std::vector<F> denominator_, prefix_;
+  // Vector path: the queued pairs as word arrays (batch_add_ifma.h layout).
+  const bool vector_ = kVectorizable && ifma::kCpuHasIfma;
+  size_t stride_ = 0;
+  std::vector<u64> ax_, ay_, px_, py_;
+  std::unique_ptr<uint8_t, FreeDeleter> scratch_;
   std::vector<Pending> deferred_, retry_;
 };
 

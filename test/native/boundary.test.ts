@@ -20,8 +20,8 @@ afterAll(async () => {
 });
 
 describe('native backend boundary', () => {
-  it('describes itself with its thread count', () => {
-    expect(backend.describe()).toMatch(/^native: \d+ threads?$/);
+  it('describes itself with its thread count and arithmetic paths', () => {
+    expect(backend.describe()).toMatch(/^native: \d+ threads?, (ADX|portable 64-bit products)(, AVX-512 IFMA)?$/);
     expect(backend.name).toBe('native');
   });
 

@@ -1,7 +1,9 @@
 /**
- * The portable (no ADX) Montgomery multiplication gives the same results as
- * the ADX assembly: a child process loads the addon with ZKP_NATIVE_NO_ADX=1
- * and runs the same MSMs and NTT on the same inputs.
+ * Every arithmetic path gives the same results as the default one: a child
+ * process loads the addon with ZKP_NATIVE_NO_IFMA=1 (scalar batch additions)
+ * and with ZKP_NATIVE_NO_ADX=1 as well (portable 64-bit products), and runs
+ * the same MSMs and NTT on the same inputs. The default path itself is checked
+ * against ffjavascript in msm.test.ts; the test names which paths it compared.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,26 +35,37 @@ const read = (name) => new Uint8Array(fs.readFileSync(dir + '/' + name));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-describe('portable multiplication path', () => {
-  it('matches the default path on MSM G1, MSM G2 and NTT', async () => {
-    const n = 1100;
-    const files = {
-      g1: randomPoints(curve.G1, rng, n, 64),
-      g2: randomPoints(curve.G2, rng, n, 128),
-      scalars: randomFrVector(rng, n),
-      values: randomFrVector(rng, 1024),
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'zkp-native-portable-'));
-    try {
-      for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
-      execFileSync(process.execPath, ['-e', CHILD, ADDON_PATH, dir], { env: { ...process.env, ZKP_NATIVE_NO_ADX: '1' }, stdio: 'pipe' });
-      const addon = loadNativeAddon();
-      const out = (name: string): Uint8Array => new Uint8Array(readFileSync(join(dir, name)));
-      expect(out('g1.out')).toEqual(await addon.msmG1(files.g1, files.scalars));
-      expect(out('g2.out')).toEqual(await addon.msmG2(files.g2, files.scalars));
-      expect(out('ntt.out')).toEqual(await addon.ntt(files.values, 10, false));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+const PATHS: { name: string; env: Record<string, string> }[] = [
+  { name: 'scalar batch additions (no IFMA)', env: { ZKP_NATIVE_NO_IFMA: '1' } },
+  { name: 'portable products, scalar batch additions (no ADX, no IFMA)', env: { ZKP_NATIVE_NO_ADX: '1', ZKP_NATIVE_NO_IFMA: '1' } },
+  { name: 'portable products (no ADX)', env: { ZKP_NATIVE_NO_ADX: '1' } },
+];
+
+describe('arithmetic paths', () => {
+  const features = loadNativeAddon().cpuFeatures();
+  console.log(`native default path on this CPU: ADX ${features.adx}, IFMA ${features.ifma}`);
+  for (const path of PATHS) {
+    it(`${path.name} matches the default path on MSM G1, MSM G2 and NTT`, async () => {
+      // Sizes over 1024 points reach the batch-affine buckets.
+      const n = 5000;
+      const files = {
+        g1: randomPoints(curve.G1, rng, n, 64),
+        g2: randomPoints(curve.G2, rng, n, 128),
+        scalars: randomFrVector(rng, n),
+        values: randomFrVector(rng, 1024),
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'zkp-native-portable-'));
+      try {
+        for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+        execFileSync(process.execPath, ['-e', CHILD, ADDON_PATH, dir], { env: { ...process.env, ...path.env }, stdio: 'pipe' });
+        const addon = loadNativeAddon();
+        const out = (name: string): Uint8Array => new Uint8Array(readFileSync(join(dir, name)));
+        expect(out('g1.out')).toEqual(await addon.msmG1(files.g1, files.scalars));
+        expect(out('g2.out')).toEqual(await addon.msmG2(files.g2, files.scalars));
+        expect(out('ntt.out')).toEqual(await addon.ntt(files.values, 10, false));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -24,6 +24,8 @@ export interface NativeAddon {
   frBatchInverse(values: Uint8Array): Promise<Uint8Array>;
   /** Threads the heavy calls use: hardware concurrency or ZKP_NATIVE_THREADS. */
   threadCount(): number;
+  /** Arithmetic paths chosen at load: ADX scalar products, AVX-512 IFMA batch additions (ZKP_NATIVE_NO_ADX / ZKP_NATIVE_NO_IFMA turn them off). */
+  cpuFeatures(): { adx: boolean; ifma: boolean };
 }
 
 const ADDON_RELATIVE_PATH = 'build/Release/zkp_native.node';

@@ -111,7 +111,9 @@ class NativeBackend implements ProverBackend {
 
   describe(): string {
     const threads = this.addon.threadCount();
-    return `native: ${threads} thread${threads === 1 ? '' : 's'}`;
+    const features = this.addon.cpuFeatures();
+    const paths = [features.adx ? 'ADX' : 'portable 64-bit products', ...(features.ifma ? ['AVX-512 IFMA'] : [])];
+    return `native: ${threads} thread${threads === 1 ? '' : 's'}, ${paths.join(', ')}`;
   }
 
   async loadCircuit(bases: CircuitBases): Promise<ResidentCircuit> {
