@@ -20,6 +20,7 @@ import { GrpcTransport } from '../transport/index.ts';
 import { silentLogger, type DriverLogger } from '../transport/logger.ts';
 import type { Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
 import { compileOptions, type CompiledRaftNodeOptions, type RaftNodeOptions } from './options.ts';
+import { LatencyTrace } from './latency-trace.ts';
 import { seededRandom } from './random.ts';
 import type { StateMachine } from './state-machine.ts';
 
@@ -80,6 +81,8 @@ export class RaftNode extends EventEmitter {
   private readonly proposals = new Map<number, PendingProposal>(); // by log index
   private readonly reads = new Map<string, PendingRead>(); // by context (hex)
   private readSequence = 0;
+  /** Diagnostics only (RAFT_TRACE_DIR); null in normal runs. */
+  private readonly trace: LatencyTrace | null;
   /** Raft transport port actually bound (useful with port 0). */
   raftPort = 0;
 
@@ -87,6 +90,7 @@ export class RaftNode extends EventEmitter {
     super();
     this.options = options;
     this.id = options.id;
+    this.trace = LatencyTrace.fromEnv(options.id);
     this.logger = options.logger;
     this.stateMachine = options.stateMachine;
     this.storage = DurableLogStorage.open({
@@ -140,6 +144,7 @@ export class RaftNode extends EventEmitter {
 
   private onTick(): void {
     if (this.closed) return;
+    this.trace?.tick(this.options.tick_ms);
     this.core.tick();
     this.expireProposals();
     this.kick();
@@ -161,6 +166,7 @@ export class RaftNode extends EventEmitter {
 
   private onMessages(messages: Message[]): void {
     if (this.closed) return;
+    this.trace?.mark('recv', messages.length, messages[0]?.type);
     for (const m of messages) {
       try {
         this.core.step(m);
@@ -170,6 +176,7 @@ export class RaftNode extends EventEmitter {
         this.logger.warn({ from: m.from, type: m.type, error: (error as Error).message }, 'core refused a message');
       }
     }
+    if (this.loop !== null) this.applyLeaderCommitted();
     this.kick();
   }
 
@@ -197,6 +204,7 @@ export class RaftNode extends EventEmitter {
       this.proposals.delete(landed.index);
       displaced.reject(this.notLeader());
     }
+    this.trace?.mark('propose', landed.index);
     const promise = new Promise<Uint8Array>((resolve, reject) => {
       const deadline_ms = performance.now() + this.options.proposalTimeout_ms;
       this.proposals.set(landed.index, { term: landed.term, deadline_ms, resolve, reject });
@@ -296,6 +304,8 @@ export class RaftNode extends EventEmitter {
     try {
       while (!this.closed && this.core.hasReady()) {
         const ready = this.core.ready();
+        if (this.trace !== null && ready.entries.length > 0) this.trace.mark('ready', ready.entries[0]!.index, ready.entries[ready.entries.length - 1]!.index);
+        this.applyDurableCommitted(ready);
         if (this.maySendBeforePersist(ready)) {
           // Leader fast path (Raft paper §10.2.1): the leader's fdatasync runs in
           // parallel with its followers'. Safe because its term and vote are
@@ -307,6 +317,7 @@ export class RaftNode extends EventEmitter {
           await this.persist(ready);
           this.transport.send(ready.messages);
         }
+        if (this.trace !== null && ready.messages.length > 0) this.trace.mark('sent', ready.messages.length, ready.messages[0]!.type);
         this.applyReady(ready);
         this.core.advance(ready);
         this.noteSoftState(ready);
@@ -327,8 +338,59 @@ export class RaftNode extends EventEmitter {
 
   private async persist(ready: Ready): Promise<void> {
     if (ready.snapshot !== undefined) this.storage.applySnapshot(ready.snapshot);
-    if (ready.entries.length > 0) await this.storage.append(ready.entries);
+    if (ready.entries.length > 0) {
+      const started_ms = performance.now();
+      await this.storage.append(ready.entries);
+      this.trace?.mark('persisted', ready.entries[ready.entries.length - 1]!.index, performance.now() - started_ms);
+    }
     if (ready.hardState !== undefined) this.storage.setHardState(ready.hardState);
+  }
+
+  /**
+   * Applies (and answers) the Ready's committed entries that are already on
+   * this node's disk before the Ready's own persist starts. Committed is a
+   * quorum fact, and nothing at or below the durable last index that precedes
+   * this Ready's new entries can change by persisting them, so these replies
+   * need not wait for the next batch's fdatasync. Without this, under steady
+   * load every reply waited for one extra fdatasync: the Ready that carries
+   * batch k's commit also carries batch k+1's entries. Entries in this Ready's
+   * own new tail (a follower learning entries and their commit together) wait
+   * for the persist, in applyReady.
+   */
+  private applyDurableCommitted(ready: Ready): void {
+    if (ready.snapshot !== undefined || ready.committedEntries.length === 0) return;
+    const firstNew = ready.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    const durable = Math.min(this.storage.lastIndex(), firstNew - 1);
+    let applied = false;
+    for (const entry of ready.committedEntries) {
+      if (entry.index > durable) break;
+      this.applyEntry(entry);
+      applied = true;
+    }
+    if (!applied) return;
+    if (this.trace !== null) this.trace.mark('committed', this.applied);
+    this.resolveReads();
+  }
+
+  /**
+   * On the leader, while the Ready loop awaits a persist: an acknowledgement
+   * that moved the commit index would otherwise wait for that (unrelated, next
+   * batch's) fdatasync before the next Ready applies it. Apply now what is
+   * committed and within the leader's own match index: the core sets that
+   * match only to the prefix it knows is durable and identical in storage (a
+   * stale stored tail still being replaced lies above it), so those stored
+   * entries are exactly the committed ones. The next Ready carries them again;
+   * applyEntry skips what is applied. Followers never take this path.
+   */
+  private applyLeaderCommitted(): void {
+    const core = this.core.status();
+    if (core.role !== 'leader' || this.role !== 'leader') return;
+    const selfMatch = this.core.progressOf(this.id)?.match ?? 0;
+    const upTo = Math.min(core.commit, selfMatch, this.storage.lastIndex());
+    if (upTo <= this.applied) return;
+    for (const entry of this.storage.entries(this.applied + 1, upTo + 1)) this.applyEntry(entry);
+    if (this.trace !== null) this.trace.mark('committed', this.applied);
+    this.resolveReads();
   }
 
   private applyReady(ready: Ready): void {
@@ -343,6 +405,7 @@ export class RaftNode extends EventEmitter {
       }
     }
     for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (this.trace !== null && ready.committedEntries.length > 0) this.trace.mark('committed', ready.committedEntries[ready.committedEntries.length - 1]!.index);
     for (const readState of ready.readStates) {
       const key = Buffer.from(readState.context).toString('hex');
       const pending = this.reads.get(key);
@@ -423,6 +486,7 @@ export class RaftNode extends EventEmitter {
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.loop !== null) await this.loop;
     await this.transport.close();
+    this.trace?.write();
     const closing = new UnavailableError(`raft node ${this.id} is closing`);
     for (const pending of this.proposals.values()) pending.reject(closing);
     this.proposals.clear();
