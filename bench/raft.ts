@@ -61,6 +61,24 @@ async function waitCaughtUp(cluster: ProcessCluster, id: string, leader: string,
   }
 }
 
+/** With RAFT_TRACE_DIR set (diagnostics), the open loop's per-put times go to <dir>/client.trace.jsonl. */
+function writeClientTrace(trace: readonly number[]): void {
+  const dir = process.env['RAFT_TRACE_DIR'];
+  if (dir === undefined || dir.length === 0) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const lines: string[] = [];
+  for (let i = 0; i < trace.length; i += 4) lines.push(JSON.stringify(trace.slice(i, i + 4)));
+  fs.writeFileSync(path.join(dir, 'client.trace.jsonl'), lines.join('\n') + '\n');
+}
+
+/** A node that died during the load phases is a bug: show why (its last stderr lines). */
+function reportDeadNodes(cluster: ProcessCluster): void {
+  for (const node of cluster.nodes) {
+    if (node.child !== null) continue;
+    console.error(`    node ${node.id} exited during the load phases; its last stderr:\n${node.stderr.slice(-4000)}`);
+  }
+}
+
 interface FailoverTrial {
   readonly trial: number;
   readonly killed: string;
@@ -101,7 +119,9 @@ function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a
     `| commits/s, window 1 (baseline) | ${a0.commits_per_s.toFixed(0)} | |`,
     `| commits/s, window ${a.window} (batched) | ${a.commits_per_s.toFixed(0)} (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x baseline) | >= 10,000 |`,
     `| commit latency at ${b.offered_per_s}/s offered: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
-    `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
+    c.length === 0
+      ? '| kill -9 leader -> new leader reported | not run (--trials 0) | median <= 1000, max <= 2000 |'
+      : `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
     '',
     `Leader-change events during (a) and (b): ${String(report['leaderChangeEventsDuringLoad'])} (0 means no election disturbed the load phases).`,
     '',
@@ -133,10 +153,13 @@ async function main(): Promise<void> {
     console.log(`    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors`);
 
     console.log(`(b) latency at ${rate}/s offered for ${latency_s} s`);
-    const b = await openLoop(client, rate, latency_s, 'b-');
+    const clientTrace: number[] = [];
+    const b = await openLoop(client, rate, latency_s, 'b-', clientTrace);
+    writeClientTrace(clientTrace);
     console.log(`    p50 ${b.p50_ms.toFixed(2)} ms, p90 ${b.p90_ms.toFixed(2)} ms, p99 ${b.p99_ms.toFixed(2)} ms, max ${b.max_ms.toFixed(2)} ms (${b.samples} samples, ${b.errors} errors)`);
     client.close();
     stopCounting();
+    reportDeadNodes(cluster);
     if (leaderChanges > 0) console.log(`    note: ${leaderChanges} leader-change events during (a) and (b)`);
 
     console.log(`(c) failover: ${trials} trials of kill -9 of the leader`);
@@ -147,7 +170,7 @@ async function main(): Promise<void> {
       console.log(`    trial ${t}: killed ${result.killed}, ${result.newLeader} reported leader after ${result.failover_ms.toFixed(0)} ms`);
     }
     const sorted = c.map((t) => t.failover_ms).sort((x, y) => x - y);
-    const failover = { median_ms: percentile(sorted, 50), p90_ms: percentile(sorted, 90), max_ms: sorted[sorted.length - 1]!, min_ms: sorted[0]! };
+    const failover = { median_ms: percentile(sorted, 50), p90_ms: percentile(sorted, 90), max_ms: sorted[sorted.length - 1] ?? Number.NaN, min_ms: sorted[0] ?? Number.NaN };
 
     const report = {
       host,

@@ -57,7 +57,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-export async function openLoop(client: Putter, offered_per_s: number, duration_s: number, keyPrefix: string): Promise<LatencyResult> {
+/**
+ * `trace`, when given, receives four numbers per committed put: scheduled,
+ * called and answered times (performance.timeOrigin-based wall ms, comparable
+ * with the nodes' RAFT_TRACE_DIR traces) and the log index it was applied at.
+ */
+export async function openLoop(client: Putter, offered_per_s: number, duration_s: number, keyPrefix: string, trace?: number[]): Promise<LatencyResult> {
   const value = new Uint8Array(64).fill(9);
   const latencies_ms: number[] = [];
   const inFlight: Promise<void>[] = [];
@@ -70,10 +75,13 @@ export async function openLoop(client: Putter, offered_per_s: number, duration_s
     const due = Math.min(total, Math.floor(((now_ms - started_ms) / 1000) * offered_per_s) + 1);
     for (; issued < due; issued++) {
       const scheduled_ms = started_ms + (issued / offered_per_s) * 1000;
+      const called_ms = performance.now();
       inFlight.push(
         client.put(`${keyPrefix}${issued % 10_000}`, value).then(
-          () => {
-            latencies_ms.push(performance.now() - scheduled_ms);
+          (index) => {
+            const done_ms = performance.now();
+            latencies_ms.push(done_ms - scheduled_ms);
+            trace?.push(performance.timeOrigin + scheduled_ms, performance.timeOrigin + called_ms, performance.timeOrigin + done_ms, index);
           },
           (error: unknown) => {
             if (errors++ === 0) console.warn(`    first error: ${(error as Error).message}`);
