@@ -247,7 +247,7 @@ class BatchAffineBuckets {
 template <class F>
 Xyzz<F> accumulate_batch_affine(const BucketTask<F>& t) {
   BatchAffineBuckets<F> buckets(t.buckets);
-  constexpr size_t kAhead = 8;
+  constexpr size_t kAhead = 16;
   for (size_t j = t.begin; j < t.end; ++j) {
     if (j + kAhead < t.end) {
       const int32_t da = t.digits[j + kAhead];
