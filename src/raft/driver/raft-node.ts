@@ -383,6 +383,7 @@ export class RaftNode extends EventEmitter {
    * applyEntry skips what is applied. Followers never take this path.
    */
   private applyLeaderCommitted(): void {
+    if (this.snapshotDue()) return; // let the next advance catch the core up, so the snapshot index is one it has applied
     const core = this.core.status();
     if (core.role !== 'leader' || this.role !== 'leader') return;
     const selfMatch = this.core.progressOf(this.id)?.match ?? 0;
@@ -458,9 +459,16 @@ export class RaftNode extends EventEmitter {
     }
   }
 
+  private snapshotDue(): boolean {
+    return this.applied - this.storage.snapshot().metadata.index >= this.options.snapshotEvery_entries;
+  }
+
   private maybeSnapshot(): void {
-    const snapshotIndex = this.storage.snapshot().metadata.index;
-    if (this.applied - snapshotIndex < this.options.snapshotEvery_entries) return;
+    if (!this.snapshotDue()) return;
+    // The state machine may be ahead of the core (applyLeaderCommitted); the
+    // core must not be asked to read entries below a snapshot it has not
+    // applied, so wait for the advance that brings it level.
+    if (this.core.status().applied !== this.applied) return;
     const data = this.stateMachine.snapshot();
     this.storage.createSnapshot(this.applied, this.core.status().conf, data);
     this.core.snapshotTaken(this.applied);
