@@ -79,7 +79,7 @@ describe('DurableLogStorage', () => {
     const dir = freshDir();
     const log = open(dir, { segment_bytes_max: 4096 });
     // Fill segments until the active one is full, so that the next batch starts a new segment.
-    const activeFull = () => fs.statSync(log.segmentFiles().at(-1)!).size >= 4096;
+    const activeFull = () => log.segmentDataBytes().at(-1)! >= 4096;
     let written = 0;
     while (log.segmentFiles().length < 3 || !activeFull()) {
       await log.append(makeEntries(written + 1, 10, 1, 'x'.repeat(20)));
@@ -106,12 +106,12 @@ describe('DurableLogStorage', () => {
     await log.append(makeEntries(1, 5, 1));
     await log.append(makeEntries(6, 5, 1));
     const [segment] = log.segmentFiles();
-    const sizeAfterTwo = fs.statSync(segment!).size;
+    const sizeAfterTwo = log.segmentDataBytes()[0]!;
     await log.append(makeEntries(11, 5, 1));
+    const fullSize = log.segmentDataBytes()[0]!;
     log.close();
 
-    // Cut the third record in the middle, then append garbage after the cut.
-    const fullSize = fs.statSync(segment!).size;
+    // Cut the third record in the middle (dropping the preallocated zeros), then append garbage after the cut.
     fs.truncateSync(segment!, sizeAfterTwo + Math.floor((fullSize - sizeAfterTwo) / 2));
     fs.appendFileSync(segment!, Buffer.from('garbage that is not a record'));
 
@@ -129,6 +129,37 @@ describe('DurableLogStorage', () => {
     again.close();
   });
 
+  it('preallocates segment space with zeros: reopening finds the records, appends after them, and a torn record inside the zeros is a torn tail', async () => {
+    const dir = freshDir();
+    const log = open(dir);
+    await log.append(makeEntries(1, 5, 1));
+    const [segment] = log.segmentFiles();
+    const dataAfterOne = log.segmentDataBytes()[0]!;
+    expect(fs.statSync(segment!).size).toBeGreaterThan(dataAfterOne); // zeros ahead of the records
+    log.close();
+
+    const reopened = open(dir);
+    expect(reopened.recovery.tornTail_bytes).toBe(0);
+    expect(reopened.segmentDataBytes()[0]).toBe(dataAfterOne);
+    await reopened.append(makeEntries(6, 5, 1)); // lands right after the first record, inside the zeros
+    const dataAfterTwo = reopened.segmentDataBytes()[0]!;
+    reopened.close();
+    const bytes = fs.readFileSync(segment!);
+    expect(bytes.subarray(dataAfterTwo).every((b) => b === 0)).toBe(true);
+
+    // A crash in the middle of writing a third record: its first half is on disk, zeros after it.
+    const third = fs.readFileSync(segment!).subarray(dataAfterOne, dataAfterTwo);
+    const fd = fs.openSync(segment!, 'r+');
+    fs.writeSync(fd, third.subarray(0, Math.floor(third.length / 2)), 0, Math.floor(third.length / 2), dataAfterTwo);
+    fs.closeSync(fd);
+    const again = open(dir);
+    expect(again.recovery.tornTail_bytes).toBeGreaterThan(0);
+    expect(again.lastIndex()).toBe(10);
+    expect(again.entries(1, 11)).toEqual(makeEntries(1, 10, 1));
+    expect(fs.statSync(segment!).size).toBe(dataAfterTwo);
+    again.close();
+  });
+
   it('refuses a flipped byte in the middle of the log that is followed by valid records', async () => {
     const dir = freshDir();
     const log = open(dir);
@@ -136,10 +167,11 @@ describe('DurableLogStorage', () => {
     const [segment] = log.segmentFiles();
     await log.append(makeEntries(6, 5, 1));
     await log.append(makeEntries(11, 5, 1));
+    const dataBytes = log.segmentDataBytes()[0]!;
     log.close();
 
     const bytes = fs.readFileSync(segment!);
-    const flipAt = Math.floor(bytes.length / 2);
+    const flipAt = Math.floor(dataBytes / 2);
     bytes[flipAt] = bytes[flipAt]! ^ 0x10;
     fs.writeFileSync(segment!, bytes);
     let error: unknown;

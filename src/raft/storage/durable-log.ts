@@ -39,6 +39,14 @@ import { sliceEntries, sliceFirstIndex, sliceLastIndex, sliceTerm } from '../cor
 
 const fdatasyncAsync = promisify(fs.fdatasync);
 
+/** How far ahead of its records a segment file is extended with zeros (capped at segment_bytes_max). */
+const PREALLOCATE_BYTES = 4 * 1024 * 1024;
+
+function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, position + written);
+}
+
 const SNAPSHOT_FILE = 'snapshot';
 const SNAPSHOT_MAGIC = 'ZKRAFTSN';
 const HARD_STATE_FILE = 'hardstate';
@@ -73,6 +81,8 @@ interface SegmentInfo {
   /** Highest entry index written to this segment (0 when empty). */
   maxIndex: number;
   size_bytes: number;
+  /** File size: size_bytes plus zeros preallocated for later records. */
+  allocated_bytes: number;
 }
 
 export class DurableLogStorage implements LogStorage {
@@ -207,7 +217,7 @@ export class DurableLogStorage implements LogStorage {
         replayed.length = first - replayedStart;
         for (const e of batch.entries) replayed.push(e);
       }
-      this.segments.push({ name: info.name, generation: info.generation, sequence: info.sequence, maxIndex, size_bytes: scanned.validEnd_bytes });
+      this.segments.push({ name: info.name, generation: info.generation, sequence: info.sequence, maxIndex, size_bytes: scanned.validEnd_bytes, allocated_bytes: scanned.validEnd_bytes + scanned.preallocated_bytes });
     }
 
     const snapIndex = this.snap.metadata.index;
@@ -229,7 +239,7 @@ export class DurableLogStorage implements LogStorage {
     if (last === undefined || last.size_bytes >= this.segment_bytes_max) {
       this.startSegment(this.lastIndex() + 1);
     } else {
-      this.activeFd = fs.openSync(path.join(this.dir, last.name), 'a');
+      this.activeFd = fs.openSync(path.join(this.dir, last.name), 'r+'); // positional writes at size_bytes
     }
     return {
       created: false,
@@ -299,8 +309,8 @@ export class DurableLogStorage implements LogStorage {
     const name = segmentFileName(this.generation, sequence);
     const header = encodeSegmentHeader(this.identity, { generation: this.generation, sequence, firstIndex });
     writeFileAtomic(this.dir, name, header);
-    this.activeFd = fs.openSync(path.join(this.dir, name), 'a');
-    this.segments.push({ name, generation: this.generation, sequence, maxIndex: 0, size_bytes: header.length });
+    this.activeFd = fs.openSync(path.join(this.dir, name), 'r+');
+    this.segments.push({ name, generation: this.generation, sequence, maxIndex: 0, size_bytes: header.length, allocated_bytes: header.length });
   }
 
   // ---- LogStorage ----
@@ -363,8 +373,18 @@ export class DurableLogStorage implements LogStorage {
       // The write only copies into the page cache (microseconds), so it is done
       // synchronously; the fdatasync (milliseconds) runs on the thread pool so
       // the event loop keeps taking messages and proposals for the next batch.
-      let written = 0;
-      while (written < record.length) written += fs.writeSync(this.activeFd, record, written, record.length - written);
+      writeFully(this.activeFd, record, active.size_bytes);
+      const end = active.size_bytes + record.length;
+      if (end > active.allocated_bytes) {
+        // Extend the file with zeros well ahead of the records (recovery reads
+        // an all-zero tail as free space). Most batches then land inside the
+        // file's existing size, and their fdatasync flushes data pages only,
+        // without an ext4/xfs journal commit for a new size: on a disk shared
+        // with other writers that journal commit is what makes the sync slow.
+        const target = Math.max(end, Math.min(this.segment_bytes_max, active.allocated_bytes + PREALLOCATE_BYTES));
+        if (target > end) writeFully(this.activeFd, Buffer.alloc(target - end), end);
+        active.allocated_bytes = Math.max(end, target);
+      }
       await fdatasyncAsync(this.activeFd);
     } catch (cause) {
       // The file may now hold part of the record; recovery treats it as a torn tail.
@@ -452,6 +472,11 @@ export class DurableLogStorage implements LogStorage {
   /** Segment files currently in use (oldest first); for tests and status. */
   segmentFiles(): string[] {
     return this.segments.map((s) => path.join(this.dir, s.name));
+  }
+
+  /** Bytes of header and records in each segment (the files are longer: zeros preallocated after them). */
+  segmentDataBytes(): number[] {
+    return this.segments.map((s) => s.size_bytes);
   }
 
   close(): void {

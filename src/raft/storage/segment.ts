@@ -125,6 +125,19 @@ export interface ScannedSegment {
   readonly validEnd_bytes: number;
   /** Bytes after validEnd that were an incomplete last record (0 when clean). */
   readonly tornTail_bytes: number;
+  /** Zero bytes after validEnd: space preallocated for later records (0 when none). */
+  readonly preallocated_bytes: number;
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether bytes[from..] are all zero (a preallocated tail; no record has length 0). */
+export function isZeroTail(bytes: Buffer, from: number): boolean {
+  for (let at = from; at < bytes.length; at += ZEROS.length) {
+    const end = Math.min(bytes.length, at + ZEROS.length);
+    if (bytes.compare(ZEROS, 0, end - at, at, end) !== 0) return false;
+  }
+  return true;
 }
 
 /**
@@ -139,6 +152,18 @@ export function scanSegment(bytes: Buffer, identity: Identity, file: string): Sc
   let offset = header.length_bytes;
   while (offset < bytes.length) {
     const length = validRecordAt(bytes, offset);
+    if (length === null && isZeroTail(bytes, offset)) {
+      // The writer extends a segment with zeros ahead of its records (so that
+      // fdatasync need not journal a size change per batch); a torn record
+      // leaves non-zero bytes here and is handled below.
+      return {
+        header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex },
+        batches,
+        validEnd_bytes: offset,
+        tornTail_bytes: 0,
+        preallocated_bytes: bytes.length - offset,
+      };
+    }
     if (length === null) {
       // Search every later byte offset for a valid record: the bad record's own
       // length field may be the damaged part, so its claimed end proves nothing.
@@ -155,11 +180,12 @@ export function scanSegment(bytes: Buffer, identity: Identity, file: string): Sc
         batches,
         validEnd_bytes: offset,
         tornTail_bytes: bytes.length - offset,
+        preallocated_bytes: 0,
       };
     }
     const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, offset + length);
     batches.push({ offset, entries: decodeBatchPayload(payload, file, offset) });
     offset += length;
   }
-  return { header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex }, batches, validEnd_bytes: offset, tornTail_bytes: 0 };
+  return { header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex }, batches, validEnd_bytes: offset, tornTail_bytes: 0, preallocated_bytes: 0 };
 }
