@@ -62,7 +62,7 @@ export function percentile(sorted: readonly number[], p: number): number {
  * called and answered times (performance.timeOrigin-based wall ms, comparable
  * with the nodes' RAFT_TRACE_DIR traces) and the log index it was applied at.
  */
-export async function openLoop(client: Putter, offered_per_s: number, duration_s: number, keyPrefix: string, trace?: number[]): Promise<LatencyResult> {
+export async function openLoop(client: Putter, offered_per_s: number, duration_s: number, keyPrefix: string, trace?: number[], samples_ms?: number[]): Promise<LatencyResult> {
   const value = new Uint8Array(64).fill(9);
   const latencies_ms: number[] = [];
   const inFlight: Promise<void>[] = [];
@@ -93,6 +93,13 @@ export async function openLoop(client: Putter, offered_per_s: number, duration_s
   }
   await Promise.all(inFlight);
   const elapsed_s = (performance.now() - started_ms) / 1000;
+  samples_ms?.push(...latencies_ms);
+  return summarizeLatencies(latencies_ms, offered_per_s, elapsed_s, errors);
+}
+
+/** Percentiles of latencies measured over `duration_s` at `offered_per_s` (also used to pool several runs). */
+export function summarizeLatencies(latencies_ms: readonly number[], offered_per_s: number, duration_s: number, errors: number): LatencyResult {
+  const elapsed_s = duration_s;
   const sorted = [...latencies_ms].sort((a, b) => a - b);
   return {
     offered_per_s,
