@@ -19,6 +19,41 @@ describe('batching and the pipeline', () => {
     expect(appends.map((m) => m.entries?.length)).toEqual([3, 3, 1]);
   });
 
+  it('a leader hands out appends for proposals made while its Ready is being persisted; a quorum of followers commits them', () => {
+    const c = new TestCluster(V3);
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    const leader = c.core('1');
+    const node = c.node('1');
+    leader.propose(new TextEncoder().encode('first'));
+    const outstanding = leader.ready(); // the driver is persisting this one
+    const firstIndex = outstanding.entries[0]!.index;
+    leader.propose(new TextEncoder().encode('second'));
+    const early = leader.takeLeaderMessages();
+    const appendsOf = (to: string) => early.filter((m) => m.type === 'append' && m.to === to);
+    for (const to of ['2', '3']) expect(appendsOf(to).flatMap((m) => m.entries ?? []).map((e) => e.index)).toContain(firstIndex + 1);
+    expect(leader.takeLeaderMessages()).toEqual([]); // taken once
+    // Followers persist and acknowledge both entries before the leader's own persist finishes.
+    c.queue.push(...outstanding.messages, ...early);
+    for (let round = 0; round < 5; round++) {
+      c.deliver((m) => m.to !== '1');
+      c.handle('2');
+      c.handle('3');
+    }
+    c.deliver((m) => m.to === '1');
+    expect(leader.status().commit).toBe(firstIndex + 1); // a quorum without the leader's own copy
+    // The leader's Ready then completes as usual and applies both.
+    node.storage.append(outstanding.entries);
+    leader.advance(outstanding);
+    c.handle('1');
+    expect(node.applied.map((e) => e.index)).toContain(firstIndex + 1);
+    // A follower's messages may depend on what it is persisting: never handed out early.
+    const follower = c.core('2');
+    follower.step({ type: 'heartbeat', from: '1', to: '2', term: leader.status().term, commit: leader.status().commit });
+    expect(follower.takeLeaderMessages()).toEqual([]);
+  });
+
   it('no more than maxInflightMsgs appends are unacknowledged per follower', () => {
     const c = new TestCluster(V3, { maxSizePerMsg: 1, maxInflightMsgs: 2 });
     c.elect('1');

@@ -201,6 +201,23 @@ export class RaftCore implements RaftCoreApi {
     return ready;
   }
 
+  /**
+   * Leader only: the messages queued since the last ready() (pending broadcast
+   * appends flushed), taken out of the next Ready so that the driver can send
+   * them while it still persists the outstanding one. A leader's messages
+   * promise nothing about its own disk: it counts its own copy of entries only
+   * in advance(), and its term and vote were durable before it could win the
+   * election. Returns [] on any other role (their responses may depend on
+   * state the outstanding Ready is still persisting).
+   */
+  takeLeaderMessages(): Message[] {
+    if (this.role !== 'leader') return [];
+    this.flushBroadcast();
+    const out = this.messages;
+    this.messages = [];
+    return out;
+  }
+
   advance(ready: Ready): void {
     assert(ready === this.outstandingReady, 'advance() must be given the Ready returned by the last ready()');
     this.outstandingReady = undefined;
