@@ -16,17 +16,12 @@ fn @G@_aff_is_identity(p: @G@_Aff) -> bool { return @F@_is_zero(p.x) && @F@_is_z
 fn @G@_aff_neg(p: @G@_Aff) -> @G@_Aff { return @G@_Aff(p.x, @F@_neg(p.y)); }
 fn @G@_neg(p: @G@_Jac) -> @G@_Jac { return @G@_Jac(p.x, @F@_neg(p.y), p.z); }
 
-// The formulas are straight-line programs (src/prover/backends/webgpu/
-// curve-programs.ts) run by @G@_run: one field multiplication site per
-// program instead of one per formula step, which keeps Mesa's compile time
-// down (it inlines every call). The loop bound is not a compile-time
-// constant (limb_bound), so the loop is not unrolled back into a copy per step.
-const @G@_PROG_DOUBLE = @PROG_DOUBLE@;
-const @G@_PROG_ADD_PART1 = @PROG_ADD_PART1@;
-const @G@_PROG_ADD_PART2 = @PROG_ADD_PART2@;
-const @G@_PROG_MADD_PART1 = @PROG_MADD_PART1@;
-const @G@_PROG_MADD_PART2 = @PROG_MADD_PART2@;
-
+// The formulas are programs over a register file (src/prover/backends/webgpu/
+// curve-programs.ts), one source emitted by the builder as @G@_run_* functions
+// in one of two forms (codegen option curveCode): a table stepped by
+// @G@_step, which keeps one field multiplication site per program (Mesa
+// inlines every call, so this keeps lavapipe's compile time down), or
+// straight-line code over locals, which GPU compilers keep in registers.
 fn @G@_step(regs: ptr<function, array<@FT@, @REGS@>>, word: u32) {
   let op = word & 3u;
   let d = (word >> 2u) & 31u;
@@ -41,26 +36,7 @@ fn @G@_step(regs: ptr<function, array<@FT@, @REGS@>>, word: u32) {
   }
 }
 
-fn @G@_run_double(regs: ptr<function, array<@FT@, @REGS@>>) {
-  var prog = @G@_PROG_DOUBLE;
-  for (var pc = 0u; pc < @PROG_DOUBLE_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
-}
-fn @G@_run_add1(regs: ptr<function, array<@FT@, @REGS@>>) {
-  var prog = @G@_PROG_ADD_PART1;
-  for (var pc = 0u; pc < @PROG_ADD_PART1_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
-}
-fn @G@_run_add2(regs: ptr<function, array<@FT@, @REGS@>>) {
-  var prog = @G@_PROG_ADD_PART2;
-  for (var pc = 0u; pc < @PROG_ADD_PART2_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
-}
-fn @G@_run_madd1(regs: ptr<function, array<@FT@, @REGS@>>) {
-  var prog = @G@_PROG_MADD_PART1;
-  for (var pc = 0u; pc < @PROG_MADD_PART1_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
-}
-fn @G@_run_madd2(regs: ptr<function, array<@FT@, @REGS@>>) {
-  var prog = @G@_PROG_MADD_PART2;
-  for (var pc = 0u; pc < @PROG_MADD_PART2_LEN@u + limb_bound - 16u; pc++) { @G@_step(regs, prog[pc]); }
-}
+@CURVE_RUNNERS@
 
 fn @G@_double(p: @G@_Jac) -> @G@_Jac {
   if (@F@_is_zero(p.z) || @F@_is_zero(p.y)) { return @G@_identity(); }

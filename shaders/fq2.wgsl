@@ -13,13 +13,15 @@ fn fq2_sub(a: Fq2, b: Fq2) -> Fq2 { return Fq2(fq_sub(a.c0, b.c0), fq_sub(a.c1, 
 fn fq2_neg(a: Fq2) -> Fq2 { return Fq2(fq_neg(a.c0), fq_neg(a.c1)); }
 fn fq2_double(a: Fq2) -> Fq2 { return fq2_add(a, a); }
 
-// Karatsuba: three base-field products, computed in a rolled loop so the
-// product code appears once (see curve.wgsl on compile time).
+// Karatsuba: three base-field products. Where limb loops stay rolled (CPU
+// drivers, see bigint.wgsl) the loop bound is limb_bound - 13 (3 at run
+// time, unknown to the compiler), so the product code appears once per
+// fq2_mul call site (lavapipe compile time); elsewhere it is the constant 3u.
 fn fq2_mul(a: Fq2, b: Fq2) -> Fq2 {
   var xs = array<Big, 3>(a.c0, a.c1, fq_add(a.c0, a.c1));
   var ys = array<Big, 3>(b.c0, b.c1, fq_add(b.c0, b.c1));
   var v: array<Big, 3>;
-  for (var k = 0u; k < limb_bound - 13u; k++) { v[k] = fq_mul(xs[k], ys[k]); }
+  for (var k = 0u; k < @FQ2_PRODUCTS@; k++) { v[k] = fq_mul(xs[k], ys[k]); }
   return Fq2(fq_sub(v[0], v[1]), fq_sub(fq_sub(v[2], v[0]), v[1]));
 }
 

@@ -9,7 +9,7 @@ import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/webgpu/shader-builder.ts';
 import { BN254_P, BN254_R, Fq, Fr, PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
-import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
+import { Rng, edgeScalars, frBytes, g1EdgePoints, g2EdgePoints, hex, testSeed } from './helpers.ts';
 
 // The first use of each pipeline compiles it; on a cold lavapipe shader cache,
 // with other test files compiling at the same time, one compile can take minutes.
@@ -69,15 +69,7 @@ describe.each([
   });
 });
 
-function g1Points(n: number): Uint8Array {
-  const out = new Uint8Array(n * 64);
-  for (let i = 0; i < n; i++) {
-    if (i % 17 === 5) continue; // infinity
-    const k = i % 7 === 3 ? 11 : 1 + rng.int(1 << 20); // repeated points
-    out.set(curve.G1.toAffine(curve.G1.timesScalar(curve.G1.g, k)), i * 64);
-  }
-  return out;
-}
+const g1Points = (n: number): Uint8Array => g1EdgePoints(curve, rng, n);
 
 describe('MSM on the device', () => {
   it.each([1, 7, 100, 300])('G1 n=%i (edge scalars, infinity, repeated points, chunks of 64) equals ffjavascript', async (n) => {
@@ -108,8 +100,7 @@ describe('MSM on the device', () => {
 
   it('G2 n=37 equals ffjavascript', async () => {
     const n = 37;
-    const bases = new Uint8Array(n * 128);
-    for (let i = 0; i < n; i++) if (i !== 4) bases.set(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, i % 6 === 1 ? 9 : 1 + rng.int(1 << 16))), i * 128);
+    const bases = g2EdgePoints(curve, rng, n);
     const scalars = frBytes(edgeScalars(rng, n));
     const exp = curve.G2.toAffine(await curve.G2.multiExpAffine(bases, scalars, false));
     expect(hex(await backend.msmG2(bases, scalars))).toBe(hex(exp));

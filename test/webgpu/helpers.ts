@@ -53,3 +53,26 @@ export function fqMontBytes(values: readonly bigint[]): Uint8Array {
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
+
+/**
+ * n affine G1 points (ffjavascript layout) with edge cases: every 17th is
+ * infinity (index 5 mod 17) and every 7th repeats one point (3 mod 7).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function g1EdgePoints(curve: any, rng: Rng, n: number): Uint8Array {
+  const out = new Uint8Array(n * 64);
+  for (let i = 0; i < n; i++) {
+    if (i % 17 === 5) continue; // infinity
+    const k = i % 7 === 3 ? 11 : 1 + rng.int(1 << 20); // repeated points
+    out.set(curve.G1.toAffine(curve.G1.timesScalar(curve.G1.g, k)), i * 64);
+  }
+  return out;
+}
+
+/** n affine G2 points with edge cases: index 4 is infinity, every 6th (1 mod 6) repeats one point. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function g2EdgePoints(curve: any, rng: Rng, n: number): Uint8Array {
+  const out = new Uint8Array(n * 128);
+  for (let i = 0; i < n; i++) if (i !== 4) out.set(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, i % 6 === 1 ? 9 : 1 + rng.int(1 << 16))), i * 128);
+  return out;
+}

@@ -6,15 +6,20 @@
  */
 import { InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
 import { FR_BYTES, type BaseSet, type CircuitBases, type ProgressFn, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
-import { buildAbcHost } from './build-abc.ts';
+import { createAbcBuilder } from './build-abc.ts';
+import { chooseCodegen, curveCodeFromEnv, type CodegenOptions, type CurveCode } from './codegen.ts';
 import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts';
 import { G1_SPEC, G2_SPEC } from './groups.ts';
 import { MsmEngine, type MsmOptions, type ResidentBases } from './msm.ts';
 import { NttEngine } from './ntt.ts';
-import { setCodegen } from './shader-builder.ts';
 import type { Fq2El } from './twins/field.ts';
 
-export interface WebgpuBackendOptions extends DeviceOptions, MsmOptions {}
+export interface WebgpuBackendOptions extends DeviceOptions, Omit<MsmOptions, 'codegen'> {
+  /** Curve formula code; default: ZKP_WEBGPU_CURVE_CODE, else straight on GPUs, interpreted on CPU drivers (codegen.ts). */
+  readonly curveCode?: CurveCode;
+  /** buildABC in host BigInt even when the native addon loads (tests compare both paths). */
+  readonly hostBuildAbc?: boolean;
+}
 
 export interface RawWebgpuBackend extends ProverBackend {
   readonly gpu: GpuDevice;
@@ -22,15 +27,22 @@ export interface RawWebgpuBackend extends ProverBackend {
   warm(group: 'G1' | 'G2'): Promise<void>;
   /** The G1 MSM engine (tests set its `inspect` hook to compare stages with the twins). */
   readonly g1Engine: MsmEngine<bigint>;
+  /** The shader code generation chosen for this adapter. */
+  readonly codegen: CodegenOptions;
+  /** Where buildABC runs: 'native' (addon) or 'host' (BigInt). */
+  readonly buildAbcKind: 'native' | 'host';
 }
 
 export async function createRawWebgpuBackend(options: WebgpuBackendOptions = deviceOptionsFromEnv()): Promise<RawWebgpuBackend> {
+  const curveCode = options.curveCode ?? curveCodeFromEnv();
+  const abc = await createAbcBuilder({ preferHost: options.hostBuildAbc ?? false });
+  if (abc.kind === 'host') console.warn(`webgpu: buildABC runs in host BigInt (slow for big circuits): ${abc.reason}`);
   const gpu = await GpuDevice.open(options);
-  // lavapipe inlines every call: keep limb loops rolled there (compile time).
-  setCodegen({ unrollLimbs: !gpu.adapterDescription.toLowerCase().includes('llvmpipe') });
-  const g1 = new MsmEngine<bigint>(gpu, G1_SPEC, options);
-  const g2 = new MsmEngine<Fq2El>(gpu, G2_SPEC, options);
-  const ntt = new NttEngine(gpu);
+  // CPU drivers inline every call: rolled limb loops and interpreted formulas there (compile time).
+  const codegen = chooseCodegen(gpu.adapterDescription, curveCode);
+  const g1 = new MsmEngine<bigint>(gpu, G1_SPEC, { ...options, codegen });
+  const g2 = new MsmEngine<Fq2El>(gpu, G2_SPEC, { ...options, codegen });
+  const ntt = new NttEngine(gpu, codegen);
   const circuits = new Map<string, ResidentCircuit>();
 
   async function guarded<R>(operation: string, body: () => Promise<R>): Promise<R> {
@@ -100,12 +112,15 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
     name: 'webgpu',
     gpu,
     g1Engine: g1,
-    describe: () => `webgpu: ${gpu.adapterDescription} (${gpu.backend})`,
+    codegen,
+    buildAbcKind: abc.kind,
+    // Ends with "(backend)": the CLI prints this line and its tests match that shape.
+    describe: () => `webgpu: ${gpu.adapterDescription} [curve code ${codegen.curveCode}, limbs ${codegen.unrollLimbs ? 'unrolled' : 'rolled'}, buildABC ${abc.kind}] (${gpu.backend})`,
     warm: (group) => guarded('warm', () => (group === 'G1' ? g1.warm() : g2.warm())),
     loadCircuit: (bases) => guarded('loadCircuit', () => loadCircuit(bases)),
     msmG1: (bases, scalars) => guarded('msmG1', () => plainMsm(g1, bases, scalars, G1_SPEC.affineBytes)),
     msmG2: (bases, scalars) => guarded('msmG2', () => plainMsm(g2, bases, scalars, G2_SPEC.affineBytes)),
-    buildABC: async (coeffs, witness, domainSize) => buildAbcHost(coeffs, witness, domainSize),
+    buildABC: (coeffs, witness, domainSize) => abc.build(coeffs, witness, domainSize),
     ntt: (values, log2n, direction) =>
       guarded('ntt', async () => {
         const n = NttEngine.checkSize(values, log2n);

@@ -1,6 +1,8 @@
 /**
  * The Jacobian formulas of shaders/curve.wgsl as straight-line programs
- * over a register file, run by a small interpreter loop in the shader.
+ * over a register file: the one source of the formulas, emitted either as
+ * a table run by a small interpreter loop in the shader (CPU drivers) or as
+ * straight-line WGSL (GPU drivers), see curveRunners.
  *
  * Why: Mesa's lavapipe inlines every function call, so writing the
  * formulas as WGSL calls puts one copy of the field multiplication at every
@@ -9,6 +11,7 @@
  * formula, whatever the formula's length. Registers 0.. hold the inputs.
  */
 import { assert } from '../../../errors/index.ts';
+import type { CurveCode } from './codegen.ts';
 
 type Op = 'mul' | 'add' | 'sub';
 const OPCODE: Record<Op, number> = { mul: 0, add: 1, sub: 2 };
@@ -118,16 +121,58 @@ export const MADD_PART2: readonly Instruction[] = [
   ['sub', 8, 8, 11], // Z3 = (Z1 + H)^2 - Z1Z1 - HH
 ];
 
-/** Placeholder values for curve.wgsl: PROG_<NAME> (array literal) and PROG_<NAME>_LEN. */
-export function programConstants(): Record<string, string | number> {
-  const out: Record<string, string | number> = { REGS: REGISTER_COUNT };
-  const programs = { DOUBLE, ADD_PART1, ADD_PART2, MADD_PART1, MADD_PART2 };
-  for (const [name, program] of Object.entries(programs)) {
-    const words = encode(program);
-    out[`PROG_${name}`] = `array<u32, ${words.length}>(${words.map((w) => `${w}u`).join(', ')})`;
-    out[`PROG_${name}_LEN`] = words.length;
+/** The runner functions curve.wgsl calls, by name suffix, and the program each runs. */
+const RUNNERS: ReadonlyArray<readonly [string, readonly Instruction[]]> = [
+  ['double', DOUBLE],
+  ['add1', ADD_PART1],
+  ['add2', ADD_PART2],
+  ['madd1', MADD_PART1],
+  ['madd2', MADD_PART2],
+];
+
+/** Names of one curve instance: group prefix (g1), base-field prefix (fq) and its WGSL type (Big). */
+export interface CurveNames {
+  readonly group: string;
+  readonly field: string;
+  readonly fieldType: string;
+}
+
+/**
+ * WGSL of the five runner functions `<group>_run_<name>(regs)` for one
+ * curve instance. Both forms read and write the same register file, so
+ * curve.wgsl is one text for both:
+ * - 'interpreted': the program as a u32 table stepped by `<group>_step`; the
+ *   loop bound is not a compile-time constant (limb_bound), so the loop is
+ *   not unrolled back into a copy per instruction.
+ * - 'straight': one statement per instruction over local variables, which
+ *   GPU compilers keep in registers.
+ */
+export function curveRunners(names: CurveNames, mode: CurveCode): string {
+  const { group, field, fieldType } = names;
+  const signature = (name: string): string => `fn ${group}_run_${name}(regs: ptr<function, array<${fieldType}, ${REGISTER_COUNT}>>)`;
+  return RUNNERS.map(([name, program]) => {
+    if (mode === 'interpreted') {
+      const words = encode(program);
+      const table = `const ${group}_PROG_${name.toUpperCase()} = array<u32, ${words.length}>(${words.map((w) => `${w}u`).join(', ')});`;
+      return `${table}\n${signature(name)} {\n  var prog = ${group}_PROG_${name.toUpperCase()};\n  for (var pc = 0u; pc < ${words.length}u + limb_bound - 16u; pc++) { ${group}_step(regs, prog[pc]); }\n}\n`;
+    }
+    return `${signature(name)} {\n${straightLineBody(program, field, fieldType)}}\n`;
+  }).join('\n');
+}
+
+function straightLineBody(program: readonly Instruction[], field: string, fieldType: string): string {
+  encode(program); // register range checks
+  const written = new Set<number>();
+  const inputs = new Set<number>();
+  for (const [, d, a, b] of program) {
+    for (const r of [a, b]) if (!written.has(r)) inputs.add(r);
+    written.add(d);
   }
-  return out;
+  const used = [...new Set([...inputs, ...written])].sort((x, y) => x - y);
+  const lines = used.map((r) => (inputs.has(r) ? `  var r${r} = (*regs)[${r}];` : `  var r${r}: ${fieldType};`));
+  for (const [op, d, a, b] of program) lines.push(`  r${d} = ${field}_${op}(r${a}, r${b});`);
+  for (const r of [...written].sort((x, y) => x - y)) lines.push(`  (*regs)[${r}] = r${r};`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Runs a program on plain values (tests check the tables against the twin formulas). */

@@ -8,7 +8,8 @@ import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
 import type { GpuDevice } from './device.ts';
 import type { GroupSpec } from './groups.ts';
-import { buildMsmShader, codegenKey } from './shader-builder.ts';
+import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
+import { buildMsmShader } from './shader-builder.ts';
 import type { Jac } from './twins/curve.ts';
 import { combineWindows, planWindows, type WindowPlan } from './twins/msm.ts';
 
@@ -21,6 +22,8 @@ type Entry = 'msm_decompose' | 'scan_local' | 'scan_blocks' | 'scan_finish' | 'm
 export interface MsmOptions {
   /** Upper bound on points per chunk (tests use it to exercise chunking); the device limits may lower it. */
   readonly maxChunkPoints?: number;
+  /** Shader code generation (codegen.ts); the backend picks it from the adapter. */
+  readonly codegen?: CodegenOptions;
 }
 
 /** Intermediate device buffers of one chunk, read back for stage-by-stage tests against the twins. */
@@ -53,6 +56,7 @@ export class MsmEngine<T> {
   private readonly gpu: GpuDevice;
   private readonly spec: GroupSpec<T>;
   readonly chunkPoints: number;
+  readonly codegen: CodegenOptions;
   /** Test hook: when set, every chunk's intermediate buffers are read back and passed here. */
   inspect: ((dump: MsmStageDump) => void) | null = null;
 
@@ -60,6 +64,7 @@ export class MsmEngine<T> {
     this.gpu = gpu;
     this.spec = spec;
     this.chunkPoints = this.largestChunk(options.maxChunkPoints ?? 1 << 22);
+    this.codegen = options.codegen ?? CPU_DRIVER_CODEGEN;
   }
 
   /** Largest chunk whose every buffer fits one storage binding. */
@@ -79,8 +84,8 @@ export class MsmEngine<T> {
   }
 
   private pipeline(entry: Entry): Promise<GPUComputePipeline> {
-    const key = `msm-${this.spec.name}-wg${MSM_WORKGROUP_SIZE}-k${ENTRIES_PER_THREAD}-${codegenKey()}`;
-    return this.gpu.pipeline(key, () => buildMsmShader(this.spec.name, { workgroupSize: MSM_WORKGROUP_SIZE, entriesPerThread: ENTRIES_PER_THREAD }), entry);
+    const key = `msm-${this.spec.name}-wg${MSM_WORKGROUP_SIZE}-k${ENTRIES_PER_THREAD}-${codegenKey(this.codegen)}`;
+    return this.gpu.pipeline(key, () => buildMsmShader(this.spec.name, { workgroupSize: MSM_WORKGROUP_SIZE, entriesPerThread: ENTRIES_PER_THREAD }, this.codegen), entry);
   }
 
   /** Compiles every stage now (the first MSM would otherwise pay for it). */

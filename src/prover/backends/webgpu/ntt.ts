@@ -7,6 +7,7 @@
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
 import type { GpuDevice } from './device.ts';
+import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
 import { buildNttShader } from './shader-builder.ts';
 import { Fr, bigintToBytes } from './twins/field.ts';
 import { rootOfUnity } from './twins/ntt.ts';
@@ -21,12 +22,15 @@ export class NttEngine {
   private readonly gpu: GpuDevice;
   private readonly tables = new Map<string, GPUBuffer>();
 
-  constructor(gpu: GpuDevice) {
+  private readonly codegen: CodegenOptions;
+
+  constructor(gpu: GpuDevice, codegen: CodegenOptions = CPU_DRIVER_CODEGEN) {
     this.gpu = gpu;
+    this.codegen = codegen;
   }
 
   private pipeline(entry: Entry): Promise<GPUComputePipeline> {
-    return this.gpu.pipeline(`ntt-wg${WORKGROUP_SIZE}`, () => buildNttShader({ workgroupSize: WORKGROUP_SIZE }), entry);
+    return this.gpu.pipeline(`ntt-wg${WORKGROUP_SIZE}-${codegenKey(this.codegen)}`, () => buildNttShader({ workgroupSize: WORKGROUP_SIZE }, this.codegen), entry);
   }
 
   static checkSize(values: Uint8Array, log2n: number): number {
