@@ -42,9 +42,11 @@ const fdatasyncAsync = promisify(fs.fdatasync);
 /** How far ahead of its records a segment file is extended with zeros (capped at segment_bytes_max). */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
-function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+const writeAsync = promisify(fs.write);
+
+async function writeFullyAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
   let written = 0;
-  while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, position + written);
+  while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written, position + written)).bytesWritten;
 }
 
 const SNAPSHOT_FILE = 'snapshot';
@@ -370,10 +372,13 @@ export class DurableLogStorage implements LogStorage {
     const record = encodeBatchRecord(batch);
     this.writing = true;
     try {
-      // The write only copies into the page cache (microseconds), so it is done
-      // synchronously; the fdatasync (milliseconds) runs on the thread pool so
-      // the event loop keeps taking messages and proposals for the next batch.
-      writeFully(this.activeFd, record, active.size_bytes);
+      // Both the write and the fdatasync run on the thread pool, so the event
+      // loop keeps taking messages and proposals for the next batch. The write
+      // usually only copies into the page cache (microseconds), but while other
+      // processes write heavily the kernel throttles writers: a synchronous
+      // write then blocked the whole node for 5-15 ms about once per thousand
+      // batches (measured on the shared VM; docs/raft-driver.md).
+      await writeFullyAsync(this.activeFd, record, active.size_bytes);
       const end = active.size_bytes + record.length;
       if (end > active.allocated_bytes) {
         // Extend the file with zeros well ahead of the records (recovery reads
@@ -382,7 +387,7 @@ export class DurableLogStorage implements LogStorage {
         // without an ext4/xfs journal commit for a new size: on a disk shared
         // with other writers that journal commit is what makes the sync slow.
         const target = Math.max(end, Math.min(this.segment_bytes_max, active.allocated_bytes + PREALLOCATE_BYTES));
-        if (target > end) writeFully(this.activeFd, Buffer.alloc(target - end), end);
+        if (target > end) await writeFullyAsync(this.activeFd, Buffer.alloc(target - end), end);
         active.allocated_bytes = Math.max(end, target);
       }
       await fdatasyncAsync(this.activeFd);
