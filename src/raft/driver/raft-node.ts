@@ -11,6 +11,12 @@
  * While step 1 awaits the disk, new proposals and messages keep flowing into
  * the core; they form the next Ready, so one fdatasync covers a whole batch
  * (group commit) without any explicit batching timer.
+ *
+ * So that a commit never waits for an fdatasync that is not its own: a leader
+ * sends before persisting (fast path) and sends what arrives meanwhile at once
+ * (scheduleEarlySend); committed entries already on disk are applied before
+ * the Ready's persist (applyDurableCommitted), and on the leader as soon as an
+ * ack commits them (applyLeaderCommitted). docs/raft-driver.md has the why.
  */
 import { EventEmitter } from 'node:events';
 import { assert, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
