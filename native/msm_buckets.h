@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "batch_add_ifma.h"
+#include "reduce_ifma.h"
 #include "curve.h"
 
 namespace zkp {
@@ -110,6 +111,13 @@ class BatchAffineBuckets {
     while (queued_ > 0 || !deferred_.empty()) {
       run_batch();
       retry_deferred();
+    }
+    if constexpr (kVectorizable) {
+      // Eight segments in vector lanes; with overflow buckets (degenerate
+      // inputs) or few buckets the scalar loop below is simpler and as fast.
+      if (vector_ && overflow_.empty() && bucket_.size() >= 64) {
+        return ifma::reduce_buckets<F>(bucket_.data(), state_.data(), kFull, bucket_.size());
+      }
     }
     Acc running = Acc::infinity(), sum = Acc::infinity();
     for (size_t b = bucket_.size(); b-- > 0;) {

@@ -3,11 +3,12 @@
  * fullest: scalars just under a power of two fill the last window's few
  * buckets (the native code sizes that window to its digits), and a repeated
  * point with one scalar sends every point to the same bucket of each window.
+ * A last case makes the bucket reduction's running sums meet equal points.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G1_AFFINE_BYTES, G2_AFFINE_BYTES, type ProverBackend } from '../../src/prover/backend.ts';
 import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
-import { FR_ORDER, SeededRandom, bigintToLe32, randomPoints, referenceCurve, testSeed, type FfCurve, type FfGroup } from './fixtures.ts';
+import { FR_ORDER, SeededRandom, bigintToLe32, le32ToBigint, randomFr, randomPoints, referenceCurve, testSeed, type FfCurve, type FfGroup } from './fixtures.ts';
 
 let curve: FfCurve;
 let backend: ProverBackend;
@@ -62,6 +63,29 @@ describe('native MSM with full top windows', () => {
     const n = 1025;
     const bases = randomPoints(curve.G2, rng, n, G2_AFFINE_BYTES);
     const scalars = scalarsBelow(FR_ORDER - 1n, n);
+    expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
+  });
+
+  it('G2, 4100 points whose bucket running sums meet equal points (the reduction doubles)', async () => {
+    // 4100 points give 2^8 buckets per window (c = 9). Window 0 holds only
+    // Q, 2Q, 3Q, 4Q in its top buckets (digits 256, 255, 254, 253), so the
+    // running sum reaches 3Q and then adds the bucket 3Q, and the weighted
+    // sum reaches 10Q and then adds the running sum 10Q. The other points have
+    // digit 0 in window 0 and random digits above.
+    const n = 4100;
+    const q = curve.G2.timesFr(curve.G2.g, randomFr(rng));
+    const multiples = [q];
+    for (let k = 2; k <= 4; k++) multiples.push(curve.G2.add(multiples[multiples.length - 1]!, q));
+    const bases = randomPoints(curve.G2, rng, n, G2_AFFINE_BYTES);
+    const scalars = new Uint8Array(n * 32);
+    for (let i = 0; i < 4; i++) {
+      bases.set(curve.G2.toAffine(multiples[i]!), i * G2_AFFINE_BYTES);
+      scalars.set(bigintToLe32(256n - BigInt(i)), i * 32);
+    }
+    for (let i = 4; i < n; i++) {
+      const high = le32ToBigint(randomFr(rng)) % (1n << 200n);
+      scalars.set(bigintToLe32((high + 1n) << 9n), i * 32);
+    }
     expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
   });
 });
