@@ -1,21 +1,47 @@
 /**
- * WebGPU backend benchmark: MSM G1, MSM G2 and NTT at 2^min..2^max against
- * the CPU baseline (native, else snarkjs) in the same process; results are
- * checked equal. Writes bench/results/webgpu-<adapter>-<host>.{json,md}.
+ * WebGPU backend benchmark, webgpu against the CPU baseline (native, else
+ * snarkjs) in the same process, every result checked equal / verified:
+ *   msm:   MSM G1, MSM G2 and NTT at 2^min..2^max;
+ *   prove: a full Groth16 proof of the bench circuit (circuits/, built and
+ *          cached by scripts/build-circuits.ts) on webgpu and on the
+ *          baseline, both verified with snarkjs;
+ *   field: the limb-width micro-benchmark: chains of dependent Montgomery
+ *          multiplications per thread, 16 x 16-bit vs 20 x 13-bit limbs.
+ * Writes bench/results/webgpu-<adapter>-<host>.{json,md}.
  *
  *   npm run bench:webgpu -- [--min-log2n 12] [--max-log2n 14] [--g2-max-log2n 12] [--repeat 1]
+ *                           [--prove-log2n 10] [--field-threads N] [--field-chain N]
+ *                           [--sections msm,prove,field] [--field-bench (= --sections field)]
+ *
+ * Defaults are sized for lavapipe (CPU Vulkan); on a GPU pass e.g.
+ * --min-log2n 12 --max-log2n 22 --g2-max-log2n 20 --prove-log2n 20.
  *
  * Columns: e2e = the plain API call (uploads bases and scalars, reads back);
  * resident = MSM over bases already resident (loadCircuit), i.e. without
  * the bases upload; kernel = device time of the compute passes of one
  * extra resident run (timestamp-query; '-' where the adapter lacks it).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { hostname, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildBn128 } from 'ffjavascript';
+import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import { InvalidArgumentError } from '../src/errors/index.ts';
-import { createRawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
+import type { ProverBackend } from '../src/prover/backend.ts';
+import { createRawWebgpuBackend, type RawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
+import { isCpuDriver } from '../src/prover/backends/webgpu/codegen.ts';
 import { loadCpuBackend } from '../src/prover/backends/webgpu/fallback.ts';
+import { runMulChain } from '../src/prover/backends/webgpu/field-kernels.ts';
+import type { LimbWidth } from '../src/prover/backends/webgpu/shader-builder.ts';
+import { BN254_P, BN254_R, Fq } from '../src/prover/backends/webgpu/twins/field.ts';
+import { montMul13 } from '../src/prover/backends/webgpu/twins/field13.ts';
+import { snarkjs } from '../src/prover/ffjs.ts';
+import { prove, type ProgressEvent } from '../src/prover/groth16.ts';
+import { readWtns } from '../src/prover/io/wtns.ts';
+import { readZkey } from '../src/prover/io/zkey.ts';
+import { verifyProof } from '../src/prover/prove-files.ts';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,7 +74,20 @@ interface Row {
   equal: boolean;
 }
 
+type Section = 'msm' | 'prove' | 'field';
+const SECTIONS: readonly Section[] = ['msm', 'prove', 'field'];
+
+function sections(): Set<Section> {
+  if (process.argv.includes('--field-bench')) return new Set(['field']);
+  const i = process.argv.indexOf('--sections');
+  if (i < 0) return new Set(SECTIONS);
+  const names = (process.argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+  for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new InvalidArgumentError(`--sections: '${n}' is not one of ${SECTIONS.join(', ')}`);
+  return new Set(names as Section[]);
+}
+
 async function main(): Promise<void> {
+  const run = sections();
   const minLog = flag('min-log2n', 12);
   const maxLog = flag('max-log2n', 14);
   const g2MaxLog = flag('g2-max-log2n', Math.min(maxLog, 12));
@@ -56,7 +95,53 @@ async function main(): Promise<void> {
   const curve = await buildBn128(true);
   const gpu = await createRawWebgpuBackend();
   const cpu = await loadCpuBackend();
-  console.log(`${gpu.describe()}\nbaseline: ${cpu.describe()}`);
+  const onCpuDriver = isCpuDriver(gpu.gpu.adapterDescription);
+  console.log(`${gpu.describe()}\nbaseline: ${cpu.describe()}\nsections: ${[...run].join(', ')}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const rows = run.has('msm') ? await msmSection(gpu, cpu, curve, minLog, maxLog, g2MaxLog, repeat) : [];
+  const proveRows = run.has('prove') ? await runProveBench(gpu, cpu, flag('prove-log2n', onCpuDriver ? 10 : 16), repeat, (line) => console.log(line)) : [];
+  const fieldRows = run.has('field') ? await runFieldBench(gpu, flag('field-threads', onCpuDriver ? 4096 : 1 << 20), flag('field-chain', onCpuDriver ? 256 : 4096), repeat, (line) => console.log(line)) : [];
+  const mdParts: string[] = [];
+  if (rows.length > 0) mdParts.push(msmTable(rows));
+  if (proveRows.length > 0) mdParts.push(proveTable(proveRows));
+  if (fieldRows.length > 0) mdParts.push(fieldTable(fieldRows));
+  const md = mdParts.join('\n');
+  console.log(`\n${md}`);
+  const adapter = gpu.gpu.adapterDescription.split(/[:\s]/)[0]!.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'adapter';
+  const base = `bench/results/webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
+  mkdirSync('bench/results', { recursive: true });
+  const command = `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim();
+  const report = { webgpu: gpu.describe(), baseline: cpu.describe(), host: hostname(), command, load_average_at_end: loadavg(), date: new Date().toISOString(), repeat, rows, prove: proveRows, field: fieldRows };
+  writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+  writeFileSync(`${base}.md`, `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\ncommand: \`${command}\`; load average at the end ${report.load_average_at_end.map((x) => x.toFixed(2)).join(' ')} (2 shared cores); ${report.date}\n\n${md}`);
+  console.log(`wrote ${base}.json and .md`);
+  const allEqual = rows.every((r) => r.equal) && proveRows.every((r) => r.verified) && fieldRows.every((r) => r.equal);
+  await gpu.close();
+  await cpu.close();
+  await curve.terminate();
+  if (!allEqual) {
+    console.error('MISMATCH between webgpu and the baseline (or a proof that does not verify)');
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+function msmTable(rows: Row[]): string {
+  const header = '| op | log2n | webgpu e2e ms | webgpu resident ms | webgpu kernel ms | baseline ms | baseline/webgpu | equal |\n|---|---|---|---|---|---|---|---|\n';
+  return header + rows.map((r) => `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} |`).join('\n') + '\n';
+}
+
+function proveTable(rows: ProveBenchRow[]): string {
+  const header = '| Groth16 prove | log2n | constraints | best ms | runs ms | baseline/this | verified | stages ms (best run) |\n|---|---|---|---|---|---|---|---|\n';
+  return header + rows.map((r) => `| ${r.backend} | ${r.log2n} | ${r.constraints} | ${r.best_ms.toFixed(0)} | ${r.runs_ms.map((x) => x.toFixed(0)).join(', ')} | ${r.speedup_vs_baseline.toFixed(3)} | ${r.verified} | ${JSON.stringify(r.stages_ms)} |`).join('\n') + '\n';
+}
+
+function fieldTable(rows: FieldBenchRow[]): string {
+  const header = '| field mul | limbs | threads | chain | ms | Mmul/s | equal (sampled threads vs twin) |\n|---|---|---|---|---|---|---|\n';
+  return header + rows.map((r) => `| ${r.field} | ${r.limbs} | ${r.threads} | ${r.chain} | ${r.ms.toFixed(1)} | ${(r.mul_per_s / 1e6).toFixed(2)} | ${r.equal} |`).join('\n') + '\n';
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function msmSection(gpu: RawWebgpuBackend, cpu: ProverBackend, curve: any, minLog: number, maxLog: number, g2MaxLog: number, repeat: number): Promise<Row[]> {
   console.log('compiling pipelines (cached by the driver after the first run)...');
   await gpu.warm('G1');
   if (g2MaxLog >= minLog) await gpu.warm('G2');
@@ -106,25 +191,95 @@ async function main(): Promise<void> {
     rows.push({ op: 'ntt', log2n, webgpu_e2e_ms: e.ms, webgpu_resident_ms: null, webgpu_kernel_ms: nttKernelMs, baseline_ms: b.ms, speedup_e2e: b.ms / e.ms, equal: eq(e.value, b.value) });
     for (const r of rows.filter((x) => x.log2n === log2n)) console.log(JSON.stringify(r));
   }
-  const header = '| op | log2n | webgpu e2e ms | webgpu resident ms | webgpu kernel ms | baseline ms | baseline/webgpu | equal |\n|---|---|---|---|---|---|---|---|\n';
-  const md = header + rows.map((r) => `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} |`).join('\n') + '\n';
-  console.log(`\n${md}`);
-  const adapter = gpu.gpu.adapterDescription.split(/[:\s]/)[0]!.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'adapter';
-  const base = `bench/results/webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
-  mkdirSync('bench/results', { recursive: true });
-  const report = { webgpu: gpu.describe(), baseline: cpu.describe(), host: hostname(), repeat, rows };
-  writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-  writeFileSync(`${base}.md`, `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\n\n${md}`);
-  console.log(`wrote ${base}.json and .md`);
-  const allEqual = rows.every((r) => r.equal);
-  await gpu.close();
-  await cpu.close();
-  await curve.terminate();
-  if (!allEqual) {
-    console.error('MISMATCH between webgpu and the baseline');
-    process.exit(1);
+  return rows;
+}
+
+interface ProveBenchRow {
+  backend: string;
+  log2n: number;
+  constraints: number;
+  runs_ms: number[];
+  best_ms: number;
+  /** baseline best / this best. */
+  speedup_vs_baseline: number;
+  verified: boolean;
+  stages_ms: Record<string, number>;
+}
+
+/** Full Groth16 proofs of the bench circuit (a multiplication chain filling 2^log2n) on the baseline and on webgpu; both verified. */
+async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: number, repeat: number, say: (line: string) => void): Promise<ProveBenchRow[]> {
+  const circuit = await buildCircuit(benchCircuitSpec(log2n), say);
+  say(`prove: circuit ${circuit.name}, ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
+  const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
+  const wtnsPath = join(tmpdir(), `zkp-bench-webgpu-${process.pid}.wtns`);
+  const field = () => BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_R;
+  await (await snarkjs()).wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
+  const rows: ProveBenchRow[] = [];
+  try {
+    // The first run of each backend loads the circuit (webgpu: uploads the bases); it is timed and reported like the rest.
+    for (const [name, backend] of [['baseline ' + cpu.name, cpu], ['webgpu', gpu]] as const) {
+      const runs: number[] = [];
+      let verified = true;
+      let bestStages: Record<string, number> = {};
+      for (let r = 0; r < Math.max(2, repeat); r++) {
+        const stages: Record<string, number> = {};
+        const started = performance.now();
+        const result = await prove(await readZkey(circuit.zkey), await readWtns(wtnsPath), {
+          backend,
+          progress: (e: ProgressEvent) => {
+            if (e.phase === 'end') stages[e.stage] = Math.round(e.duration_ms ?? 0);
+          },
+        });
+        const ms = performance.now() - started;
+        if (runs.length === 0 || ms < Math.min(...runs)) bestStages = stages;
+        runs.push(ms);
+        verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
+        say(`  prove ${name} run ${r + 1}: ${ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
+      }
+      rows.push({ backend: name, log2n: circuit.power, constraints: circuit.nConstraints, runs_ms: runs, best_ms: Math.min(...runs), speedup_vs_baseline: 1, verified, stages_ms: bestStages });
+    }
+  } finally {
+    await rm(wtnsPath, { force: true });
   }
-  process.exit(0);
+  for (const r of rows) r.speedup_vs_baseline = rows[0]!.best_ms / r.best_ms;
+  return rows;
+}
+
+interface FieldBenchRow {
+  field: 'fq';
+  limbs: string;
+  threads: number;
+  chain: number;
+  ms: number;
+  mul_per_s: number;
+  equal: boolean;
+}
+
+/** Dependent Fq multiplications (x <- x*y, `chain` times per thread) for each limb width; a few threads checked against the twin. */
+async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: number, repeat: number, say: (line: string) => void): Promise<FieldBenchRow[]> {
+  const rows: FieldBenchRow[] = [];
+  const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P, BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P]);
+  for (const width of [16, 13] as const satisfies readonly LimbWidth[]) {
+    await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs.slice(0, 64), 1); // compile outside the timing
+    let best = Infinity;
+    let results: bigint[] = [];
+    for (let r = 0; r < Math.max(1, repeat); r++) {
+      const run = await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs, chain);
+      if (run.ms < best) best = run.ms;
+      results = run.results;
+    }
+    const mul = (a: bigint, b: bigint): bigint => (width === 16 ? Fq.montMul(a, b) : montMul13(Fq, a, b));
+    let equal = true;
+    for (const i of [0, threads >> 1, threads - 1]) {
+      let x = pairs[i]![0];
+      for (let k = 0; k < chain; k++) x = mul(x, pairs[i]![1]);
+      equal &&= x === results[i];
+    }
+    const row: FieldBenchRow = { field: 'fq', limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit', threads, chain, ms: best, mul_per_s: (threads * chain) / (best / 1000), equal };
+    say(`field: ${JSON.stringify(row)}`);
+    rows.push(row);
+  }
+  return rows;
 }
 
 await main();

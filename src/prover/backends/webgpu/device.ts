@@ -257,11 +257,16 @@ export class GpuDevice {
 
   private timer: { querySet: GPUQuerySet; capacity: number; used: number } | null = null;
 
-  /** Starts summing device time of every compute pass (timestamp-query), for benchmarks. */
-  startKernelTiming(maxPasses = 4096): boolean {
+  /**
+   * Starts summing device time of every compute pass (timestamp-query), for
+   * benchmarks. Two queries per pass; WebGPU caps a query set at 4096
+   * queries, so at most 2048 passes are timed.
+   */
+  startKernelTiming(maxPasses = 2048): boolean {
     if (!this.hasTimestamps) return false;
     this.timer?.querySet.destroy();
-    this.timer = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * maxPasses }), capacity: maxPasses, used: 0 };
+    const passes = Math.min(maxPasses, 2048);
+    this.timer = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * passes }), capacity: passes, used: 0 };
     return true;
   }
 
