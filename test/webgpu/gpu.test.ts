@@ -11,9 +11,11 @@ import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/
 import { BN254_P, BN254_R, Fq, Fr, PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, edgeScalars, frBytes, g1EdgePoints, g2EdgePoints, hex, testSeed } from './helpers.ts';
 
-// The first use of each pipeline compiles it; on a cold lavapipe shader cache,
-// with other test files compiling at the same time, one compile can take minutes.
-vi.setConfig({ testTimeout: 600_000 });
+// The first use of each pipeline compiles it, and llvmpipe JITs some variants
+// only at the first dispatch (after warm()); on a cold cache, with other test
+// files compiling at the same time on 2 cores, one first dispatch took
+// 7-10 minutes under load (G2 MSM, NTT), hence 20 minutes per test.
+vi.setConfig({ testTimeout: 1_200_000 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let curve: any;
