@@ -239,4 +239,54 @@ describe('DurableLogStorage', () => {
     expect(reopened.initialState().hardState.commit).toBe(50);
     reopened.close();
   });
+
+  it('prepares a snapshot off the event loop, then installs it: compaction, reopen, and the commit index raised to it', async () => {
+    const dir = freshDir();
+    const log = open(dir, { segment_bytes_max: 4096 });
+    for (let i = 0; i < 40; i++) await log.append(makeEntries(1 + i * 10, 10, 1, 'x'.repeat(20)));
+    log.setHardState({ term: 1, vote: 'a', commit: 400 });
+    const segmentsBefore = log.segmentFiles().length;
+    const prepared = await log.prepareSnapshot(300, CONF, new Uint8Array([42]));
+    expect(prepared).not.toBeNull();
+    // Nothing visible changed before install, and appends may go on meanwhile.
+    expect(log.firstIndex()).toBe(1);
+    await log.append(makeEntries(401, 5, 1));
+    expect(log.installSnapshot(prepared!)).toBe(true);
+    expect(log.firstIndex()).toBe(301);
+    expect(log.lastIndex()).toBe(405);
+    expect(log.segmentFiles().length).toBeLessThan(segmentsBefore);
+    expect(await log.prepareSnapshot(250, CONF, new Uint8Array([1]))).toBeNull();
+    log.close();
+
+    const reopened = open(dir, { segment_bytes_max: 4096 });
+    expect(reopened.firstIndex()).toBe(301);
+    expect(reopened.lastIndex()).toBe(405);
+    expect(reopened.snapshot().data).toEqual(new Uint8Array([42]));
+    expect(reopened.initialState().hardState.commit).toBeGreaterThanOrEqual(300);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    reopened.close();
+  });
+
+  it('drops a prepared snapshot that a snapshot from the leader overtook, and one left by a crash before install', async () => {
+    const dir = freshDir();
+    const log = open(dir);
+    await log.append(makeEntries(1, 20, 1));
+    log.setHardState({ term: 1, vote: 'a', commit: 20 });
+    const overtaken = await log.prepareSnapshot(10, CONF, new Uint8Array([1]));
+    log.applySnapshot({ metadata: { index: 50, term: 3, conf: CONF }, data: new Uint8Array([7]) });
+    expect(log.installSnapshot(overtaken!)).toBe(false);
+    expect(log.snapshot().data).toEqual(new Uint8Array([7]));
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    await log.append(makeEntries(51, 10, 3));
+    log.setHardState({ term: 3, vote: 'a', commit: 60 });
+    // Written but never installed (the process died): reopening ignores it.
+    expect(await log.prepareSnapshot(55, CONF, new Uint8Array([9]))).not.toBeNull();
+    log.close();
+    const reopened = open(dir);
+    expect(reopened.snapshot().data).toEqual(new Uint8Array([7]));
+    expect(reopened.firstIndex()).toBe(51);
+    expect(reopened.lastIndex()).toBe(60);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    reopened.close();
+  });
 });

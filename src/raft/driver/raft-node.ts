@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { assert, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import { RaftCore } from '../core/index.ts';
-import { DurableLogStorage } from '../storage/index.ts';
+import { DurableLogStorage, type PreparedSnapshot } from '../storage/index.ts';
 import { GrpcTransport } from '../transport/index.ts';
 import { silentLogger, type DriverLogger } from '../transport/logger.ts';
 import type { Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
@@ -89,6 +89,10 @@ export class RaftNode extends EventEmitter {
   private readSequence = 0;
   /** True while the loop awaits the persist of a Ready whose messages already went out (leader fast path). */
   private persistingAfterSend = false;
+  /** The snapshot file being written off the event loop (maybeSnapshot), until it is installed or dropped. */
+  private snapshotWrite: Promise<void> | null = null;
+  /** A written snapshot waiting for the Ready loop to install it. */
+  private preparedSnapshot: PreparedSnapshot | null = null;
   private earlySendScheduled = false;
   /** Diagnostics only (RAFT_TRACE_DIR); null in normal runs. */
   private readonly trace: LatencyTrace | null;
@@ -314,6 +318,7 @@ export class RaftNode extends EventEmitter {
 
   private async runLoop(): Promise<void> {
     try {
+      this.installPreparedSnapshot();
       while (!this.closed && this.core.hasReady()) {
         const ready = this.core.ready();
         if (this.trace !== null && ready.entries.length > 0) this.trace.mark('ready', ready.entries[0]!.index, ready.entries[ready.entries.length - 1]!.index);
@@ -338,6 +343,7 @@ export class RaftNode extends EventEmitter {
         this.applyReady(ready);
         this.core.advance(ready);
         this.noteSoftState(ready);
+        this.installPreparedSnapshot();
         this.maybeSnapshot();
       }
     } catch (error) {
@@ -502,16 +508,45 @@ export class RaftNode extends EventEmitter {
     return this.applied - this.storage.snapshot().metadata.index >= this.options.snapshotEvery_entries;
   }
 
+  /**
+   * Starts a snapshot when one is due. Only the state machine's serialisation
+   * runs here; the file is written and synced off the event loop
+   * (prepareSnapshot) while commits go on, and the Ready loop installs it
+   * between Readies (installPreparedSnapshot). A synchronous snapshot of a
+   * few MB with its fsyncs stalled every commit for tens of milliseconds.
+   */
   private maybeSnapshot(): void {
-    if (!this.snapshotDue()) return;
+    if (this.snapshotWrite !== null || !this.snapshotDue()) return;
     // The state machine may be ahead of the core (applyLeaderCommitted); the
     // core must not be asked to read entries below a snapshot it has not
     // applied, so wait for the advance that brings it level.
     if (this.core.status().applied !== this.applied) return;
     const data = this.stateMachine.snapshot();
-    this.storage.createSnapshot(this.applied, this.core.status().conf, data);
-    this.core.snapshotTaken(this.applied);
-    this.logger.info({ index: this.applied, bytes: data.length }, 'snapshot taken; log compacted');
+    this.snapshotWrite = this.storage.prepareSnapshot(this.applied, this.core.status().conf, data).then(
+      (prepared) => {
+        if (prepared === null) this.snapshotWrite = null;
+        else this.preparedSnapshot = prepared;
+        // With the loop idle no append is in flight: install now.
+        if (this.loop === null && !this.closed) this.installPreparedSnapshot();
+        this.kick();
+      },
+      (error: unknown) => {
+        this.snapshotWrite = null;
+        this.fail(error as Error);
+      },
+    );
+  }
+
+  /** Called by the Ready loop between Readies, when no append is in flight. */
+  private installPreparedSnapshot(): void {
+    const prepared = this.preparedSnapshot;
+    if (prepared === null) return;
+    this.preparedSnapshot = null;
+    this.snapshotWrite = null;
+    const index = prepared.snapshot.metadata.index;
+    if (!this.storage.installSnapshot(prepared)) return;
+    this.core.snapshotTaken(index);
+    this.logger.info({ index, bytes: prepared.snapshot.data.length }, 'snapshot taken; log compacted');
   }
 
   // ---- shutdown ----
@@ -532,6 +567,8 @@ export class RaftNode extends EventEmitter {
     this.closed = true;
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.loop !== null) await this.loop;
+    // A snapshot still being written is left as a .tmp file, deleted at open.
+    if (this.snapshotWrite !== null) await this.snapshotWrite;
     await this.transport.close();
     this.trace?.write();
     const closing = new UnavailableError(`raft node ${this.id} is closing`);

@@ -43,6 +43,8 @@ const fdatasyncAsync = promisify(fs.fdatasync);
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
 const writeAsync = promisify(fs.write);
+const openAsync = promisify(fs.open);
+const closeAsync = promisify(fs.close);
 
 async function writeFullyAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
   let written = 0;
@@ -50,6 +52,15 @@ async function writeFullyAsync(fd: number, bytes: Uint8Array, position: number):
 }
 
 const SNAPSHOT_FILE = 'snapshot';
+/** Where prepareSnapshot writes; its own name, so an InstallSnapshot from the leader (writeFileAtomic's `snapshot.tmp`) cannot clobber it. */
+const PREPARED_SNAPSHOT_FILE = 'snapshot.prepared.tmp';
+
+/** A snapshot written to disk by prepareSnapshot, not yet current. */
+export interface PreparedSnapshot {
+  readonly snapshot: Snapshot;
+  /** The log generation it was written for; an installed snapshot from the leader makes it stale. */
+  readonly generation: number;
+}
 const SNAPSHOT_MAGIC = 'ZKRAFTSN';
 const HARD_STATE_FILE = 'hardstate';
 const HARD_STATE_MAGIC = 'ZKRAFTHS';
@@ -439,6 +450,60 @@ export class DurableLogStorage implements LogStorage {
     this.writeHardStateFile(this.clampedHardState());
     this.deleteSegmentsUpTo(index);
     return this.snap;
+  }
+
+  /**
+   * The slow half of createSnapshot, off the event loop: writes the snapshot
+   * at `index` to a temporary file and fdatasyncs it, changing nothing that
+   * readers or recovery see (a crash leaves a `.tmp` file that open deletes).
+   * Returns null when a snapshot at or after `index` is already current.
+   * Finish with installSnapshot.
+   */
+  async prepareSnapshot(index: number, conf: ConfState, data: Uint8Array): Promise<PreparedSnapshot | null> {
+    this.checkWritable();
+    if (index <= this.snap.metadata.index) return null;
+    assert(index <= this.hard.commit, () => `snapshot index ${index} is beyond the commit index ${this.hard.commit}`);
+    const snapshot: Snapshot = { metadata: { index, term: this.term(index), conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data };
+    const generation = this.generation;
+    const bytes = encodeEnvelope(SNAPSHOT_MAGIC, this.identity, (w) => {
+      w.varuint(generation);
+      writeSnapshot(w, snapshot);
+    });
+    const fd = await openAsync(path.join(this.dir, PREPARED_SNAPSHOT_FILE), 'w', 0o644);
+    try {
+      let written = 0;
+      while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written)).bytesWritten;
+      await fdatasyncAsync(fd);
+    } finally {
+      await closeAsync(fd);
+    }
+    return { snapshot, generation };
+  }
+
+  /**
+   * Makes a prepared snapshot current: rename and directory fsync (the file
+   * is already durable), then entries up to its index are dropped and whole
+   * segments they fill deleted. Returns false and discards it when the log
+   * moved past it meanwhile (a snapshot installed from the leader). Must not
+   * run while an append is in flight (the Ready loop calls it between Readies).
+   */
+  installSnapshot(prepared: PreparedSnapshot): boolean {
+    this.checkWritable();
+    const temp = path.join(this.dir, PREPARED_SNAPSHOT_FILE);
+    const index = prepared.snapshot.metadata.index;
+    if (prepared.generation !== this.generation || index <= this.snap.metadata.index) {
+      fs.rmSync(temp, { force: true });
+      return false;
+    }
+    assert(this.term(index) === prepared.snapshot.metadata.term, () => `the entry at snapshot index ${index} changed while its snapshot was written`);
+    fs.renameSync(temp, path.join(this.dir, SNAPSHOT_FILE));
+    fsyncDirectory(this.dir);
+    this.log = this.log.slice(index - this.snap.metadata.index);
+    this.snap = prepared.snapshot;
+    // The commit index on disk may now be below the snapshot; open raises it
+    // to the snapshot's index, so no hard state write is needed here.
+    this.deleteSegmentsUpTo(index);
+    return true;
   }
 
   private deleteSegmentsUpTo(index: number): void {
