@@ -33,6 +33,12 @@ const record_bytes = Number(values['record-bytes']);
 if (!Number.isInteger(syncs) || syncs < 1) throw new Error(`--syncs must be a positive integer, got ${values.syncs}`);
 if (!Number.isInteger(record_bytes) || record_bytes < 1) throw new Error(`--record-bytes must be a positive integer, got ${values['record-bytes']}`);
 
+function summary(name: string, latencies_ms: number[]): string {
+  latencies_ms.sort((a, b) => a - b);
+  const at = (p: number) => percentile(latencies_ms, p).toFixed(3);
+  return `${name.padEnd(13)} p50 ${at(50)}  p90 ${at(90)}  p99 ${at(99)}  max ${latencies_ms[latencies_ms.length - 1]!.toFixed(3)} ms`;
+}
+
 function probe(dir: string, name: string, preallocate: boolean): string {
   const file = path.join(dir, name);
   const fd = fs.openSync(file, 'w+');
@@ -49,9 +55,7 @@ function probe(dir: string, name: string, preallocate: boolean): string {
       fs.fdatasyncSync(fd);
       latencies_ms.push(performance.now() - started_ms);
     }
-    latencies_ms.sort((a, b) => a - b);
-    const at = (p: number) => percentile(latencies_ms, p).toFixed(3);
-    return `${name.padEnd(13)} p50 ${at(50)}  p90 ${at(90)}  p99 ${at(99)}  max ${latencies_ms[latencies_ms.length - 1]!.toFixed(3)} ms`;
+    return summary(name, latencies_ms);
   } finally {
     fs.closeSync(fd);
   }
@@ -59,12 +63,6 @@ function probe(dir: string, name: string, preallocate: boolean): string {
 
 const writeAsync = promisify(fs.write);
 const fdatasyncAsync = promisify(fs.fdatasync);
-
-function summary(name: string, latencies_ms: number[]): string {
-  latencies_ms.sort((a, b) => a - b);
-  const at = (p: number) => percentile(latencies_ms, p).toFixed(3);
-  return `${name.padEnd(13)} p50 ${at(50)}  p90 ${at(90)}  p99 ${at(99)}  max ${latencies_ms[latencies_ms.length - 1]!.toFixed(3)} ms`;
-}
 
 async function probeAsync(dir: string, name: string, dsync: boolean): Promise<string> {
   const file = path.join(dir, name);
