@@ -11,7 +11,9 @@ import { KvClient, KvClusterClient } from '../../src/raft/kv/kv-client.ts';
 
 let cluster: ProcessCluster;
 beforeAll(async () => {
-  cluster = await ProcessCluster.start({ size: 3, tick_ms: 10, electionTicks: 10, snapshotEvery: 300 });
+  // 300-600 ms election timeout: other test files load the 2 CPUs meanwhile,
+  // and leader churn would break the assertions that name the leader.
+  cluster = await ProcessCluster.start({ size: 3, tick_ms: 10, electionTicks: 30, snapshotEvery: 300 });
 });
 afterAll(async () => {
   await cluster?.close();

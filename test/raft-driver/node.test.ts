@@ -25,6 +25,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
+// Election timeout 300-600 ms rather than the default 100-200 ms: these tests
+// are not about failover time, and vitest runs other CPU-heavy files beside
+// them on a 2-core machine, where a starved event loop would otherwise cause
+// elections the assertions do not expect.
 async function startCluster(options: { pendingRequests_max?: number; snapshotEvery_entries?: number; proposalTimeout_ms?: number } = {}) {
   const ids = ['a', 'b', 'c'];
   const peers = new Map<string, { raftAddress: string; clientAddress: string }>();
@@ -33,7 +37,7 @@ async function startCluster(options: { pendingRequests_max?: number; snapshotEve
   const members: Member[] = ids.map((id) => ({ id, dir: `${base}/${id}`, sm: new KvStateMachine(), node: null, changes: [] }));
   const start = async (m: Member, seed: number) => {
     m.sm = new KvStateMachine();
-    m.node = await RaftNode.start({ id: m.id, clusterId: 'test', dataDir: m.dir, peers, stateMachine: m.sm, seed, ...options });
+    m.node = await RaftNode.start({ id: m.id, clusterId: 'test', dataDir: m.dir, peers, stateMachine: m.sm, seed, electionTicks: 30, ...options });
     m.node.on('leader-change', (c) => m.changes.push(c));
   };
   await Promise.all(members.map((m, i) => start(m, 100 + i)));
@@ -114,8 +118,7 @@ describe('RaftNode', () => {
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: 40 }, (_, i) => lead.node!.propose(encodePut(`r${round}-${i}`, bytes(`${round}`)))));
     }
-    const status = lead.node!.status();
-    expect(status.snapshotIndex).toBeGreaterThan(0);
+    await eventually(() => lead.node!.status().snapshotIndex > 0, 5000);
     // Restart a follower: state comes back from its snapshot plus log.
     const follower = members.find((m) => m !== lead)!;
     await follower.node!.readIndex();
@@ -134,7 +137,9 @@ describe('RaftNode', () => {
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: 40 }, (_, i) => lead.node!.propose(encodePut(`s${round}-${i}`, bytes(`${round}`)))));
     }
-    expect(lead.node!.status().snapshotIndex).toBeGreaterThan(laggingLast + 1); // the leader no longer has the entries it needs
+    // Snapshots are written off the event loop, so the one covering the last
+    // round may still be on its way to disk when the proposals return.
+    await eventually(() => lead.node!.status().snapshotIndex > laggingLast + 1, 5000); // the leader no longer has the entries it needs
     await start(lagging, 8);
     await readIndexRetrying(lagging.node!);
     expect(lagging.sm.get('s2-39')).toEqual(bytes('2'));
