@@ -122,6 +122,8 @@ export class ProcessCluster {
         pending = lines.pop()!;
         for (const line of lines) {
           if (line.trim().length === 0) continue;
+          // Node events are JSON lines; V8 diagnostics (RAFT_NODE_ARGS=--trace-gc) also print to stdout.
+          if (!line.startsWith('{')) continue;
           const event = { at_ms, ...(JSON.parse(line) as { event: string }) } as NodeEvent;
           node.events.push(event);
           if (event.event === 'ready') resolve();
