@@ -6,6 +6,7 @@
  *   (b) p50/p99 commit latency at a fixed offered rate (default 1,000/s);
  *   (c) time from kill -9 of the leader to a new leader being reported, over
  *       N trials, restarting the killed node between trials.
+ * Also reports CPU per commit of each process during (b) (Linux: /proc).
  * Writes bench/results/raft-<host>.json and .md.
  *
  * Flags: --throughput-s 5 --window 2000 --rate 1000 --latency-s 5 --latency-repeats 3 --settle-ms 1000 --trials 20
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KvClient, KvClusterClient } from '../src/raft/kv/kv-client.ts';
 import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
+import { processCpu_ms } from './lib/proc-cpu.ts';
 import { closedLoop, openLoop, percentile, summarizeLatencies, type LatencyResult, type ThroughputResult } from './lib/raft-load.ts';
 
 const { values } = parseArgs({
@@ -83,6 +85,35 @@ function reportDeadNodes(cluster: ProcessCluster): void {
   }
 }
 
+/** CPU ms so far of each node process (by id) and of this process (the load generator, key 'client'). */
+function cpuSample(cluster: ProcessCluster): Map<string, number> {
+  const sample = new Map<string, number>();
+  for (const node of cluster.nodes) {
+    const pid = node.child?.pid;
+    const cpu_ms = pid === undefined ? null : processCpu_ms(pid);
+    if (cpu_ms !== null) sample.set(node.id, cpu_ms);
+  }
+  const own = process.cpuUsage();
+  sample.set('client', (own.user + own.system) / 1000);
+  return sample;
+}
+
+/** Where the CPU of (b) went, per commit: which process is the bottleneck on a small host. */
+function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, after: Map<string, number>, commits: number, leader: string): { perProcess_us: Record<string, number>; summary: string } | null {
+  if (commits === 0 || before.size <= 1) return null;
+  const perProcess_us: Record<string, number> = {};
+  const parts: string[] = [];
+  for (const id of [...cluster.nodes.map((n) => n.id), 'client']) {
+    const a = before.get(id);
+    const z = after.get(id);
+    if (a === undefined || z === undefined) continue;
+    const us = ((z - a) * 1000) / commits;
+    perProcess_us[id] = us;
+    parts.push(`${id === leader ? `${id} (leader)` : id} ${us.toFixed(0)}`);
+  }
+  return { perProcess_us, summary: `${parts.join(', ')} us` };
+}
+
 interface FailoverTrial {
   readonly trial: number;
   readonly killed: string;
@@ -111,7 +142,7 @@ async function failoverTrial(cluster: ProcessCluster, trial: number): Promise<Fa
 }
 
 function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a: ThroughputResult, b: LatencyResult, bRuns: readonly LatencyResult[], c: FailoverTrial[], failover: Record<string, number>): string {
-  const latency = report['latency'] as { loadavg_start: string; loadavg_end: string };
+  const latency = report['latency'] as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
   const lines = [
     `# Raft driver benchmark (${String(report['host'])})`,
     '',
@@ -125,6 +156,7 @@ function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a
     `| commits/s, window ${a.window} (batched) | ${a.commits_per_s.toFixed(0)} (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x baseline) | >= 10,000 |`,
     `| commit latency at ${b.offered_per_s}/s offered, ${bRuns.length} runs pooled: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
     `| p99 of each latency run | ${bRuns.map((r) => r.p99_ms.toFixed(2)).join(' / ')} ms | |`,
+    ...(latency.cpu_summary !== null ? [`| CPU per commit during (b) (user + system, all threads) | ${latency.cpu_summary} | |`] : []),
     c.length === 0
       ? '| kill -9 leader -> new leader reported | not run (--trials 0) | median <= 1000, max <= 2000 |'
       : `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
@@ -167,6 +199,7 @@ async function main(): Promise<void> {
     await sleep(settle_ms);
     await openLoop(client, rate, 1, 'bw-');
     const leaderChangesBeforeB = leaderChanges;
+    const cpuBefore = cpuSample(cluster);
     const loadavg_b_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
     const clientTrace: number[] = [];
     const pooled_ms: number[] = [];
@@ -183,6 +216,8 @@ async function main(): Promise<void> {
       bRuns.reduce((sum, r) => sum + r.errors, 0),
     );
     const loadavg_b_end = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+    const cpu = cpuPerCommit(cluster, cpuBefore, cpuSample(cluster), b.samples, leader);
+    if (cpu !== null) console.log(`    CPU per commit during (b): ${cpu.summary}`);
     const leaderChangesDuringB = leaderChanges - leaderChangesBeforeB;
     writeClientTrace(clientTrace);
     console.log(`    pooled: p50 ${b.p50_ms.toFixed(2)} ms, p90 ${b.p90_ms.toFixed(2)} ms, p99 ${b.p99_ms.toFixed(2)} ms, max ${b.max_ms.toFixed(2)} ms (${b.samples} samples, ${b.errors} errors); load ${loadavg_b_start} -> ${loadavg_b_end}`);
@@ -214,7 +249,7 @@ async function main(): Promise<void> {
       leaderChangeEventsDuringLoad: leaderChanges,
       leaderChangeEventsDuringLatency: leaderChangesDuringB,
       throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s },
-      latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1 },
+      latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1, cpu_us_per_commit: cpu?.perProcess_us ?? null, cpu_summary: cpu?.summary ?? null },
       failover: { ...failover, trials: c },
     };
     const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover);
