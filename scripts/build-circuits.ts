@@ -134,16 +134,23 @@ export async function ensurePtau(power: number, log: Log = () => {}): Promise<st
   await mkdir(CACHE_DIR, { recursive: true });
   return withLock(join(CACHE_DIR, `pot${power}.lock`), async () => {
     if (existsSync(final)) return final;
-    log(`  making a local Powers of Tau at power ${power} (cached in circuits/cache)`);
+    log(`  making a local Powers of Tau at power ${power} (cached in circuits/cache; at power 16 this takes tens of minutes on 2 cores)`);
+    // Three snarkjs steps, the last one by far the longest: say when each ends.
+    const step = async (label: string, args: string[]): Promise<void> => {
+      const started_ms = performance.now();
+      log(`    ptau ${power}: ${label}...`);
+      await snarkjs(args);
+      log(`    ptau ${power}: ${label} done in ${((performance.now() - started_ms) / 1000).toFixed(0)} s`);
+    };
     const fresh = join(CACHE_DIR, `pot${power}_0000.ptau.tmp-${process.pid}`);
     const contributed = join(CACHE_DIR, `pot${power}_0001.ptau.tmp-${process.pid}`);
     const prepared = `${final}.tmp-${process.pid}`;
-    await snarkjs(['powersoftau', 'new', 'bn128', String(power), fresh]);
+    await step('new accumulator', ['powersoftau', 'new', 'bn128', String(power), fresh]);
     // Always contribute: a fresh accumulator has tau = 1, where every Lagrange
     // basis but one vanishes, so most zkey bases would be the point at
     // infinity and proofs (and benchmarks) would be degenerate.
-    await snarkjs(['powersoftau', 'contribute', fresh, contributed, '--name=local ptau', `-e=${randomBytes(32).toString('hex')}`]);
-    await snarkjs(['powersoftau', 'prepare', 'phase2', contributed, prepared]);
+    await step('contribution', ['powersoftau', 'contribute', fresh, contributed, '--name=local ptau', `-e=${randomBytes(32).toString('hex')}`]);
+    await step('phase 2 preparation (the long step)', ['powersoftau', 'prepare', 'phase2', contributed, prepared]);
     await rename(prepared, final);
     await rm(fresh, { force: true });
     await rm(contributed, { force: true });
