@@ -99,7 +99,7 @@ function cpuSample(cluster: ProcessCluster): Map<string, number> {
 }
 
 /** Where the CPU of (b) went, per commit: which process is the bottleneck on a small host. */
-function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, after: Map<string, number>, commits: number, leader: string): { perProcess_us: Record<string, number>; summary: string } | null {
+function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, after: Map<string, number>, commits: number, leader: string | null): { perProcess_us: Record<string, number>; summary: string } | null {
   if (commits === 0 || before.size <= 1) return null;
   const perProcess_us: Record<string, number> = {};
   const parts: string[] = [];
@@ -200,6 +200,8 @@ async function main(): Promise<void> {
     await openLoop(client, rate, 1, 'bw-');
     const leaderChangesBeforeB = leaderChanges;
     const cpuBefore = cpuSample(cluster);
+    // The leader may have changed since start-up (an election during (a)); label the one serving (b).
+    const leaderDuringB = cluster.currentLeader();
     const loadavg_b_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
     const clientTrace: number[] = [];
     const pooled_ms: number[] = [];
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
       bRuns.reduce((sum, r) => sum + r.errors, 0),
     );
     const loadavg_b_end = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-    const cpu = cpuPerCommit(cluster, cpuBefore, cpuSample(cluster), b.samples, leader);
+    const cpu = cpuPerCommit(cluster, cpuBefore, cpuSample(cluster), b.samples, leaderDuringB);
     if (cpu !== null) console.log(`    CPU per commit during (b): ${cpu.summary}`);
     const leaderChangesDuringB = leaderChanges - leaderChangesBeforeB;
     writeClientTrace(clientTrace);
