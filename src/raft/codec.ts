@@ -40,6 +40,13 @@ const MESSAGE_TYPES: readonly MessageType[] = [
 ];
 
 const TEXT_ENCODER = new TextEncoder();
+/** Strings up to this many characters take the allocation-free ASCII path when they are ASCII. */
+const SHORT_STRING_CHARS_MAX = 64;
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends values to a growable buffer; `finish()` returns exactly the bytes written. */
@@ -88,6 +95,15 @@ export class Writer {
   }
 
   string(value: string): void {
+    // Short ASCII strings (node ids, keys) are written in place: TextEncoder
+    // would allocate an array per string, and every message carries two ids.
+    const n = value.length;
+    if (n <= SHORT_STRING_CHARS_MAX && isAscii(value)) {
+      this.varuint(n);
+      this.reserve(n);
+      for (let i = 0; i < n; i++) this.buffer[this.length++] = value.charCodeAt(i);
+      return;
+    }
     this.bytes(TEXT_ENCODER.encode(value));
   }
 
@@ -147,7 +163,25 @@ export class Reader {
   }
 
   string(): string {
-    const raw = this.bytes();
+    const length = this.varuint();
+    if (length > this.remaining) this.fail(`length ${length} exceeds the ${this.remaining} bytes left`);
+    if (length <= SHORT_STRING_CHARS_MAX) {
+      // ASCII needs no decoder (and no view to decode from); UTF-8 of any other text has a byte >= 0x80.
+      const start = this.offset;
+      let text = '';
+      let i = start;
+      for (; i < start + length; i++) {
+        const b = this.buffer[i]!;
+        if (b >= 0x80) break;
+        text += String.fromCharCode(b);
+      }
+      if (i === start + length) {
+        this.offset = i;
+        return text;
+      }
+    }
+    const raw = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
     try {
       return TEXT_DECODER.decode(raw);
     } catch {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Reader,
+  Writer,
   decodeEntry,
   decodeHardState,
   decodeMessageBatch,
@@ -46,6 +48,27 @@ describe('raft codec', () => {
       }
       expect(decodeMessageBatch(encodeMessageBatch(batch))).toEqual(batch);
     }
+  });
+
+  it('writes strings as UTF-8 on both the short-ASCII path and the general one', () => {
+    const encoder = new TextEncoder();
+    const cases = ['', 'n1', '\u0000', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'node-é', '日本', 'a'.repeat(40) + '€', '\u{1F600}', 'k'.repeat(300)];
+    for (const text of cases) {
+      const w = new Writer(4);
+      w.string(text);
+      const bytes = w.finish();
+      // Varint length prefix, then exactly what TextEncoder gives.
+      const utf8 = encoder.encode(text);
+      expect(bytes.subarray(bytes.length - utf8.length)).toEqual(utf8);
+      const r = new Reader(bytes, 'test string');
+      expect(r.string()).toBe(text);
+      r.expectEnd();
+    }
+    // A short string whose bytes are not UTF-8 is refused, as a long one is.
+    for (const bad of [[2, 0x61, 0xff], [3, 0xc3, 0x28, 0x61]]) {
+      expect(() => new Reader(new Uint8Array(bad), 'test string').string()).toThrow(/test string: invalid UTF-8 in string/);
+    }
+    expect(() => new Reader(new Uint8Array([5, 0x61]), 'test string').string()).toThrow(/test string: length 5 exceeds the 1 bytes left/);
   });
 
   it('rejects truncated or malformed input with CorruptFileError', () => {
