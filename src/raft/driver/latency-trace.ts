@@ -8,7 +8,8 @@
  * Events: propose (index), ready (first new entry, last new entry),
  * persisted (last entry, fdatasync+write ms), committed (last applied index),
  * recv (messages, first message type code), sent (messages), gc (pause ms, kind),
- * tick-late (ms since the previous tick, expected tick ms: an event-loop stall).
+ * tick-late (ms since the previous tick, expected tick ms: an event-loop stall),
+ * snapshot (index, ms the install took on the event loop).
  *
  * Recording is an array push of numbers; nothing is written while running.
  */
@@ -16,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 
-export type TraceEvent = 'propose' | 'ready' | 'persisted' | 'committed' | 'recv' | 'sent' | 'gc' | 'tick-late';
+export type TraceEvent = 'propose' | 'ready' | 'persisted' | 'committed' | 'recv' | 'sent' | 'gc' | 'tick-late' | 'snapshot';
 
 export class LatencyTrace {
   private readonly records: (number | string)[] = [];

@@ -5,7 +5,9 @@
  * Command (codec varints/strings): op byte (1 = put), key string, value bytes.
  * Result of a put: the index it was applied at (varint), so a client can see
  * where its write landed.
- * Snapshot: varint count, then (key, value) pairs in key order.
+ * Snapshot: varint count, then (key, value) pairs in insertion order (the
+ * same on every replica: each applies the same puts in the same order, and
+ * restore() re-inserts in snapshot order).
  */
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { Reader, Writer } from '../codec.ts';
@@ -13,6 +15,16 @@ import type { StateMachine } from '../driver/state-machine.ts';
 import type { Entry } from '../types.ts';
 
 const OP_PUT = 1;
+
+/**
+ * Keys serialised per slice of a snapshot; the event loop runs between slices.
+ * About a millisecond of work for 64-byte values on a slow 2-core VM: one
+ * synchronous snapshot of 60,000 keys took 90-150 ms there and stalled every
+ * commit on all three nodes at once (they snapshot at the same index).
+ */
+const SNAPSHOT_SLICE_KEYS = 2048;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function encodePut(key: string, value: Uint8Array): Uint8Array {
   const w = new Writer(key.length + value.length + 8);
@@ -49,15 +61,13 @@ export class KvStateMachine implements StateMachine {
     return this.map.size;
   }
 
-  snapshot(): Uint8Array {
-    const w = new Writer(1024);
-    const keys = [...this.map.keys()].sort();
-    w.varuint(keys.length);
-    for (const key of keys) {
-      w.string(key);
-      w.bytes(this.map.get(key)!);
-    }
-    return w.finish();
+  snapshot(): Promise<Uint8Array> {
+    // The point-in-time view: two arrays of references (a few ms for 60,000
+    // keys). Values are never changed in place (a put stores a new array), so
+    // later puts cannot alter what this snapshot writes.
+    const keys = [...this.map.keys()];
+    const values = [...this.map.values()];
+    return serializeInSlices(keys, values);
   }
 
   restore(data: Uint8Array): void {
@@ -71,4 +81,21 @@ export class KvStateMachine implements StateMachine {
     }
     r.expectEnd();
   }
+}
+
+async function serializeInSlices(keys: readonly string[], values: readonly Uint8Array[]): Promise<Uint8Array> {
+  let valueBytes = 0;
+  for (const value of values) valueBytes += value.length;
+  // Sized for ASCII keys and short length prefixes, so the writer rarely grows.
+  const w = new Writer(16 + valueBytes + keys.length * 24);
+  w.varuint(keys.length);
+  for (let start = 0; start < keys.length; start += SNAPSHOT_SLICE_KEYS) {
+    if (start > 0) await yieldToEventLoop();
+    const end = Math.min(keys.length, start + SNAPSHOT_SLICE_KEYS);
+    for (let i = start; i < end; i++) {
+      w.string(keys[i]!);
+      w.bytes(values[i]!);
+    }
+  }
+  return w.finish();
 }

@@ -489,17 +489,27 @@ export class DurableLogStorage implements LogStorage {
    * readers or recovery see (a crash leaves a `.tmp` file that open deletes).
    * Returns null when a snapshot at or after `index` is already current.
    * Finish with installSnapshot.
+   *
+   * Call it between appends: the log is read (the term at `index`) before
+   * this returns its promise. `data` may still be in the making (a state
+   * machine serialising in slices); appends may go on while it is awaited.
    */
-  async prepareSnapshot(index: number, conf: ConfState, data: Uint8Array): Promise<PreparedSnapshot | null> {
+  async prepareSnapshot(index: number, conf: ConfState, data: Uint8Array | Promise<Uint8Array>): Promise<PreparedSnapshot | null> {
     this.checkWritable();
     if (index <= this.snap.metadata.index) return null;
     assert(index <= this.hard.commit, () => `snapshot index ${index} is beyond the commit index ${this.hard.commit}`);
-    const snapshot: Snapshot = { metadata: { index, term: this.term(index), conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data };
+    const metadata = { index, term: this.term(index), conf: { voters: [...conf.voters], learners: [...conf.learners] } };
     const generation = this.generation;
-    const bytes = encodeEnvelope(SNAPSHOT_MAGIC, this.identity, (w) => {
-      w.varuint(generation);
-      writeSnapshot(w, snapshot);
-    });
+    const snapshot: Snapshot = { metadata, data: await data };
+    const bytes = encodeEnvelope(
+      SNAPSHOT_MAGIC,
+      this.identity,
+      (w) => {
+        w.varuint(generation);
+        writeSnapshot(w, snapshot);
+      },
+      snapshot.data.length + 256,
+    );
     const fd = await openAsync(path.join(this.dir, PREPARED_SNAPSHOT_FILE), 'w', 0o644);
     try {
       let written = 0;

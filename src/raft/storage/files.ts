@@ -27,9 +27,10 @@ export interface Identity {
   readonly nodeId: string;
 }
 
-export function encodeEnvelope(magic: string, identity: Identity, writeBody: (w: Writer) => void): Uint8Array {
+/** `bodyCapacity_bytes`: a size hint, so a large body (a snapshot) is not copied at every doubling of the buffer. */
+export function encodeEnvelope(magic: string, identity: Identity, writeBody: (w: Writer) => void, bodyCapacity_bytes = 128): Uint8Array {
   assert(magic.length === MAGIC_BYTES, () => `magic must be ${MAGIC_BYTES} characters: ${magic}`);
-  const body = new Writer(128);
+  const body = new Writer(bodyCapacity_bytes);
   body.string(identity.clusterId);
   body.string(identity.nodeId);
   writeBody(body);
