@@ -111,6 +111,9 @@ export class ProcessCluster {
     node.child = child;
     node.stderr = '';
     let pending = '';
+    // RAFT_NODE_STDOUT_DIR: keep those diagnostics (one file per node) instead of dropping them.
+    const diagnosticsDir = process.env['RAFT_NODE_STDOUT_DIR'] || undefined;
+    if (diagnosticsDir !== undefined) fs.mkdirSync(diagnosticsDir, { recursive: true });
     return new Promise((resolve, reject) => {
       child.stderr!.on('data', (chunk: Buffer) => {
         node.stderr = (node.stderr + chunk.toString()).slice(-20_000);
@@ -123,7 +126,10 @@ export class ProcessCluster {
         for (const line of lines) {
           if (line.trim().length === 0) continue;
           // Node events are JSON lines; V8 diagnostics (RAFT_NODE_ARGS=--trace-gc) also print to stdout.
-          if (!line.startsWith('{')) continue;
+          if (!line.startsWith('{')) {
+            if (diagnosticsDir !== undefined) fs.appendFileSync(path.join(diagnosticsDir, `${id}.stdout`), `${line}\n`);
+            continue;
+          }
           const event = { at_ms, ...(JSON.parse(line) as { event: string }) } as NodeEvent;
           node.events.push(event);
           if (event.event === 'ready') resolve();
