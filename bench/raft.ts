@@ -6,7 +6,10 @@
  *   (b) p50/p99 commit latency at a fixed offered rate (default 1,000/s);
  *   (c) time from kill -9 of the leader to a new leader being reported, over
  *       N trials, restarting the killed node between trials.
- * Also reports CPU per commit of each process during (b) (Linux: /proc).
+ * Also reports CPU per commit of each process during (b) (Linux: /proc), and
+ * first, as the baseline for (b), the floor: the same load on three plain
+ * processes that only do a commit's unavoidable work (lib/raft-floor.ts);
+ * --skip-floor leaves it out.
  * Writes bench/results/raft-<host>.json and .md.
  *
  * Flags: --throughput-s 5 --window 2000 --rate 1000 --latency-s 5 --latency-repeats 3 --settle-ms 1000 --trials 20
@@ -20,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { KvClient, KvClusterClient } from '../src/raft/kv/kv-client.ts';
 import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
 import { processCpu_ms } from './lib/proc-cpu.ts';
+import { startFloorPipeline } from './lib/raft-floor.ts';
 import { closedLoop, openLoop, percentile, summarizeLatencies, type LatencyResult, type ThroughputResult } from './lib/raft-load.ts';
 
 const { values } = parseArgs({
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     'election-ticks': { type: 'string', default: '10' },
     // The node's own default: snapshots are part of steady traffic, so (b) measures them.
     'snapshot-every': { type: 'string', default: '50000' },
+    'skip-floor': { type: 'boolean', default: false },
     tag: { type: 'string' },
   },
   strict: true,
@@ -118,6 +123,49 @@ function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, afte
   return { perProcess_us, summary: `${parts.join(', ')} us` };
 }
 
+interface FloorResult {
+  readonly latency: LatencyResult;
+  readonly runs: LatencyResult[];
+  readonly cpu_us_per_commit: { leader: number; followers: number[]; client: number } | null;
+}
+
+/** (b) on the floor pipeline: same rate, runs and warm-up, same generator. */
+async function measureFloor(): Promise<FloorResult> {
+  const pipeline = await startFloorPipeline();
+  try {
+    await openLoop(pipeline, rate, 1, 'fw-');
+    const cpuBefore = pipeline.cpu_ms();
+    const clientBefore = process.cpuUsage();
+    const pooled_ms: number[] = [];
+    const runs: LatencyResult[] = [];
+    for (let run = 0; run < latencyRepeats; run++) {
+      const result = await openLoop(pipeline, rate, latency_s, `f${run}-`, undefined, pooled_ms);
+      runs.push(result);
+      console.log(`    floor run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms`);
+    }
+    const cpuAfter = pipeline.cpu_ms();
+    const client = process.cpuUsage(clientBefore);
+    const latency = summarizeLatencies(
+      pooled_ms,
+      rate,
+      runs.reduce((sum, r) => sum + r.duration_s, 0),
+      runs.reduce((sum, r) => sum + r.errors, 0),
+    );
+    const commits = latency.samples;
+    const cpu_us_per_commit =
+      cpuBefore === null || cpuAfter === null || commits === 0
+        ? null
+        : {
+            leader: ((cpuAfter.leader - cpuBefore.leader) * 1000) / commits,
+            followers: cpuAfter.followers.map((f, i) => ((f - cpuBefore.followers[i]!) * 1000) / commits),
+            client: (client.user + client.system) / commits,
+          };
+    return { latency, runs, cpu_us_per_commit };
+  } finally {
+    await pipeline.close();
+  }
+}
+
 interface FailoverTrial {
   readonly trial: number;
   readonly killed: string;
@@ -145,7 +193,26 @@ async function failoverTrial(cluster: ProcessCluster, trial: number): Promise<Fa
   return { trial, killed: leader, newLeader: found.id, failover_ms: found.at_ms - killed_ms };
 }
 
-function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a: ThroughputResult, b: LatencyResult, bRuns: readonly LatencyResult[], c: FailoverTrial[], failover: Record<string, number>): string {
+function formatMarkdown(
+  report: Record<string, unknown>,
+  a0: ThroughputResult,
+  a: ThroughputResult,
+  b: LatencyResult,
+  bRuns: readonly LatencyResult[],
+  c: FailoverTrial[],
+  failover: Record<string, number>,
+  floor: FloorResult | null,
+): string {
+  const floorRows =
+    floor === null
+      ? []
+      : [
+          `| floor at ${b.offered_per_s}/s (raw TCP + O_DSYNC on 3 processes, no Raft or gRPC), ${floor.runs.length} runs pooled: p50 / p90 / p99 / max | ${floor.latency.p50_ms.toFixed(2)} / ${floor.latency.p90_ms.toFixed(2)} / ${floor.latency.p99_ms.toFixed(2)} / ${floor.latency.max_ms.toFixed(2)} ms (p99 of each run ${floor.runs.map((r) => r.p99_ms.toFixed(2)).join(' / ')}) | |`,
+          `| (b) over the floor: p50 / p99 | ${(b.p50_ms / floor.latency.p50_ms).toFixed(2)}x / ${(b.p99_ms / floor.latency.p99_ms).toFixed(2)}x | |`,
+          ...(floor.cpu_us_per_commit === null
+            ? []
+            : [`| floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`]),
+        ];
   const latency = report['latency'] as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
   const lines = [
     `# Raft driver benchmark (${String(report['host'])})`,
@@ -161,6 +228,7 @@ function formatMarkdown(report: Record<string, unknown>, a0: ThroughputResult, a
     `| commit latency at ${b.offered_per_s}/s offered, ${bRuns.length} runs pooled: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
     `| p99 of each latency run | ${bRuns.map((r) => r.p99_ms.toFixed(2)).join(' / ')} ms | |`,
     ...(latency.cpu_summary !== null ? [`| CPU per commit during (b) (user + system, all threads) | ${latency.cpu_summary} | |`] : []),
+    ...floorRows,
     c.length === 0
       ? '| kill -9 leader -> new leader reported | not run (--trials 0) | median <= 1000, max <= 2000 |'
       : `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
@@ -179,6 +247,14 @@ async function main(): Promise<void> {
   const host = os.hostname();
   const loadavg_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`raft bench on ${host}: ${os.cpus().length} CPUs, load average ${loadavg_start}`);
+  let floor: FloorResult | null = null;
+  if (!values['skip-floor']) {
+    console.log(`(b0) floor at ${rate}/s offered (raw TCP + O_DSYNC on 3 processes, no Raft or gRPC): ${latencyRepeats} runs of ${latency_s} s after 1 s warm-up`);
+    floor = await measureFloor();
+    const f = floor.latency;
+    const cpu = floor.cpu_us_per_commit;
+    console.log(`    floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`);
+  }
   const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery });
   try {
     const leader = await cluster.waitForLeader(10_000);
@@ -257,8 +333,9 @@ async function main(): Promise<void> {
       throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s },
       latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1, cpu_us_per_commit: cpu?.perProcess_us ?? null, cpu_summary: cpu?.summary ?? null },
       failover: { ...failover, trials: c },
+      floor: floor === null ? null : { ...floor.latency, runs: floor.runs, cpu_us_per_commit: floor.cpu_us_per_commit },
     };
-    const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover);
+    const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover, floor);
     console.log(`\n${markdown}`);
     const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
     fs.mkdirSync(outDir, { recursive: true });
