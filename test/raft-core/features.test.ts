@@ -54,6 +54,55 @@ describe('batching and the pipeline', () => {
     expect(follower.takeLeaderMessages()).toEqual([]);
   });
 
+  it('a new commit index reaches idle followers within two leader ticks, not in a broadcast of its own', () => {
+    const c = new TestCluster(V3, { heartbeatTicks: 5 }); // no heartbeat in the ticks below
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    const { index } = c.propose('1', 'x');
+    c.stabilize(); // append, acks: the leader commits; nothing else is sent
+    expect(c.core('1').status().commit).toBe(index);
+    for (const id of ['2', '3']) expect(c.core(id).status().commit).toBe(index - 1);
+    c.tick('1'); // an append went out since the last tick: traffic may go on and carry the commit
+    expect(c.queue.filter((m) => m.type === 'append')).toEqual([]);
+    c.tick('1');
+    const catchUp = c.queue.filter((m) => m.type === 'append');
+    expect(catchUp.map((m) => [m.to, m.commit, m.entries?.length])).toEqual([
+      ['2', index, 0],
+      ['3', index, 0],
+    ]);
+    c.stabilize();
+    for (const id of ['2', '3']) expect(c.node(id).applied.map((e) => e.index)).toContain(index);
+    c.tick('1'); // told already: no second catch-up
+    expect(c.queue.filter((m) => m.type === 'append')).toEqual([]);
+  });
+
+  it('under traffic the commit index rides on the next append: one append per follower per proposal', () => {
+    const c = new TestCluster(V3, { heartbeatTicks: 5 });
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    const first = c.propose('1', 'x');
+    c.stabilize();
+    c.propose('1', 'y');
+    const appends = c.queue.filter((m) => m.type === 'append' && m.to === '2');
+    expect(appends.map((m) => [m.commit, m.entries?.map((e) => e.index)])).toEqual([[first.index, [first.index + 1]]]);
+    // The leader ticking while appends flow sends no extra catch-up.
+    c.tick('1');
+    expect(c.queue.filter((m) => m.type === 'append' && m.to === '2')).toHaveLength(1);
+  });
+
+  it('the commit of a membership change is broadcast at once', () => {
+    const c = new TestCluster(V3, { heartbeatTicks: 5 });
+    c.elect('1');
+    c.tickAll();
+    c.stabilize();
+    c.addNode('4');
+    const { index } = c.core('1').proposeConfChange({ type: 'add-learner', nodeId: '4' });
+    c.stabilize(); // no tick: the followers learn the commit from the broadcast
+    for (const id of ['2', '3']) expect(c.core(id).status().commit).toBeGreaterThanOrEqual(index);
+  });
+
   it('no more than maxInflightMsgs appends are unacknowledged per follower', () => {
     const c = new TestCluster(V3, { maxSizePerMsg: 1, maxInflightMsgs: 2 });
     c.elect('1');

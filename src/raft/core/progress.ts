@@ -20,6 +20,8 @@ export class Progress {
   pendingSnapshot = 0; // snapshot state: index of the snapshot sent
   snapshotWait_ticks = 0; // snapshot state: ticks since the snapshot was sent (resend after a bound)
   recentActive = false; // heard from the peer within the current check-quorum window
+  sentCommit = 0; // the highest commit index sent to the peer (in an append or heartbeat)
+  sentSinceTick = false; // an append went to the peer since the leader's last tick
   isLearner: boolean;
   readonly inflights: Inflights;
 

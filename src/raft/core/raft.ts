@@ -401,6 +401,7 @@ export class RaftCore implements RaftCoreApi {
   }
 
   private tickLeader(): void {
+    this.flushCommitToIdlePeers();
     this.heartbeatElapsed_ticks++;
     this.electionElapsed_ticks++;
     if (this.electionElapsed_ticks >= this.electionTimeout_ticks) {
@@ -635,7 +636,17 @@ export class RaftCore implements RaftCoreApi {
       pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) this.broadcastAppend();
+    // A new commit index is broadcast at once (as etcd does) only when it
+    // commits a membership change or the election no-op (pendingConfIndex):
+    // the configuration takes effect on each node as it applies, and a leader
+    // that removes itself steps down right after. Otherwise followers learn it
+    // from the next append, which under load follows within a proposal's
+    // interval, or from a catch-up append at a leader tick that follows a
+    // whole tick without appends (flushCommitToIdlePeers: two ticks at most). A broadcast at every commit
+    // cost each follower an extra frame and answer, half again the messages of
+    // a commit, for nothing a client of the leader waits on.
+    const committedBefore = this.log.committed;
+    if (this.maybeCommit() && committedBefore < this.pendingConfIndex && this.pendingConfIndex <= this.log.committed) this.broadcastAppend();
     else if (wasPaused) this.sendAppend(m.from, false);
     this.sendAppendsWhileOpen(m.from);
 
@@ -695,13 +706,24 @@ export class RaftCore implements RaftCoreApi {
   private broadcastHeartbeat(context: Uint8Array | undefined): void {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      this.send({
-        type: 'heartbeat',
-        to: id,
-        term: this.term,
-        commit: Math.min(pr.match, this.log.committed), // never more than the follower is known to have
-        ...(context !== undefined ? { context } : {}),
-      });
+      const commit = Math.min(pr.match, this.log.committed); // never more than the follower is known to have
+      this.send({ type: 'heartbeat', to: id, term: this.term, commit, ...(context !== undefined ? { context } : {}) });
+      pr.sentCommit = Math.max(pr.sentCommit, commit);
+    }
+  }
+
+  /**
+   * Sends the commit index to each peer that has not been told it and got no
+   * append since the last tick: once traffic stops, followers learn the last
+   * commit within two ticks (under traffic, appends carry it). Followers need
+   * it to apply, and to answer their own ReadIndex reads; heartbeats carry it
+   * too, but only every heartbeatTicks.
+   */
+  private flushCommitToIdlePeers(): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      if (!pr.sentSinceTick && pr.sentCommit < this.log.committed && pr.state === 'replicate') this.sendAppend(id, true);
+      pr.sentSinceTick = false;
     }
   }
 
@@ -723,6 +745,8 @@ export class RaftCore implements RaftCoreApi {
     const entries = pr.next <= lastIndex ? this.log.entries(pr.next, lastIndex + 1, this.config.maxSizePerMsg) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    pr.sentCommit = Math.max(pr.sentCommit, this.log.committed);
+    pr.sentSinceTick = true;
     const last = entries[entries.length - 1];
     if (last !== undefined) pr.sentEntries(last.index);
     else if (pr.state === 'probe') pr.probeSent = true;
