@@ -768,15 +768,31 @@ export class RaftCore implements RaftCoreApi {
    * entry is committed indirectly, with the first current-term entry above it.
    */
   private maybeCommit(): boolean {
-    const matches: number[] = [];
-    for (const voter of this.conf.voters) matches.push(this.progress.get(voter)?.match ?? 0);
-    matches.sort((a, b) => b - a);
-    const quorumMatch = matches[this.quorum() - 1] ?? 0;
+    const quorumMatch = this.quorumMatch();
     if (quorumMatch <= this.log.committed) return false;
     if (this.log.term(quorumMatch) !== this.term) return false;
     this.log.commitTo(quorumMatch);
     this.releaseReadsWaitingForCommit();
     return true;
+  }
+
+  /**
+   * The highest index that a quorum of voters holds: the quorum()-th largest
+   * match. Counted without sorting or allocating (this runs on every
+   * acknowledgement, and a handful of voters makes the quadratic count cheap).
+   */
+  private quorumMatch(): number {
+    const voters = this.conf.voters;
+    const quorum = this.quorum();
+    let best = 0;
+    for (const candidate of voters) {
+      const match = this.progress.get(candidate)?.match ?? 0;
+      if (match <= best) continue;
+      let holding = 0;
+      for (const voter of voters) if ((this.progress.get(voter)?.match ?? 0) >= match) holding++;
+      if (holding >= quorum) best = match;
+    }
+    return best;
   }
 
   private stableLastIndex(): number {
