@@ -17,7 +17,7 @@ import path from 'node:path';
 import { readFrames, writeFrame } from './raft-floor-frames.ts';
 
 const RECORD = Buffer.alloc(300, 7);
-const LOG_BYTES = 256 * 1024 * 1024;
+const LOG_BYTES = 32 * 1024 * 1024; // written round and round: 20 s at 1,000 commits/s is 6 MB
 
 /** A preallocated log file written through an O_DSYNC descriptor, as the Raft storage does. */
 class SyncedLog {
