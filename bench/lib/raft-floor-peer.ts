@@ -107,6 +107,9 @@ function leader(dir: string, followerPorts: number[]): void {
   );
 }
 
+// The bench stopped or died (its IPC channel closed): do not linger as an orphan.
+process.on('disconnect', () => process.exit(0));
+
 const [role, dir, ...ports] = process.argv.slice(2);
 if (role === 'follower' && dir !== undefined) follower(dir);
 else if (role === 'leader' && dir !== undefined) leader(dir, ports.map(Number));
