@@ -1,49 +1,25 @@
-import { InvalidArgumentError } from '../errors/index.ts';
+/** npm run sim: see USAGE in cli-args.ts. */
+import { ZkpError } from '../errors/index.ts';
+import { parseArgs, USAGE, type CliOptions } from './cli-args.ts';
 import { replayCommand, runSimulation, type SimulationResult } from './simulation.ts';
-
-/**
- * npm run sim -- --seeds N [--seed S] [--steps K] [--verbose]
- * Runs seeds S, S+1, ..., S+N-1 (S defaults to 1; with --seed alone, N is 1).
- */
-interface CliOptions {
-  seedStart: number;
-  seedCount: number;
-  steps: number;
-  verbose: boolean;
-}
-
-export const DEFAULT_STEPS = 1500;
-
-export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { seedStart: 1, seedCount: 1, steps: DEFAULT_STEPS, verbose: false };
-  let seedsGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === '--verbose') {
-      options.verbose = true;
-      continue;
-    }
-    const raw = argv[++i];
-    const value = raw === undefined ? NaN : Number(raw);
-    if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${flag} needs a non-negative integer, got ${String(raw)}`);
-    if (flag === '--seeds') {
-      options.seedCount = value;
-      seedsGiven = true;
-    } else if (flag === '--seed') options.seedStart = value;
-    else if (flag === '--steps') options.steps = value;
-    else throw new InvalidArgumentError(`unknown flag ${flag} (expected --seeds, --seed, --steps, --verbose)`);
-  }
-  if (!seedsGiven) options.seedCount = 1;
-  if (options.seedCount < 1 || options.steps < 1) throw new InvalidArgumentError('--seeds and --steps must be at least 1');
-  return options;
-}
 
 function describe(result: SimulationResult, steps: number): string {
   return `seed ${result.seed} FAILED at tick ${result.failedAtTick ?? '?'}: ${result.failure ?? '?'}\n  replay: ${replayCommand(result.seed, steps)}`;
 }
 
 function main(): number {
-  const options = parseArgs(process.argv.slice(2));
+  let options: CliOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof ZkpError)) throw error;
+    console.error(`sim: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const started_ms = performance.now();
   const failures: SimulationResult[] = [];
   let inconclusive = 0;
@@ -67,7 +43,7 @@ function main(): number {
   }
   const elapsed_s = (performance.now() - started_ms) / 1000;
   console.log(
-    `summary: ${options.seedCount} seeds (${options.seedStart}..${options.seedStart + options.seedCount - 1}), ${options.steps} steps each, ` +
+    `summary: ${options.seedCount} seed${options.seedCount === 1 ? '' : 's'} (${options.seedStart}..${options.seedStart + options.seedCount - 1}), ${options.steps} steps each, ` +
       `${failures.length} failed, ${inconclusive} with an inconclusive linearizability search, ${elapsed_s.toFixed(1)} s, ${(options.seedCount / elapsed_s).toFixed(1)} seeds/s`,
   );
   for (const failure of failures) console.log(`  ${replayCommand(failure.seed, options.steps)}`);
