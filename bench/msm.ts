@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createNativeBackend } from '../src/prover/backends/native/index.ts';
+import { BenchCli } from './lib/cli.ts';
 import { chainPoints, loadBn128 } from './lib/ffjavascript.ts';
 
 interface Row {
@@ -25,13 +25,6 @@ interface Row {
   /** CPU time of the whole process (all threads) in the best run of each. */
   baseline_cpu_ms: number;
   native_cpu_ms: number;
-}
-
-function intOption(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  const v = Number(value);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer, got ${value}`);
-  return v;
 }
 
 /** Random standard-form Fr scalars below 2^253 < r. */
@@ -89,13 +82,26 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { log2n: { type: 'string' }, 'g2-log2n': { type: 'string' }, 'ntt-log2n': { type: 'string' }, reps: { type: 'string' } },
-  });
-  const log2n = intOption(values.log2n, 16, 'log2n');
-  const g2Log2n = intOption(values['g2-log2n'], Math.max(0, log2n - 3), 'g2-log2n');
-  const nttLog2n = intOption(values['ntt-log2n'], log2n, 'ntt-log2n');
-  const reps = Math.max(1, intOption(values.reps, 3, 'reps'));
+  const cli = new BenchCli(
+    'bench:msm',
+    `usage: npx tsx bench/msm.ts [--log2n N] [--g2-log2n N] [--ntt-log2n N] [--reps N]
+
+The native backend against ffjavascript (WASM on worker threads) on the same
+inputs: G1 MSM (random and witness-like scalars), G2 MSM and the Fr NTT;
+results are checked equal before a timing counts. Writes
+bench/results/msm-<host>.json.
+
+  --log2n N       G1 MSM size 2^N (default 16)
+  --g2-log2n N    G2 MSM size 2^N (default log2n - 3)
+  --ntt-log2n N   NTT size 2^N (default log2n)
+  --reps N        runs of each; the best counts (default 3)
+  --help          this text`,
+    { log2n: { type: 'string' }, 'g2-log2n': { type: 'string' }, 'ntt-log2n': { type: 'string' }, reps: { type: 'string' } },
+  );
+  const log2n = cli.int('log2n', 16, 1, 26);
+  const g2Log2n = cli.int('g2-log2n', Math.max(1, log2n - 3), 1, 24);
+  const nttLog2n = cli.int('ntt-log2n', log2n, 1, 28);
+  const reps = cli.int('reps', 3, 1);
 
   const curve = await loadBn128();
   const native = await createNativeBackend();

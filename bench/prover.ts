@@ -18,7 +18,6 @@ import { availableParallelism, cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import { releaseCurve, snarkjs } from '../src/prover/ffjs.ts';
 import { prove } from '../src/prover/groth16.ts';
@@ -27,6 +26,8 @@ import { readWtns } from '../src/prover/io/wtns.ts';
 import { readZkey, type Groth16Zkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
 import { openBackend } from '../src/prover/select-backend.ts';
+import { backendNames as registeredBackends } from '../src/prover/backends/index.ts';
+import { BenchCli } from './lib/cli.ts';
 
 interface Row {
   prover: string;
@@ -55,13 +56,6 @@ function checkBasesNotDegenerate(zkey: Groth16Zkey): void {
   }
 }
 
-function positiveInt(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
-  return parsed;
-}
-
 /** SplitMix64 field elements from a printed seed, so a run's input can be reproduced. */
 function seededField(seed: bigint): () => bigint {
   let state = seed & 0xffffffffffffffffn;
@@ -75,16 +69,29 @@ function seededField(seed: bigint): () => bigint {
   return () => ((next() << 192n) | (next() << 128n) | (next() << 64n) | next()) % BN254_R;
 }
 
+export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--seed S]
+
+A whole Groth16 proof of the bench circuit (a multiplication chain filling a
+2^N domain; built once and cached under circuits/) with snarkjs (the baseline)
+and with each listed backend, in one process; every proof is verified with
+snarkjs. Writes bench/results/prover-<host>.json and .md.
+
+  --log2n N        domain size 2^N, 4 to 22 (default 16; the first build at 16
+                   makes a Powers of Tau, tens of minutes on 2 cores)
+  --backends LIST  comma-separated, of ${registeredBackends().filter((name) => name !== 'snarkjs').join(', ')} (default native;
+                   snarkjs always runs, as the baseline)
+  --runs N         runs of each prover; the best counts (default 2)
+  --seed S         the witness inputs' seed, to reproduce a run (default random)
+  --help           this text`;
+
 export async function runProverBench(argv: string[]): Promise<Row[]> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } },
-    allowPositionals: false,
-  });
-  const log2n = positiveInt(values.log2n, 16, 'log2n');
-  const runs = positiveInt(values.runs, 2, 'runs');
-  const backendNames = (values.backends ?? 'native').split(',').map((name) => name.trim()).filter((name) => name !== '' && name !== 'snarkjs');
-  const seed = values.seed !== undefined ? BigInt(values.seed) : BigInt(`0x${randomBytes(8).toString('hex')}`);
+  const cli = new BenchCli('bench:prover', PROVER_BENCH_USAGE, { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } }, argv);
+  const log2n = cli.int('log2n', 16, 4, 22);
+  const runs = cli.int('runs', 2, 1);
+  const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
+  const seedText = cli.string('seed');
+  if (seedText !== undefined && !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim())) cli.fail(`--seed needs a non-negative integer, got ${JSON.stringify(seedText)}`);
+  const seed = seedText !== undefined ? BigInt(seedText.trim()) : BigInt(`0x${randomBytes(8).toString('hex')}`);
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   say(`bench:prover log2n=${log2n} runs=${runs} backends=snarkjs(baseline),${backendNames.join(',')} seed=${seed}`);

@@ -12,49 +12,67 @@
  * --skip-floor leaves it out.
  * Writes bench/results/raft-<host>.json and .md.
  *
- * Flags: --throughput-s 5 --window 2000 --rate 1000 --latency-s 5 --latency-repeats 3 --settle-ms 1000 --trials 20
- *        --tick-ms 10 --election-ticks 10 --snapshot-every 50000 [--tag name: writes raft-<host>-<name>.*]
+ * Flags: npm run bench:raft -- --help
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { KvClient, KvClusterClient } from '../src/raft/kv/kv-client.ts';
+import { BenchCli } from './lib/cli.ts';
 import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
 import { processCpu_ms } from './lib/proc-cpu.ts';
 import { startFloorPipeline } from './lib/raft-floor.ts';
 import { closedLoop, openLoop, percentile, summarizeLatencies, type LatencyResult, type ThroughputResult } from './lib/raft-load.ts';
 
-const { values } = parseArgs({
-  options: {
-    'throughput-s': { type: 'string', default: '5' },
-    window: { type: 'string', default: '2000' },
-    rate: { type: 'string', default: '1000' },
-    'latency-s': { type: 'string', default: '5' },
-    'latency-repeats': { type: 'string', default: '3' },
-    'settle-ms': { type: 'string', default: '1000' },
-    trials: { type: 'string', default: '20' },
-    'tick-ms': { type: 'string', default: '10' },
-    'election-ticks': { type: 'string', default: '10' },
-    // The node's own default: snapshots are part of steady traffic, so (b) measures them.
-    'snapshot-every': { type: 'string', default: '50000' },
-    'skip-floor': { type: 'boolean', default: false },
+const cli = new BenchCli(
+  'bench:raft',
+  `usage: npm run bench:raft -- [flags]
+
+Three Raft node processes on loopback with fdatasync on; writes
+bench/results/raft-<host>[-<tag>].json and .md.
+
+  --throughput-s S      length of each throughput run (default 5)
+  --window N            concurrent puts of the batched run (default 2000)
+  --rate R              offered puts/s of the latency runs (default 1000)
+  --latency-s S         length of each latency run (default 5)
+  --latency-repeats N   latency runs, pooled (default 3)
+  --settle-ms MS        pause between phases (default 1000)
+  --trials N            kill -9 leader trials; 0 skips failover (default 20)
+  --tick-ms MS          the nodes' tick (default 10)
+  --election-ticks N    election timeout in ticks (default 10)
+  --snapshot-every N    entries between snapshots (default 50000)
+  --skip-floor          leave out the floor baseline (b0)
+  --tag NAME            write raft-<host>-<NAME>.* instead
+  --help                this text`,
+  {
+    'throughput-s': { type: 'string' },
+    window: { type: 'string' },
+    rate: { type: 'string' },
+    'latency-s': { type: 'string' },
+    'latency-repeats': { type: 'string' },
+    'settle-ms': { type: 'string' },
+    trials: { type: 'string' },
+    'tick-ms': { type: 'string' },
+    'election-ticks': { type: 'string' },
+    'snapshot-every': { type: 'string' },
+    'skip-floor': { type: 'boolean' },
     tag: { type: 'string' },
   },
-  strict: true,
-});
-const throughput_s = Number(values['throughput-s']);
-const window = Number(values.window);
-const rate = Number(values.rate);
-const latency_s = Number(values['latency-s']);
-const latencyRepeats = Number(values['latency-repeats']);
-const settle_ms = Number(values['settle-ms']);
-const trials = Number(values.trials);
-const tick_ms = Number(values['tick-ms']);
-const electionTicks = Number(values['election-ticks']);
-const snapshotEvery = Number(values['snapshot-every']);
-if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new Error(`--snapshot-every must be a positive integer, got ${values['snapshot-every']}`);
+);
+const throughput_s = cli.number('throughput-s', 5);
+const window = cli.int('window', 2000, 1);
+const rate = cli.number('rate', 1000);
+const latency_s = cli.number('latency-s', 5);
+const latencyRepeats = cli.int('latency-repeats', 3, 1);
+const settle_ms = cli.int('settle-ms', 1000, 0);
+const trials = cli.int('trials', 20, 0);
+const tick_ms = cli.int('tick-ms', 10, 1);
+const electionTicks = cli.int('election-ticks', 10, 2);
+// The node's own default: snapshots are part of steady traffic, so (b) measures them.
+const snapshotEvery = cli.int('snapshot-every', 50_000, 1);
+const tag = cli.string('tag');
+if (tag !== undefined && !/^[A-Za-z0-9._-]+$/.test(tag)) cli.fail(`--tag ${JSON.stringify(tag)}: use letters, digits, '.', '_' and '-' (it becomes part of a file name)`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -248,7 +266,7 @@ async function main(): Promise<void> {
   const loadavg_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`raft bench on ${host}: ${os.cpus().length} CPUs, load average ${loadavg_start}`);
   let floor: FloorResult | null = null;
-  if (!values['skip-floor']) {
+  if (!cli.boolean('skip-floor')) {
     console.log(`(b0) floor at ${rate}/s offered (raw TCP + O_DSYNC on 3 processes, no Raft or gRPC): ${latencyRepeats} runs of ${latency_s} s after 1 s warm-up`);
     floor = await measureFloor();
     const f = floor.latency;
@@ -345,7 +363,7 @@ async function main(): Promise<void> {
     console.log(`\n${markdown}`);
     const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const safeHost = `${host}${values.tag !== undefined ? `-${values.tag}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const safeHost = `${host}${tag !== undefined ? `-${tag}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_');
     fs.writeFileSync(path.join(outDir, `raft-${safeHost}.json`), `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(path.join(outDir, `raft-${safeHost}.md`), markdown);
     console.log(`wrote bench/results/raft-${safeHost}.json and .md`);

@@ -9,10 +9,23 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchCli } from './lib/cli.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const MODULES = ['prover.ts', 'msm.ts', 'webgpu.ts', 'raft.ts'];
+
+// No flags of its own (each module takes its own; see their --help): --help only.
+new BenchCli(
+  'bench',
+  `usage: npm run bench
+
+Runs every benchmark with its default options, one after another, each in its
+own process: ${MODULES.join(', ')} (bench/). Each writes its report under
+bench/results/. To pass options, run one module's own script, for example
+npm run bench:prover -- --log2n 12, or npm run bench:raft -- --help.`,
+  {},
+);
 
 const failed: string[] = [];
 for (const module of MODULES) {

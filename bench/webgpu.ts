@@ -9,12 +9,7 @@
  *          multiplications per thread, 16 x 16-bit vs 20 x 13-bit limbs.
  * Writes bench/results/webgpu-<adapter>-<host>.{json,md}.
  *
- *   npm run bench:webgpu -- [--min-log2n 12] [--max-log2n 14] [--g2-max-log2n 12] [--repeat 1]
- *                           [--prove-log2n 10] [--field-threads N] [--field-chain N]
- *                           [--sections msm,prove,field] [--field-bench (= --sections field)]
- *
- * Defaults are sized for lavapipe (CPU Vulkan); on a GPU pass e.g.
- * --min-log2n 12 --max-log2n 22 --g2-max-log2n 20 --prove-log2n 20.
+ *   npm run bench:webgpu -- [flags]   (--help lists them; defaults suit lavapipe)
  *
  * Columns: e2e = the plain API call (uploads bases and scalars, reads back);
  * resident = MSM over bases already resident (loadCircuit), i.e. without
@@ -28,7 +23,6 @@ import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBn128 } from 'ffjavascript';
 import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
-import { InvalidArgumentError } from '../src/errors/index.ts';
 import type { ProverBackend } from '../src/prover/backend.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
 import { isCpuDriver } from '../src/prover/backends/webgpu/codegen.ts';
@@ -42,14 +36,7 @@ import { prove, type ProgressEvent } from '../src/prover/groth16.ts';
 import { readWtns } from '../src/prover/io/wtns.ts';
 import { readZkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`--${name} needs a non-negative integer`);
-  return v;
-}
+import { BenchCli } from './lib/cli.ts';
 
 async function time<T>(fn: () => Promise<T>, repeat: number): Promise<{ ms: number; value: T }> {
   let best = Infinity;
@@ -77,29 +64,56 @@ interface Row {
 type Section = 'msm' | 'prove' | 'field';
 const SECTIONS: readonly Section[] = ['msm', 'prove', 'field'];
 
-function sections(): Set<Section> {
-  if (process.argv.includes('--field-bench')) return new Set(['field']);
-  const i = process.argv.indexOf('--sections');
-  if (i < 0) return new Set(SECTIONS);
-  const names = (process.argv[i + 1] ?? '').split(',').filter((x) => x !== '');
-  for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new InvalidArgumentError(`--sections: '${n}' is not one of ${SECTIONS.join(', ')}`);
-  return new Set(names as Section[]);
-}
+const USAGE = `usage: npm run bench:webgpu -- [flags]
+
+The WebGPU backend against the CPU baseline (native, else snarkjs) in the same
+process; every result is checked equal, every proof verified. Writes
+bench/results/webgpu-<adapter>-<host>.json and .md.
+
+  --sections LIST      comma-separated, of msm, prove, field (default all)
+  --min-log2n N        smallest MSM/NTT size 2^N (default 12)
+  --max-log2n N        largest MSM/NTT size 2^N (default 14)
+  --g2-max-log2n N     largest G2 MSM size (default min(max-log2n, 12))
+  --repeat N           runs of each; the best counts (default 1)
+  --prove-log2n N      the prove section's circuit, 4 to 22 (default 10 on a
+                       CPU driver such as lavapipe, else 16)
+  --field-threads N    field section: threads (default 4096 on a CPU driver, else 2^20)
+  --field-chain N      field section: multiplications per thread (default 256 / 4096)
+  --field-bench        the same as --sections field
+  --help               this text
+
+Defaults are sized for lavapipe; on a GPU pass e.g.
+--min-log2n 12 --max-log2n 22 --g2-max-log2n 20 --prove-log2n 20.`;
+
+const cli = new BenchCli('bench:webgpu', USAGE, {
+  sections: { type: 'string' },
+  'min-log2n': { type: 'string' },
+  'max-log2n': { type: 'string' },
+  'g2-max-log2n': { type: 'string' },
+  repeat: { type: 'string' },
+  'prove-log2n': { type: 'string' },
+  'field-threads': { type: 'string' },
+  'field-chain': { type: 'string' },
+  'field-bench': { type: 'boolean' },
+});
 
 async function main(): Promise<void> {
-  const run = sections();
-  const minLog = flag('min-log2n', 12);
-  const maxLog = flag('max-log2n', 14);
-  const g2MaxLog = flag('g2-max-log2n', Math.min(maxLog, 12));
-  const repeat = flag('repeat', 1);
+  const run = new Set<Section>(cli.boolean('field-bench') ? ['field'] : cli.list('sections', SECTIONS, SECTIONS));
+  const minLog = cli.int('min-log2n', 12, 1, 28);
+  const maxLog = cli.int('max-log2n', 14, minLog, 28);
+  const g2MaxLog = cli.int('g2-max-log2n', Math.min(maxLog, 12), 1, 28);
+  const repeat = cli.int('repeat', 1, 1);
+  // Their defaults depend on the adapter; validate now, before the device opens.
+  for (const name of ['field-threads', 'field-chain']) cli.int(name, 1, 1);
+  cli.int('prove-log2n', 10, 4, 22);
   const curve = await buildBn128(true);
   const gpu = await createRawWebgpuBackend();
   const cpu = await loadCpuBackend();
   const onCpuDriver = isCpuDriver(gpu.gpu.adapterDescription);
   console.log(`${gpu.describe()}\nbaseline: ${cpu.describe()}\nsections: ${[...run].join(', ')}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const rows = run.has('msm') ? await msmSection(gpu, cpu, curve, minLog, maxLog, g2MaxLog, repeat) : [];
-  const proveRows = run.has('prove') ? await runProveBench(gpu, cpu, flag('prove-log2n', onCpuDriver ? 10 : 16), repeat, (line) => console.log(line)) : [];
-  const fieldRows = run.has('field') ? await runFieldBench(gpu, flag('field-threads', onCpuDriver ? 4096 : 1 << 20), flag('field-chain', onCpuDriver ? 256 : 4096), repeat, (line) => console.log(line)) : [];
+  const proveRows = run.has('prove') ? await runProveBench(gpu, cpu, cli.int('prove-log2n', onCpuDriver ? 10 : 16, 4, 22), repeat, (line) => console.log(line)) : [];
+  const fieldRows = run.has('field') ? await runFieldBench(gpu, cli.int('field-threads', onCpuDriver ? 4096 : 1 << 20, 1), cli.int('field-chain', onCpuDriver ? 256 : 4096, 1), repeat, (line) => console.log(line)) : [];
   const mdParts: string[] = [];
   if (rows.length > 0) mdParts.push(msmTable(rows));
   if (proveRows.length > 0) mdParts.push(proveTable(proveRows));
