@@ -5,7 +5,7 @@
  * with ZKP_DEBUG=1.
  */
 import { performance } from 'node:perf_hooks';
-import { InvalidArgumentError, VerificationFailedError, ZkpError, type ErrorCode } from '../errors/index.ts';
+import { EXIT_CODES, InvalidArgumentError, VerificationFailedError, ZkpError } from '../errors/index.ts';
 import type { ProverBackend } from '../prover/backend.ts';
 import type { ProgressEvent } from '../prover/groth16.ts';
 import { readWtns } from '../prover/io/wtns.ts';
@@ -20,19 +20,6 @@ export interface CliStreams {
   readonly stderr: { write(text: string): unknown };
 }
 
-/** Exit codes by error code (complete: a new code must be given one here; docs/errors.md lists them). */
-const EXIT_CODES: Record<ErrorCode, number> = {
-  INVALID_ARGUMENT: 2,
-  NOT_FOUND: 3,
-  CORRUPT_FILE: 4,
-  MISMATCH: 5,
-  BACKEND_UNAVAILABLE: 6,
-  VERIFICATION_FAILED: 1,
-  DEVICE_LOST: 7,
-  NOT_LEADER: 8,
-  UNAVAILABLE: 9,
-  INTERNAL: 70,
-};
 
 export const HELP = `zkp: Groth16 prover for BN254 (snarkjs-compatible)
 
@@ -83,12 +70,12 @@ export async function runCli(args: readonly string[], io: CliStreams): Promise<n
 function reportError(error: unknown, io: CliStreams): number {
   if (error instanceof ZkpError && error.code !== 'INTERNAL') {
     io.stderr.write(`zkp: ${error.message}\n`);
-    return EXIT_CODES[error.code] ?? 1;
+    return EXIT_CODES[error.code];
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`zkp: internal error: ${message.split('\n')[0]} (set ZKP_DEBUG=1 for details)\n`);
   if (process.env['ZKP_DEBUG'] === '1' && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
-  return EXIT_CODES.INTERNAL ?? 70;
+  return EXIT_CODES.INTERNAL;
 }
 
 function expectPositionals(parsed: ParsedArgs, names: readonly string[], command: string): string[] {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'VERIFICATION_FAILED' // a proof that does not verify
   | 'NOT_LEADER' // a Raft write sent to a follower
   | 'UNAVAILABLE' // overloaded (a full bounded queue) or shutting down: retry later, possibly elsewhere
+  | 'IN_USE' // a resource another process holds (a Raft data directory another node has open)
   | 'INTERNAL'; // a bug: an assertion that should never fail
 
 export class ZkpError extends Error {
@@ -75,6 +76,28 @@ export class UnavailableError extends ZkpError {
     super('UNAVAILABLE', message, options);
   }
 }
+
+/** Another live process holds the resource (e.g. a Raft data directory); nothing was read or written. */
+export class InUseError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IN_USE', message, options);
+  }
+}
+
+/** Exit status of a command that stops on an error of each code (complete: a new code needs one; docs/errors.md lists them). */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  VERIFICATION_FAILED: 1,
+  INVALID_ARGUMENT: 2,
+  NOT_FOUND: 3,
+  CORRUPT_FILE: 4,
+  MISMATCH: 5,
+  BACKEND_UNAVAILABLE: 6,
+  DEVICE_LOST: 7,
+  NOT_LEADER: 8,
+  UNAVAILABLE: 9,
+  IN_USE: 10,
+  INTERNAL: 70,
+};
 
 /** Invariant check. A failure is a bug to fix, never an error to catch. */
 export class AssertionFailure extends ZkpError {

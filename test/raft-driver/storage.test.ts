@@ -199,8 +199,10 @@ describe('DurableLogStorage', () => {
     await other.append(makeEntries(1, 3, 1));
     const foreignSegment = other.segmentFiles()[0]!;
     other.close();
-    const mine = open(dir).segmentFiles()[0]!;
-    fs.copyFileSync(foreignSegment, mine);
+    const mine = open(dir);
+    const mineSegment = mine.segmentFiles()[0]!;
+    mine.close();
+    fs.copyFileSync(foreignSegment, mineSegment);
     expect(() => open(dir)).toThrow(/node "b".*node "a"/);
   });
 

@@ -115,31 +115,38 @@ export class RaftNode extends EventEmitter {
       bootstrapConf: { voters: [...options.peers.keys()].sort(), learners: [] },
       segment_bytes_max: options.segment_bytes_max,
     });
-    const recovery = this.storage.recovery;
-    this.logger.info({ ...recovery, seed: options.seed, dataDir: options.dataDir }, recovery.created ? 'created raft log' : 'recovered raft log');
-    const snapshot = this.storage.snapshot();
-    this.stateMachine.restore(snapshot.data);
-    this.applied = snapshot.metadata.index;
-    this.core = new RaftCore({
-      id: options.id,
-      electionTicks: options.electionTicks,
-      heartbeatTicks: options.heartbeatTicks,
-      preVote: true,
-      checkQuorum: true,
-      maxSizePerMsg: options.maxSizePerMsg_bytes,
-      maxInflightMsgs: options.maxInflightMsgs,
-      storage: this.storage,
-      random: seededRandom(options.seed),
-    });
-    const raftAddresses = new Map<NodeId, string>();
-    for (const [id, peer] of options.peers) raftAddresses.set(id, peer.raftAddress);
-    this.transport = new GrpcTransport({
-      selfId: options.id,
-      listenAddress: options.raftListenAddress,
-      peers: raftAddresses,
-      onMessages: (messages) => this.onMessages(messages),
-      logger: this.logger,
-    });
+    // The log is open (its directory locked) from here on: anything below that
+    // fails must close it again, or this process could not reopen the node.
+    try {
+      const recovery = this.storage.recovery;
+      this.logger.info({ ...recovery, seed: options.seed, dataDir: options.dataDir }, recovery.created ? 'created raft log' : 'recovered raft log');
+      const snapshot = this.storage.snapshot();
+      this.stateMachine.restore(snapshot.data);
+      this.applied = snapshot.metadata.index;
+      this.core = new RaftCore({
+        id: options.id,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        preVote: true,
+        checkQuorum: true,
+        maxSizePerMsg: options.maxSizePerMsg_bytes,
+        maxInflightMsgs: options.maxInflightMsgs,
+        storage: this.storage,
+        random: seededRandom(options.seed),
+      });
+      const raftAddresses = new Map<NodeId, string>();
+      for (const [id, peer] of options.peers) raftAddresses.set(id, peer.raftAddress);
+      this.transport = new GrpcTransport({
+        selfId: options.id,
+        listenAddress: options.raftListenAddress,
+        peers: raftAddresses,
+        onMessages: (messages) => this.onMessages(messages),
+        logger: this.logger,
+      });
+    } catch (error) {
+      this.storage.abandon();
+      throw error;
+    }
   }
 
   /** Opens the log (recovering it), binds the transport, starts the clock. */
@@ -601,6 +608,8 @@ export class RaftNode extends EventEmitter {
       pending.reject(closing);
     }
     this.reads.clear();
+    // After a failure nothing more is written, but the directory lock is released all the same.
     if (flush) this.storage.close();
+    else this.storage.abandon();
   }
 }

@@ -5,6 +5,7 @@
  *   snapshot   envelope "ZKRAFTSN": generation, snapshot (metadata + state machine bytes)
  *   hardstate  envelope "ZKRAFTHS": term, vote, commit
  *   seg-<generation>-<sequence>.log   segments (segment.ts), replayed in sequence order
+ *   LOCK       an exclusive flock held while the log is open (dir-lock.ts)
  *
  * The log is the snapshot (index S, term, conf, data) followed by entries
  * S+1 .. lastIndex, kept in memory too (the core reads them synchronously; this
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
 import { assert, CorruptFileError, InvalidArgumentError } from '../../errors/index.ts';
 import { readHardState, readSnapshot, writeHardState, writeSnapshot } from '../codec.ts';
 import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
+import { DataDirLock } from './dir-lock.ts';
 import { decodeEnvelope, encodeEnvelope, fsyncDirectory, writeFileAtomic, type Identity } from './files.ts';
 import {
   encodeBatchRecord,
@@ -128,6 +130,8 @@ export class DurableLogStorage implements LogStorage {
   private writing = false;
   private failed: Error | null = null;
   private closed = false;
+  /** Held from open to close: one process at a time writes this directory. */
+  private readonly dirLock: DataDirLock;
 
   private constructor(options: DurableLogOptions) {
     this.dir = options.dir;
@@ -142,7 +146,15 @@ export class DurableLogStorage implements LogStorage {
     this.segments = [];
     this.activeFd = -1;
     this.activeDsyncFd = -1;
-    this.recovery = this.recover(options);
+    // Before reading anything: another process may be writing this log.
+    this.dirLock = DataDirLock.acquire(options.dir);
+    try {
+      this.recovery = this.recover(options);
+    } catch (error) {
+      this.closeActive();
+      this.dirLock.release();
+      throw error;
+    }
   }
 
   /** Opens (recovering) or creates the log in `options.dir`. Synchronous: run it before serving. */
@@ -595,5 +607,18 @@ export class DurableLogStorage implements LogStorage {
     if (this.failed === null) this.writeHardStateFile(this.clampedHardState());
     this.closeActive();
     this.closed = true;
+    this.dirLock.release();
+  }
+
+  /**
+   * Closes the files without writing anything (the owner failed and will not
+   * flush); the directory lock goes with them, so the node can be reopened.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    assert(!this.writing, 'durable log abandoned during a write');
+    this.closeActive();
+    this.closed = true;
+    this.dirLock.release();
   }
 }

@@ -7,8 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findAddonFile } from '../../../addons/find.ts';
 import { BackendUnavailableError } from '../../../errors/index.ts';
 
 export interface NativeAddon {
@@ -28,26 +27,7 @@ export interface NativeAddon {
   cpuFeatures(): { adx: boolean; ifma: boolean };
 }
 
-const ADDON_RELATIVE_PATH = 'build/Release/zkp_native.node';
-
-/**
- * The addon lives at <package root>/build/Release; the package root is the
- * nearest ancestor of this module holding it (four levels up in the source
- * tree, a different depth if this file is compiled elsewhere).
- */
-function findAddon(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 8; depth++) {
-    const candidate = resolve(dir, ADDON_RELATIVE_PATH);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../..', ADDON_RELATIVE_PATH);
-}
-
-export const ADDON_PATH = findAddon();
+export const ADDON_PATH = findAddonFile('zkp_native.node', import.meta.url);
 
 let cached: NativeAddon | undefined;
 
