@@ -2,8 +2,12 @@
  * Three real node processes on loopback (random free ports, temp dirs): a
  * leader is elected, proposals commit, kill -9 of the leader elects a new one,
  * no acknowledged write is lost, a follower answers NotLeader naming the
- * leader, and the killed node catches up after a restart.
+ * leader, and the killed node catches up after a restart. Then the raft:kv
+ * command (kv-cli.ts) against the same processes, as a user would run it.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../bench/lib/raft-cluster.ts';
 import { NotLeaderError } from '../../src/errors/index.ts';
@@ -86,4 +90,36 @@ describe('raft cluster of 3 processes', () => {
       client.close();
     }
   });
+
+  it('raft:kv puts through a follower, reads back, and reports every node', async () => {
+    const leader = await cluster.waitForLeader(10_000);
+    const follower = cluster.nodes.find((n) => n.id !== leader)!.id;
+    // The follower first: the command must follow its redirect.
+    const addresses = [cluster.clientAddress(follower), ...cluster.clientAddresses().filter((a) => a !== cluster.clientAddress(follower))].join(',');
+    const put = await kvCli('--cluster', addresses, 'put', 'greeting', 'hello raft');
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(new RegExp(`^ok: applied at index \\d+ by the leader at ${cluster.clientAddress(leader)}\n$`));
+    const get = await kvCli('--cluster', addresses, 'get', 'greeting');
+    expect(get).toMatchObject({ code: 0, stdout: 'hello raft\n' });
+    const missing = await kvCli('--cluster', addresses, 'get', 'never-set');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('NOT_FOUND: key "never-set" is not set');
+    const status = await kvCli('--cluster', addresses, 'status');
+    expect(status.code).toBe(0);
+    const lines = status.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status: Record<string, unknown> });
+    expect(lines.map((line) => line.status['leaderId'])).toEqual([leader, leader, leader]);
+    const bad = await kvCli('--cluster', 'no-port', 'status');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--cluster: "no-port" is not host:port');
+  });
 });
+
+const KV_CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-cli.ts');
+
+function kvCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--import', 'tsx', KV_CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { InvalidArgumentError, ZkpError } from '../../errors/index.ts';
+import { EXIT_CODES, InvalidArgumentError, ZkpError } from '../../errors/index.ts';
 import { KvService } from '../kv/kv-service.ts';
 import { KvStateMachine } from '../kv/kv-state-machine.ts';
 import type { PeerInfo } from './options.ts';
@@ -39,22 +39,64 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
+const USAGE = `usage: npx tsx src/raft/driver/node-main.ts --id ID --cluster-id NAME --data-dir DIR --peers LIST [flags]
+
+One Raft node serving the example key-value state machine.
+
+  --id ID               this node's id (it must be in --peers)
+  --cluster-id NAME     the cluster's name; a data directory of another cluster
+                        or node is refused
+  --data-dir DIR        the node's log, hard state and snapshot (created if
+                        missing; one process at a time)
+  --peers LIST          every member, this node included, comma-separated, each
+                        id@raftHost:raftPort/clientHost:clientPort
+  --tick-ms MS          clock tick (default 10)
+  --election-ticks N    election timeout in ticks, randomised up to 2N (default 10)
+  --heartbeat-ticks N   heartbeat interval in ticks (default 2)
+  --snapshot-every N    applied entries between snapshots (default 50000)
+  --seed N              the election randomness (default random; printed)
+  --log-level LEVEL     pino level on stderr: fatal, error, warn, info, debug,
+                        trace or silent (default warn)
+  --help                this text
+
+stdout: one JSON line per event (ready, leader-change, fatal, closed).
+SIGTERM or SIGINT close it gracefully.`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        id: { type: 'string' },
+        'cluster-id': { type: 'string' },
+        'data-dir': { type: 'string' },
+        peers: { type: 'string' },
+        'tick-ms': { type: 'string' },
+        'election-ticks': { type: 'string' },
+        'heartbeat-ticks': { type: 'string' },
+        'snapshot-every': { type: 'string' },
+        seed: { type: 'string' },
+        'log-level': { type: 'string', default: 'warn' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message.split('. ')[0]} (--help lists the flags)`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      id: { type: 'string' },
-      'cluster-id': { type: 'string' },
-      'data-dir': { type: 'string' },
-      peers: { type: 'string' },
-      'tick-ms': { type: 'string' },
-      'election-ticks': { type: 'string' },
-      'heartbeat-ticks': { type: 'string' },
-      'snapshot-every': { type: 'string' },
-      seed: { type: 'string' },
-      'log-level': { type: 'string', default: 'warn' },
-    },
-    strict: true,
-  });
+  const values = parseFlags(process.argv.slice(2));
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const logLevel = values['log-level']!;
+  if (!LOG_LEVELS.includes(logLevel)) throw new InvalidArgumentError(`--log-level ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
   for (const required of ['id', 'cluster-id', 'data-dir', 'peers'] as const) {
     if (values[required] === undefined) throw new InvalidArgumentError(`--${required} is required`);
   }
@@ -62,7 +104,7 @@ async function main(): Promise<void> {
   const peers = parsePeers(values.peers!);
   const self = peers.get(id);
   if (self === undefined) throw new InvalidArgumentError(`--peers does not list this node (${id})`);
-  const logger = pino({ level: values['log-level'], base: { node: id } }, pino.destination(2));
+  const logger = pino({ level: logLevel, base: { node: id } }, pino.destination(2));
   const stateMachine = new KvStateMachine();
   const options = {
     id,
@@ -103,5 +145,5 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const code = error instanceof ZkpError ? error.code : 'INTERNAL';
   process.stderr.write(`raft node: ${code}: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof InvalidArgumentError ? 2 : 1);
+  process.exit(error instanceof ZkpError ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL);
 });
