@@ -44,10 +44,6 @@ export class BenchCli {
     return typeof value === 'string' ? value : undefined;
   }
 
-  has(flag: string): boolean {
-    return this.values[flag] !== undefined;
-  }
-
   boolean(flag: string): boolean {
     return this.values[flag] === true;
   }

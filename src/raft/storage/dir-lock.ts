@@ -11,47 +11,31 @@
  * because deleting it would let two processes lock two different files.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { findAddonFile } from '../../addons/find.ts';
-import { BackendUnavailableError, InUseError } from '../../errors/index.ts';
+import { findAddonFile, loadAddon } from '../../addons/find.ts';
+import { InUseError } from '../../errors/index.ts';
 
 interface FsLockAddon {
   /** true: this open file description now holds the lock; false: another one does. */
   tryLockExclusive(fd: number): boolean;
 }
 
-export const LOCK_FILE = 'LOCK';
+const LOCK_FILE = 'LOCK';
 const ADDON_PATH = findAddonFile('zkp_fs_lock.node', import.meta.url);
 let addon: FsLockAddon | undefined;
 
-function loadAddon(): FsLockAddon {
-  if (addon !== undefined) return addon;
-  if (!fs.existsSync(ADDON_PATH)) {
-    throw new BackendUnavailableError(`the raft data directory lock needs the zkp_fs_lock addon, and ${ADDON_PATH} is missing; run \`npm install\` or \`npx node-gyp rebuild\``);
-  }
-  try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as FsLockAddon;
-  } catch (cause) {
-    throw new BackendUnavailableError(`the zkp_fs_lock addon at ${ADDON_PATH} failed to load; rebuild it with \`npx node-gyp rebuild\``, { cause });
-  }
+function lockAddon(): FsLockAddon {
+  addon ??= loadAddon<FsLockAddon>(ADDON_PATH, 'the zkp_fs_lock addon (the raft data directory lock)');
   return addon;
 }
 
 export class DataDirLock {
-  private fd: number;
-
-  private constructor(
-    fd: number,
-    readonly file: string,
-  ) {
-    this.fd = fd;
-  }
+  private constructor(private fd: number) {}
 
   /** Locks `dir` (which must exist) or throws InUseError naming the holder. */
   static acquire(dir: string): DataDirLock {
-    const lock = loadAddon();
+    const lock = lockAddon();
     const file = path.join(dir, LOCK_FILE);
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     let locked: boolean;
@@ -69,11 +53,7 @@ export class DataDirLock {
     const text = `pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}\n`;
     fs.ftruncateSync(fd, 0);
     fs.writeSync(fd, text, 0);
-    return new DataDirLock(fd, file);
-  }
-
-  get held(): boolean {
-    return this.fd >= 0;
+    return new DataDirLock(fd);
   }
 
   /** Closing the descriptor drops the lock. Idempotent. */

@@ -5,10 +5,7 @@
  * lengths synchronously (throwing a TypeError prefixed "zkp_native:") and does
  * its work off the JS thread.
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { findAddonFile } from '../../../addons/find.ts';
-import { BackendUnavailableError } from '../../../errors/index.ts';
+import { findAddonFile, loadAddon } from '../../../addons/find.ts';
 
 export interface NativeAddon {
   /** Affine G1 result; scalars may cover a prefix of the bases. */
@@ -33,15 +30,6 @@ let cached: NativeAddon | undefined;
 
 /** Loads the addon once; throws BackendUnavailableError naming the fix when it is not built. */
 export function loadNativeAddon(): NativeAddon {
-  if (cached) return cached;
-  if (!existsSync(ADDON_PATH)) {
-    throw new BackendUnavailableError(`native addon not built (${ADDON_PATH} is missing); run \`npm install\` or \`npx node-gyp rebuild\``);
-  }
-  try {
-    const require = createRequire(import.meta.url);
-    cached = require(ADDON_PATH) as NativeAddon;
-  } catch (cause) {
-    throw new BackendUnavailableError(`native addon at ${ADDON_PATH} failed to load; rebuild it with \`npx node-gyp rebuild\``, { cause });
-  }
+  cached ??= loadAddon<NativeAddon>(ADDON_PATH, 'native addon');
   return cached;
 }
