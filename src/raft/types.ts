@@ -37,8 +37,10 @@ export type ConfChangeType = 'add-voter' | 'remove-node' | 'add-learner';
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly nodeId: NodeId;
-  /** Client/peer address of the node, carried so every member learns it. */
+  /** host:port of the node's Raft transport, carried so every member learns where to reach it. */
   readonly address?: string;
+  /** host:port where clients reach the node (named in leader redirects). */
+  readonly clientAddress?: string;
 }
 
 export interface SnapshotMetadata {

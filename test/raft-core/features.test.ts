@@ -247,8 +247,10 @@ describe('membership', () => {
   });
 
   it('conf changes round-trip through their encoding and bad ones are named', () => {
-    const change = { type: 'add-voter' as const, nodeId: 'n7', address: '10.0.0.7:7000' };
+    const change = { type: 'add-voter' as const, nodeId: 'n7', address: '10.0.0.7:7000', clientAddress: '10.0.0.7:8000' };
     expect(decodeConfChange(encodeConfChange(change))).toEqual(change);
+    const bare = { type: 'remove-node' as const, nodeId: 'n7' };
+    expect(decodeConfChange(encodeConfChange(bare))).toEqual(bare);
     expect(() => decodeConfChange(new TextEncoder().encode('{"type":"promote","nodeId":"x"}'))).toThrow(/conf change type/);
     expect(() => decodeConfChange(new TextEncoder().encode('nope'))).toThrow(InvalidArgumentError);
   });

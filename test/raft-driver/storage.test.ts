@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptFileError, MismatchError } from '../../src/errors/index.ts';
-import { DurableLogStorage } from '../../src/raft/storage/index.ts';
+import { BOOTSTRAP_INDEX, DurableLogStorage } from '../../src/raft/storage/index.ts';
 import { makeEntries, tempDir } from './helpers.ts';
 
 const CONF = { voters: ['a', 'b', 'c'], learners: [] };
@@ -16,11 +16,37 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** An empty log (entries from index 1): these tests are about files, not configurations; the bootstrapped layout has its own test. */
 function open(dir: string, extra: Partial<Parameters<typeof DurableLogStorage.open>[0]> = {}): DurableLogStorage {
-  return DurableLogStorage.open({ dir, clusterId: 'c1', nodeId: 'a', bootstrapConf: CONF, ...extra });
+  return DurableLogStorage.open({ dir, clusterId: 'c1', nodeId: 'a', startEmpty: true, ...extra });
 }
 
 describe('DurableLogStorage', () => {
+  it('bootstraps a configuration as a committed snapshot at index 1, so a joining node can be sent it; an empty log has none', async () => {
+    const dir = freshDir();
+    const log = DurableLogStorage.open({ dir, clusterId: 'c1', nodeId: 'a', bootstrapConf: CONF });
+    expect(log.snapshot().metadata).toEqual({ index: BOOTSTRAP_INDEX, term: 1, conf: CONF });
+    expect(log.initialState()).toEqual({ hardState: { term: 1, vote: null, commit: BOOTSTRAP_INDEX }, conf: CONF });
+    expect(log.firstIndex()).toBe(BOOTSTRAP_INDEX + 1);
+    expect(log.lastIndex()).toBe(BOOTSTRAP_INDEX);
+    await log.append(makeEntries(BOOTSTRAP_INDEX + 1, 3, 2));
+    log.close();
+    const reopened = DurableLogStorage.open({ dir, clusterId: 'c1', nodeId: 'a', bootstrapConf: { voters: ['x'], learners: [] } });
+    expect(reopened.recovery.created).toBe(false);
+    expect(reopened.initialState().conf).toEqual(CONF); // the configuration on disk, not the one given again
+    expect(reopened.lastIndex()).toBe(BOOTSTRAP_INDEX + 3);
+    reopened.close();
+
+    const joinerDir = freshDir();
+    const joiner = DurableLogStorage.open({ dir: joinerDir, clusterId: 'c1', nodeId: 'd', bootstrapConf: CONF, startEmpty: true });
+    expect(joiner.initialState()).toEqual({ hardState: { term: 0, vote: null, commit: 0 }, conf: { voters: [], learners: [] } });
+    expect(joiner.lastIndex()).toBe(0);
+    joiner.close();
+
+    expect(() => DurableLogStorage.open({ dir: freshDir(), clusterId: 'c1', nodeId: 'a', bootstrapConf: { voters: [], learners: [] } })).toThrow(/needs at least one voter/);
+    expect(() => DurableLogStorage.open({ dir: freshDir(), clusterId: 'c1', nodeId: 'a' })).toThrow(/no bootstrap configuration/);
+  });
+
   it('writes, closes, reopens and reads back entries and hard state', async () => {
     const dir = freshDir();
     const log = open(dir);
@@ -36,7 +62,7 @@ describe('DurableLogStorage', () => {
     expect(reopened.lastIndex()).toBe(15);
     expect(reopened.entries(1, 16)).toEqual([...makeEntries(1, 10, 1), ...makeEntries(11, 5, 2)]);
     expect(reopened.term(11)).toBe(2);
-    expect(reopened.initialState()).toEqual({ hardState: { term: 2, vote: 'b', commit: 12 }, conf: CONF });
+    expect(reopened.initialState()).toEqual({ hardState: { term: 2, vote: 'b', commit: 12 }, conf: { voters: [], learners: [] } });
     reopened.close();
   });
 

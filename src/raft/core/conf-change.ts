@@ -11,6 +11,7 @@ export function encodeConfChange(change: ConfChange): Uint8Array {
   validateConfChange(change);
   const plain: Record<string, string> = { type: change.type, nodeId: change.nodeId };
   if (change.address !== undefined) plain['address'] = change.address;
+  if (change.clientAddress !== undefined) plain['clientAddress'] = change.clientAddress;
   return new TextEncoder().encode(JSON.stringify(plain));
 }
 
@@ -27,6 +28,7 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
     type: record['type'] as ConfChangeType,
     nodeId: record['nodeId'] as string,
     ...(typeof record['address'] === 'string' ? { address: record['address'] } : {}),
+    ...(typeof record['clientAddress'] === 'string' ? { clientAddress: record['clientAddress'] } : {}),
   };
   validateConfChange(change);
   return change;

@@ -19,8 +19,19 @@ export interface RaftNodeOptions {
   readonly id: NodeId;
   readonly clusterId: string;
   readonly dataDir: string;
-  /** Every voter, this node included. */
+  /**
+   * Where the members are, this node included. A new cluster's first
+   * configuration is exactly these nodes, as voters (every initial member must
+   * be given the same list); with `join`, they are only addresses to reach.
+   * Members added later carry their addresses in the change itself.
+   */
   readonly peers: ReadonlyMap<NodeId, PeerInfo>;
+  /**
+   * Start a node that is not (yet) a member: its new log holds no
+   * configuration, and it waits for a leader to add it (addMember). Ignored
+   * when the data directory already holds a log.
+   */
+  readonly join?: boolean;
   readonly stateMachine: StateMachine;
   /** Where to listen for peers; defaults to this node's raftAddress. */
   readonly raftListenAddress?: string;
@@ -67,6 +78,7 @@ export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): 
     clusterId: options.clusterId,
     dataDir: options.dataDir,
     peers: options.peers,
+    join: options.join ?? false,
     stateMachine: options.stateMachine,
     raftListenAddress: options.raftListenAddress ?? self.raftAddress,
     tick_ms,

@@ -19,13 +19,16 @@
  * ack commits them (applyLeaderCommitted). docs/raft-driver.md has the why.
  */
 import { EventEmitter } from 'node:events';
-import { assert, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import { assert, InvalidArgumentError, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import { applyConfChangeTo, decodeConfChange } from '../core/conf-change.ts';
 import { RaftCore } from '../core/index.ts';
 import { DurableLogStorage, type PreparedSnapshot } from '../storage/index.ts';
 import { GrpcTransport } from '../transport/index.ts';
 import { silentLogger, type DriverLogger } from '../transport/logger.ts';
-import type { Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
-import { compileOptions, type CompiledRaftNodeOptions, type RaftNodeOptions } from './options.ts';
+import type { ConfChange, ConfState, Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
+import { AddressBook, checkHostPort } from './address-book.ts';
+import { compileOptions, type CompiledRaftNodeOptions, type PeerInfo, type RaftNodeOptions } from './options.ts';
+import { unwrapSnapshotData, wrapSnapshotData } from './snapshot-envelope.ts';
 import { LatencyTrace } from './latency-trace.ts';
 import { seededRandom } from './random.ts';
 import type { StateMachine } from './state-machine.ts';
@@ -42,7 +45,25 @@ export interface RaftNodeStatus {
   readonly snapshotIndex: number;
   readonly pendingProposals: number;
   readonly pendingReads: number;
+  /** The configuration as this node has applied it, with each member's addresses (null where unknown here). */
+  readonly members: readonly MemberInfo[];
 }
+
+export interface MemberInfo {
+  readonly id: NodeId;
+  readonly role: 'voter' | 'learner';
+  readonly raftAddress: string | null;
+  readonly clientAddress: string | null;
+}
+
+/** What a membership change resolves with once it is applied on this node. */
+export interface MembershipChangeResult {
+  readonly index: number;
+  readonly members: readonly MemberInfo[];
+}
+
+/** A learner is promoted only when its log is at most this far behind the leader's commit index (as etcd refuses to promote a learner that is not in sync). */
+export const PROMOTE_LAG_ENTRIES_MAX = 1000;
 
 export interface LeaderChange {
   readonly leaderId: NodeId | null;
@@ -68,6 +89,7 @@ interface PendingRead {
 export declare interface RaftNode {
   on(event: 'leader-change', listener: (change: LeaderChange) => void): this;
   on(event: 'fatal', listener: (error: Error) => void): this;
+  on(event: 'membership-change', listener: (change: { readonly index: number; readonly change: ConfChange; readonly members: readonly MemberInfo[] }) => void): this;
 }
 
 export class RaftNode extends EventEmitter {
@@ -78,6 +100,9 @@ export class RaftNode extends EventEmitter {
   private readonly core: RaftCore;
   private readonly transport: GrpcTransport;
   private readonly stateMachine: StateMachine;
+  private readonly addresses: AddressBook;
+  /** The configuration as of `applied` (the core's moves to it in advance(), a little later). */
+  private appliedConf: ConfState;
   private ticker: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null; // the running Ready loop, if any
   private closed = false;
@@ -108,11 +133,13 @@ export class RaftNode extends EventEmitter {
     this.trace = LatencyTrace.fromEnv(options.id);
     this.logger = options.logger;
     this.stateMachine = options.stateMachine;
+    this.addresses = new AddressBook(options.peers);
     this.storage = DurableLogStorage.open({
       dir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
       bootstrapConf: { voters: [...options.peers.keys()].sort(), learners: [] },
+      startEmpty: options.join,
       segment_bytes_max: options.segment_bytes_max,
     });
     // The log is open (its directory locked) from here on: anything below that
@@ -121,8 +148,10 @@ export class RaftNode extends EventEmitter {
       const recovery = this.storage.recovery;
       this.logger.info({ ...recovery, seed: options.seed, dataDir: options.dataDir }, recovery.created ? 'created raft log' : 'recovered raft log');
       const snapshot = this.storage.snapshot();
-      this.stateMachine.restore(snapshot.data);
+      this.restoreSnapshotData(snapshot.data);
       this.applied = snapshot.metadata.index;
+      this.appliedConf = snapshot.metadata.conf;
+      if (recovery.created && options.join) this.logger.info({ peers: [...options.peers.keys()] }, 'joining: this node waits for a leader to add it to the configuration');
       this.core = new RaftCore({
         id: options.id,
         electionTicks: options.electionTicks,
@@ -135,7 +164,7 @@ export class RaftNode extends EventEmitter {
         random: seededRandom(options.seed),
       });
       const raftAddresses = new Map<NodeId, string>();
-      for (const [id, peer] of options.peers) raftAddresses.set(id, peer.raftAddress);
+      for (const id of this.addresses.ids()) raftAddresses.set(id, this.addresses.get(id)!.raftAddress);
       this.transport = new GrpcTransport({
         selfId: options.id,
         listenAddress: options.raftListenAddress,
@@ -291,7 +320,75 @@ export class RaftNode extends EventEmitter {
       snapshotIndex: this.storage.snapshot().metadata.index,
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
+      members: this.members(),
     };
+  }
+
+  /** The configuration as this node has applied it, voters first. */
+  members(): MemberInfo[] {
+    const { voters, learners } = this.appliedConf;
+    const describe = (id: NodeId, role: MemberInfo['role']): MemberInfo => {
+      const info = this.addresses.get(id);
+      return { id, role, raftAddress: info?.raftAddress ?? null, clientAddress: info?.clientAddress ?? null };
+    };
+    return [...voters.map((id) => describe(id, 'voter')), ...learners.map((id) => describe(id, 'learner'))];
+  }
+
+  /**
+   * Adds a node (leader only): as a learner, which receives the log but does
+   * not vote or count for commits, or as a voter. Adding a voter that is a
+   * learner promotes it, once its log is within PROMOTE_LAG_ENTRIES_MAX of the
+   * commit index (a voter far behind would make every commit wait for it in a
+   * small cluster). Start the new node with `join` first, or right after.
+   * Resolves once the change is committed and applied here. One change at a
+   * time: a second one fails until the first is applied. Without `given`, the
+   * addresses this node knows for `id` are used (promoting a learner).
+   */
+  addMember(id: NodeId, as: 'voter' | 'learner', given?: PeerInfo): Promise<MembershipChangeResult> {
+    if (typeof id !== 'string' || id.length === 0 || /[\s,@/]/.test(id)) {
+      return Promise.reject(new InvalidArgumentError(`member id must be a non-empty string without spaces, commas, @ or /, got ${JSON.stringify(id)}`));
+    }
+    const addresses = given ?? this.addresses.get(id);
+    if (addresses === undefined) return Promise.reject(new InvalidArgumentError(`no address is known for ${id}: give its raft and client addresses`));
+    try {
+      checkHostPort(`raft address of ${id}`, addresses.raftAddress);
+      checkHostPort(`client address of ${id}`, addresses.clientAddress);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (as === 'voter' && this.core.status().role === 'leader' && this.core.status().conf.learners.includes(id)) {
+      const match = this.core.progressOf(id)?.match ?? 0;
+      const commit = this.core.status().commit;
+      if (match === 0 || commit - match > PROMOTE_LAG_ENTRIES_MAX) {
+        return Promise.reject(
+          new UnavailableError(`learner ${id} is not caught up (it has ${match === 0 ? 'acknowledged nothing yet' : `entries to ${match}, the commit index is ${commit}`}); promote it once it is within ${PROMOTE_LAG_ENTRIES_MAX} entries`),
+        );
+      }
+    }
+    return this.proposeMembership({ type: as === 'voter' ? 'add-voter' : 'add-learner', nodeId: id, address: addresses.raftAddress, clientAddress: addresses.clientAddress });
+  }
+
+  /** Removes a voter or learner (leader only); a leader that removes itself steps down once the change applies. */
+  removeMember(id: NodeId): Promise<MembershipChangeResult> {
+    return this.proposeMembership({ type: 'remove-node', nodeId: id });
+  }
+
+  private proposeMembership(change: ConfChange): Promise<MembershipChangeResult> {
+    if (this.closed) return Promise.reject(new UnavailableError(`raft node ${this.id} is closed`));
+    let landed: { index: number; term: number };
+    try {
+      landed = this.core.proposeConfChange(change);
+    } catch (error) {
+      return Promise.reject(this.withLeaderAddress(error));
+    }
+    this.logger.info({ index: landed.index, ...change }, 'membership change proposed');
+    this.scheduleEarlySend();
+    const promise = new Promise<Uint8Array>((resolve, reject) => {
+      const deadline_ms = performance.now() + this.options.proposalTimeout_ms;
+      this.proposals.set(landed.index, { term: landed.term, deadline_ms, resolve, reject });
+    });
+    this.kick();
+    return promise.then(() => ({ index: landed.index, members: this.members() }));
   }
 
   transportStats(): ReturnType<GrpcTransport['stats']> {
@@ -299,7 +396,7 @@ export class RaftNode extends EventEmitter {
   }
 
   clientAddressOf(id: NodeId | null): string | null {
-    return id === null ? null : (this.options.peers.get(id)?.clientAddress ?? null);
+    return id === null ? null : (this.addresses.get(id)?.clientAddress ?? null);
   }
 
   private notLeader(): NotLeaderError {
@@ -450,7 +547,8 @@ export class RaftNode extends EventEmitter {
 
   private applyReady(ready: Ready): void {
     if (ready.snapshot !== undefined && ready.snapshot.metadata.index > this.applied) {
-      this.stateMachine.restore(ready.snapshot.data);
+      this.restoreSnapshotData(ready.snapshot.data);
+      this.appliedConf = ready.snapshot.metadata.conf;
       this.applied = ready.snapshot.metadata.index;
       // Proposals inside the snapshot: their outcome is unknown here (committed or replaced).
       for (const [index, pending] of this.proposals) {
@@ -473,12 +571,61 @@ export class RaftNode extends EventEmitter {
     if (entry.index <= this.applied) return;
     assert(entry.index === this.applied + 1, () => `applying ${entry.index} after ${this.applied}: entries must be applied in order`);
     this.applied = entry.index;
+    if (entry.type === 'conf-change') this.applyMembership(entry.index, decodeConfChange(entry.data));
     const result = entry.type === 'normal' ? this.stateMachine.apply(entry) : new Uint8Array(0);
     const pending = this.proposals.get(entry.index);
     if (pending === undefined) return;
     this.proposals.delete(entry.index);
     if (pending.term === entry.term) pending.resolve(result);
     else pending.reject(this.notLeader()); // a new leader replaced our entry: it was not applied
+  }
+
+  /**
+   * The driver's half of a membership change, as it applies (before the core
+   * applies it in advance(), so the transport knows a new member's address
+   * before the core first sends to it): learn or forget addresses.
+   */
+  private applyMembership(index: number, change: ConfChange): void {
+    this.appliedConf = applyConfChangeTo(this.appliedConf, change);
+    if (change.type === 'remove-node') {
+      this.addresses.forget(change.nodeId);
+      if (change.nodeId !== this.id) this.transport.removePeer(change.nodeId);
+      else this.logger.warn({ index }, 'this node was removed from the cluster; it takes no further part and can be stopped');
+    } else if (change.address !== undefined) {
+      const info = { raftAddress: change.address, clientAddress: change.clientAddress ?? change.address };
+      this.addresses.learn(change.nodeId, info);
+      if (change.nodeId === this.id) {
+        const own = this.options.peers.get(this.id)!;
+        if (own.raftAddress !== info.raftAddress || own.clientAddress !== info.clientAddress) {
+          this.logger.warn({ cluster: info, started: own }, 'the cluster added this node with other addresses than it was started with; peers and clients use the cluster\'s');
+        }
+      } else {
+        this.connectPeer(change.nodeId, info.raftAddress);
+      }
+    } else if (this.addresses.get(change.nodeId) === undefined && change.nodeId !== this.id) {
+      this.logger.warn({ node: change.nodeId }, 'a member was added without an address and none is known here; restart this node with it in peers to reach it');
+    }
+    const members = this.members();
+    this.logger.info({ index, ...change }, 'membership change applied');
+    this.emit('membership-change', { index, change, members });
+  }
+
+  /** A bad address from the log must not stop the node (proposals check it; older entries might not have). */
+  private connectPeer(id: NodeId, raftAddress: string): void {
+    try {
+      this.transport.setPeer(id, raftAddress);
+    } catch (error) {
+      this.logger.error({ node: id, raftAddress, error: (error as Error).message }, 'cannot use the raft address of a member');
+    }
+  }
+
+  /** Restores the state machine from a snapshot's data and takes the addresses it carries. */
+  private restoreSnapshotData(data: Uint8Array): void {
+    const { learned, stateMachineData } = unwrapSnapshotData(data);
+    this.stateMachine.restore(stateMachineData);
+    this.addresses.replaceLearned(learned);
+    // In the constructor the transport does not exist yet: it starts from the book.
+    if (this.transport !== undefined) for (const [id, info] of learned) if (id !== this.id) this.connectPeer(id, info.raftAddress);
   }
 
   private resolveReads(): void {
@@ -535,9 +682,10 @@ export class RaftNode extends EventEmitter {
     const index = this.applied;
     const started_ms = performance.now();
     let serialize_ms = 0;
+    const learned = new Map(this.addresses.learned()); // as of this index: later changes must not leak into it
     const data = Promise.resolve(this.stateMachine.snapshot()).then((bytes) => {
       serialize_ms = performance.now() - started_ms;
-      return bytes;
+      return wrapSnapshotData(learned, bytes);
     });
     // A failure of the state machine reaches fail() through prepareSnapshot, unless that returns before awaiting it.
     data.catch(() => undefined);

@@ -70,6 +70,9 @@ export interface PreparedSnapshot {
 const SNAPSHOT_MAGIC = 'ZKRAFTSN';
 const HARD_STATE_FILE = 'hardstate';
 const HARD_STATE_MAGIC = 'ZKRAFTHS';
+/** Where a bootstrapped log's configuration sits (see create). */
+export const BOOTSTRAP_INDEX = 1;
+const BOOTSTRAP_TERM = 1;
 export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 export interface DurableLogOptions {
@@ -78,6 +81,12 @@ export interface DurableLogOptions {
   readonly nodeId: string;
   /** The initial configuration, used only when `dir` holds no log yet. */
   readonly bootstrapConf?: ConfState;
+  /**
+   * Used only when `dir` holds no log yet: start empty, with no configuration,
+   * for a node that joins a running cluster (the leader sends it the
+   * configuration once a membership change adds it). bootstrapConf is ignored.
+   */
+  readonly startEmpty?: boolean;
   /** A segment is closed and a new one started once it reaches this size. */
   readonly segment_bytes_max?: number;
 }
@@ -291,17 +300,31 @@ export class DurableLogStorage implements LogStorage {
   }
 
   private create(options: DurableLogOptions): RecoveryReport {
-    if (options.bootstrapConf === undefined) {
-      throw new InvalidArgumentError(`durable log: ${this.dir} is empty and no bootstrap configuration was given`);
-    }
-    const conf = options.bootstrapConf;
-    assert(conf.voters.length > 0, 'bootstrap configuration needs at least one voter');
     this.generation = 1;
-    this.snap = { metadata: { index: 0, term: 0, conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data: new Uint8Array(0) };
+    if (options.startEmpty === true) {
+      this.snap = { metadata: { index: 0, term: 0, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) };
+      this.hard = { term: 0, vote: null, commit: 0 };
+    } else {
+      if (options.bootstrapConf === undefined) {
+        throw new InvalidArgumentError(`durable log: ${this.dir} is empty and no bootstrap configuration was given`);
+      }
+      const conf = options.bootstrapConf;
+      if (conf.voters.length === 0) throw new InvalidArgumentError(`durable log: the bootstrap configuration of ${this.dir} needs at least one voter`);
+      // The bootstrap configuration is a committed snapshot at index 1, term 1,
+      // not at index 0: a node that joins later starts empty, and a leader
+      // sends a snapshot only to a follower that needs entries below its first
+      // index. At index 0 the configuration would never be sent, and the joiner
+      // would build its configuration from the later changes alone. (etcd
+      // writes its bootstrap as conf-change entries for the same reason.)
+      this.snap = {
+        metadata: { index: BOOTSTRAP_INDEX, term: BOOTSTRAP_TERM, conf: { voters: [...conf.voters], learners: [...conf.learners] } },
+        data: new Uint8Array(0),
+      };
+      this.hard = { term: BOOTSTRAP_TERM, vote: null, commit: BOOTSTRAP_INDEX };
+    }
     this.writeSnapshotFile();
-    this.hard = { term: 0, vote: null, commit: 0 };
     this.writeHardStateFile(this.hard);
-    this.startSegment(1);
+    this.startSegment(this.snap.metadata.index + 1);
     return { created: true, segments: 1, entries: 0, tornTail_bytes: 0, tornTailFile: null, staleSegmentsDeleted: 0 };
   }
 

@@ -50,23 +50,39 @@ export class GrpcTransport {
 
   constructor(private readonly options: GrpcTransportOptions) {
     this.logger = options.logger ?? silentLogger;
-    for (const [peerId, address] of options.peers) {
-      if (peerId === options.selfId) continue;
-      if (!/^[^\s:]+:\d+$/.test(address)) throw new InvalidArgumentError(`peer ${peerId}: address must be host:port, got ${JSON.stringify(address)}`);
-      this.senders.set(
-        peerId,
-        new PeerSender({
-          selfId: options.selfId,
-          peerId,
-          address,
-          queue_messages_max: options.queue_messages_max ?? 4096,
-          reconnect_ms_min: options.reconnect_ms_min ?? 50,
-          reconnect_ms_max: options.reconnect_ms_max ?? 500,
-          logger: this.logger,
-        }),
-      );
-    }
+    for (const [peerId, address] of options.peers) this.setPeer(peerId, address);
     this.server.addService(RAFT_SERVICE, { Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => this.serve(call, callback) });
+  }
+
+  /**
+   * Where to send messages for `peerId` from now on (a member added by a
+   * membership change, or one whose address changed). Unchanged addresses keep
+   * their open stream.
+   */
+  setPeer(peerId: NodeId, address: string): void {
+    if (peerId === this.options.selfId || this.closed) return;
+    if (!/^[^\s:]+:\d+$/.test(address)) throw new InvalidArgumentError(`peer ${peerId}: address must be host:port, got ${JSON.stringify(address)}`);
+    const existing = this.senders.get(peerId);
+    if (existing?.address === address) return;
+    existing?.close();
+    this.senders.set(
+      peerId,
+      new PeerSender({
+        selfId: this.options.selfId,
+        peerId,
+        address,
+        queue_messages_max: this.options.queue_messages_max ?? 4096,
+        reconnect_ms_min: this.options.reconnect_ms_min ?? 50,
+        reconnect_ms_max: this.options.reconnect_ms_max ?? 500,
+        logger: this.logger,
+      }),
+    );
+  }
+
+  /** Stops sending to `peerId` (it left the configuration) and closes its stream. */
+  removePeer(peerId: NodeId): void {
+    this.senders.get(peerId)?.close();
+    this.senders.delete(peerId);
   }
 
   /** Binds the listening socket; resolves with the bound port. */

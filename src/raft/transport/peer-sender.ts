@@ -52,6 +52,10 @@ export class PeerSender {
     this.client = new grpc.Client(options.address, grpc.credentials.createInsecure(), channelOptions(options.reconnect_ms_min, options.reconnect_ms_max));
   }
 
+  get address(): string {
+    return this.options.address;
+  }
+
   send(messages: readonly Message[]): void {
     if (this.state === 'closed' || this.state === 'down') {
       this.stats.dropped_messages += messages.length;
