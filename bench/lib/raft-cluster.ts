@@ -35,6 +35,8 @@ export interface ClusterNode {
   readonly raftPort: number;
   readonly clientPort: number;
   readonly dataDir: string;
+  /** Started with --join (added to the running cluster later); its --peers also names itself. */
+  readonly joins?: boolean;
   child: ChildProcess | null;
   events: NodeEvent[];
   stderr: string;
@@ -100,7 +102,9 @@ export class ProcessCluster {
     if (node.child !== null) throw new Error(`node ${id} is already running`);
     // RAFT_NODE_ARGS: extra node flags for the node processes (e.g. --cpu-prof) when investigating.
     const extra = (process.env['RAFT_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
-    const args = [...extra, '--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', this.peersFlag];
+    const peers = node.joins === true ? `${this.peersFlag},${id}@127.0.0.1:${node.raftPort}/127.0.0.1:${node.clientPort}` : this.peersFlag;
+    const args = [...extra, '--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', peers];
+    if (node.joins === true) args.push('--join');
     const o = this.options;
     if (o.tick_ms !== undefined) args.push('--tick-ms', String(o.tick_ms));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
@@ -141,6 +145,18 @@ export class ProcessCluster {
         reject(new Error(`node ${id} exited (${code ?? signal}) before ready: ${node.stderr}`));
       });
     });
+  }
+
+  /**
+   * Starts one more node with --join (not a member until a membership change
+   * adds it: npm run raft:kv -- add-learner). Resolves with it once it is ready.
+   */
+  async startJoiningNode(id: string): Promise<ClusterNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in the cluster`);
+    const node: ClusterNode = { id, raftPort: await freePort(), clientPort: await freePort(), dataDir: path.join(this.baseDir, id), joins: true, child: null, events: [], stderr: '' };
+    this.nodes.push(node);
+    await this.startNode(id);
+    return node;
   }
 
   /** kill -9; resolves once the process is gone. */

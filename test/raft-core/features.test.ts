@@ -103,6 +103,45 @@ describe('batching and the pipeline', () => {
     for (const id of ['2', '3']) expect(c.core(id).status().commit).toBeGreaterThanOrEqual(index);
   });
 
+  // A removed node that never learns its removal committed keeps its old
+  // configuration, times out and campaigns for ever (pre-vote only keeps it
+  // from disrupting the rest). Its acknowledgement can reach the leader before
+  // the commit, between the commit and the removal, or after the removal.
+  for (const ack of ['before the commit', 'between the commit and the removal', 'after the leader removed it'] as const) {
+    it(`a removed node learns that its removal committed and stops campaigning (its ack arrives ${ack})`, () => {
+      // One append in flight per follower: the commit broadcast skips 4 while its ack of the removal is outstanding.
+      const c = new TestCluster(['1', '2', '3', '4'], { preVote: true, checkQuorum: true, maxInflightMsgs: 1 });
+      c.elect('1');
+      c.tickAll();
+      c.stabilize();
+      const { index } = c.core('1').proposeConfChange({ type: 'remove-node', nodeId: '4' });
+      c.handle('1');
+      c.deliver((m) => m.type === 'append'); // 2, 3 and 4 hold the removal; their acks are queued
+      const takeAck = (from: string) => {
+        const at = c.queue.findIndex((m) => m.type === 'append-resp' && m.from === from);
+        return c.queue.splice(at, 1)[0]!;
+      };
+      if (ack === 'before the commit') {
+        c.deliver((m) => m.type === 'append-resp' && m.from === '4'); // 1 and 4 of four: not yet a quorum
+        c.deliver((m) => m.type === 'append-resp' && m.from === '2'); // committed, applied
+      } else if (ack === 'between the commit and the removal') {
+        c.core('1').step(takeAck('2')); // committed; the removal applies only in the next Ready
+        c.core('1').step(takeAck('4'));
+        expect(c.core('1').status().conf.voters).toEqual(['1', '2', '3', '4']);
+        c.handle('1');
+      } else {
+        c.deliver((m) => m.type === 'append-resp' && m.from !== '4'); // committed and applied without 4's ack
+        expect(c.core('1').status().conf.voters).toEqual(['1', '2', '3']);
+      }
+      c.stabilize();
+      expect(c.core('4').status().commit).toBeGreaterThanOrEqual(index);
+      expect(c.core('4').status().conf.voters).toEqual(['1', '2', '3']);
+      c.tick('4', 60);
+      expect(c.core('4').status().role).toBe('follower');
+      expect(c.queue.filter((m) => m.from === '4')).toEqual([]);
+    });
+  }
+
   it('no more than maxInflightMsgs appends are unacknowledged per follower', () => {
     const c = new TestCluster(V3, { maxSizePerMsg: 1, maxInflightMsgs: 2 });
     c.elect('1');

@@ -3,7 +3,8 @@
  * leader is elected, proposals commit, kill -9 of the leader elects a new one,
  * no acknowledged write is lost, a follower answers NotLeader naming the
  * leader, and the killed node catches up after a restart. Then the raft:kv
- * command (kv-cli.ts) against the same processes, as a user would run it.
+ * command (kv-cli.ts) against the same processes, as a user would run it,
+ * including membership changes with a fourth process started with --join.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -111,6 +112,46 @@ describe('raft cluster of 3 processes', () => {
     const bad = await kvCli('--cluster', 'no-port', 'status');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--cluster: "no-port" is not host:port');
+  });
+
+  it('raft:kv adds a node started with --join as a learner, promotes it once caught up, and removes a member', async () => {
+    const leader = await cluster.waitForLeader(10_000);
+    const everyone = cluster.clientAddresses().join(',');
+    const joiner = await cluster.startJoiningNode('n4');
+    const raft = `127.0.0.1:${joiner.raftPort}`;
+    const client = `127.0.0.1:${joiner.clientPort}`;
+
+    const unknown = await kvCli('--cluster', everyone, 'add-voter', 'n4');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('INVALID_ARGUMENT: no address is known for n4: give its raft and client addresses');
+    const learner = await kvCli('--cluster', everyone, 'add-learner', 'n4', raft, client);
+    expect(learner.code).toBe(0);
+    expect(learner.stdout).toMatch(/^ok: add-learner n4 applied at index \d+ by the leader at /);
+    expect(learner.stdout).toContain(`  n4 learner raft ${raft} client ${client}\n`);
+    // A read through the new node: it has the log (greeting was written by the previous test).
+    expect(await kvCli('--cluster', client, 'get', 'greeting')).toMatchObject({ code: 0, stdout: 'hello raft\n' });
+    const voter = await kvCli('--cluster', everyone, 'add-voter', 'n4');
+    expect(voter.code).toBe(0);
+    expect(voter.stdout).toContain(`  n4 voter raft ${raft} client ${client}\n`);
+    const view = await kvCli('--cluster', client, 'members');
+    expect(view.code).toBe(0);
+    expect(view.stdout.split('\n').filter((line) => line.includes(' voter ')).length).toBe(4);
+
+    // Remove a follower: it applies its own removal (and so never campaigns), then can be stopped.
+    const removed = cluster.nodes.find((n) => n.id !== leader && n.id !== 'n4' && n.child !== null)!;
+    const removal = await kvCli('--cluster', `${client},${everyone}`, 'remove', removed.id);
+    expect(removal.code).toBe(0);
+    expect(removal.stdout).not.toContain(` ${removed.id} voter `);
+    const deadline = Date.now() + 5000;
+    const appliedOwnRemoval = () => removed.events.some((e) => e.event === 'membership-change' && e['type'] === 'remove-node' && e['nodeId'] === removed.id);
+    while (!appliedOwnRemoval() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(appliedOwnRemoval()).toBe(true);
+    await cluster.stopNode(removed.id);
+    const put = await kvCli('--cluster', client, 'put', 'after-removal', 'yes');
+    expect(put.code).toBe(0);
+    const notMember = await kvCli('--cluster', everyone, 'remove', removed.id);
+    expect(notMember.code).toBe(2);
+    expect(notMember.stderr).toContain(`${removed.id} is not a member`);
   });
 });
 

@@ -109,11 +109,15 @@ describe('RaftNode membership changes', () => {
     const lead2 = await leader();
     const [removed, stopped] = ['a', 'b', 'c'].filter((id) => id !== lead2.id);
     await lead2.node!.removeMember(removed!);
-    await members.get(removed!)!.node!.close();
+    // The removed node hears that its removal committed: it applies it and does not campaign.
+    const gone = members.get(removed!)!.node!;
+    await eventually(`${removed} applies its own removal`, () => gone.status().members.length === 3 && gone.status().members.every((m) => m.id !== removed));
+    expect(gone.status().role).toBe('follower');
+    await eventually('the leader stops contacting the removed node', () => lead2.node!.transportStats()[removed!] === undefined, 3000);
+    await gone.close();
     members.get(removed!)!.node = null;
     await members.get(stopped!)!.node!.close();
     members.get(stopped!)!.node = null;
-    expect(lead2.node!.transportStats()[removed!]).toBeUndefined(); // no longer contacted
     for (let i = 0; i < 40; i++) await put(`after-${i}`, `${i}`);
     await eventually('d applies what the two of them committed', () => d.sm.get('after-39') !== undefined);
     await eventually('the leader compacts past the promotion', () => lead2.node!.status().snapshotIndex > promoted.index);

@@ -556,7 +556,17 @@ export class RaftCore implements RaftCoreApi {
     }
     assert(m.type !== 'append' && m.type !== 'heartbeat' && m.type !== 'snapshot', () => `two leaders in term ${this.term}: ${m.from} sent ${m.type} to leader ${this.id}`);
     const pr = this.progress.get(m.from);
-    if (pr === undefined) return; // not (or no longer) a member
+    if (pr === undefined) {
+      // Not (or no longer) a member. A removed node whose ack of its own
+      // removal arrives only now would otherwise never hear that the removal
+      // committed; it would keep its old configuration and campaign for ever.
+      // Its success ack in our term says its log matches ours up to m.index,
+      // so that much of our commit index is safe to tell it.
+      if (m.type === 'append-resp' && m.reject !== true && m.index !== undefined) {
+        this.send({ type: 'heartbeat', to: m.from, term: this.term, commit: Math.min(m.index, this.log.committed) });
+      }
+      return;
+    }
     if (m.type === 'append-resp') {
       pr.recentActive = true;
       this.handleAppendResponse(m, pr);

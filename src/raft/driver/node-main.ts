@@ -6,6 +6,7 @@
  *     --peers a@127.0.0.1:7001/127.0.0.1:8001,b@127.0.0.1:7002/127.0.0.1:8002,c@127.0.0.1:7003/127.0.0.1:8003
  *
  * Each peer is id@raftHost:raftPort/clientHost:clientPort (this node included).
+ * A node added to a running cluster later starts with --join (docs/raft-driver.md).
  * Prints one JSON line per event on stdout ("ready", "leader-change", "closed");
  * logs (pino JSON) go to stderr. SIGTERM/SIGINT close gracefully.
  */
@@ -49,7 +50,13 @@ One Raft node serving the example key-value state machine.
   --data-dir DIR        the node's log, hard state and snapshot (created if
                         missing; one process at a time)
   --peers LIST          every member, this node included, comma-separated, each
-                        id@raftHost:raftPort/clientHost:clientPort
+                        id@raftHost:raftPort/clientHost:clientPort; a new
+                        cluster's first voters are exactly these (give every
+                        initial node the same list)
+  --join                this node is not a member yet: start with an empty log
+                        and wait to be added (npm run raft:kv -- add-learner);
+                        --peers then lists the members to reach and this node.
+                        Ignored once the data directory holds a log
   --tick-ms MS          clock tick (default 10)
   --election-ticks N    election timeout in ticks, randomised up to 2N (default 10)
   --heartbeat-ticks N   heartbeat interval in ticks (default 2)
@@ -59,7 +66,8 @@ One Raft node serving the example key-value state machine.
                         trace or silent (default warn)
   --help                this text
 
-stdout: one JSON line per event (ready, leader-change, fatal, closed).
+stdout: one JSON line per event (ready, leader-change, membership-change,
+fatal, closed).
 SIGTERM or SIGINT close it gracefully.`;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -73,6 +81,7 @@ function parseFlags(argv: string[]) {
         'cluster-id': { type: 'string' },
         'data-dir': { type: 'string' },
         peers: { type: 'string' },
+        join: { type: 'boolean' },
         'tick-ms': { type: 'string' },
         'election-ticks': { type: 'string' },
         'heartbeat-ticks': { type: 'string' },
@@ -111,6 +120,7 @@ async function main(): Promise<void> {
     clusterId: values['cluster-id']!,
     dataDir: values['data-dir']!,
     peers,
+    join: values.join === true,
     stateMachine,
     logger,
     ...(integerFlag('tick-ms', values['tick-ms']) !== undefined ? { tick_ms: integerFlag('tick-ms', values['tick-ms'])! } : {}),
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
   const service = new KvService(node, stateMachine, logger);
   const clientPort = await service.start(self.clientAddress);
   node.on('leader-change', (change) => emit({ event: 'leader-change', id, ...change }));
+  node.on('membership-change', (change) => emit({ event: 'membership-change', id, index: change.index, ...change.change, members: change.members }));
   node.on('fatal', (error) => {
     emit({ event: 'fatal', id, error: error.message });
     process.exit(70);

@@ -589,7 +589,7 @@ export class RaftNode extends EventEmitter {
     this.appliedConf = applyConfChangeTo(this.appliedConf, change);
     if (change.type === 'remove-node') {
       this.addresses.forget(change.nodeId);
-      if (change.nodeId !== this.id) this.transport.removePeer(change.nodeId);
+      if (change.nodeId !== this.id) this.dropPeerLater(change.nodeId);
       else this.logger.warn({ index }, 'this node was removed from the cluster; it takes no further part and can be stopped');
     } else if (change.address !== undefined) {
       const info = { raftAddress: change.address, clientAddress: change.clientAddress ?? change.address };
@@ -608,6 +608,20 @@ export class RaftNode extends EventEmitter {
     const members = this.members();
     this.logger.info({ index, ...change }, 'membership change applied');
     this.emit('membership-change', { index, change, members });
+  }
+
+  /**
+   * Closes the stream to a removed member a while after the removal applied,
+   * not at once: this Ready's messages (sent after the apply) may carry the
+   * commit of the removal itself, which the removed node needs to apply it and
+   * stop campaigning. Kept if it became a member again meanwhile.
+   */
+  private dropPeerLater(id: NodeId): void {
+    const delay_ms = 2 * this.options.electionTicks * this.options.tick_ms;
+    setTimeout(() => {
+      const { voters, learners } = this.appliedConf;
+      if (!voters.includes(id) && !learners.includes(id)) this.transport.removePeer(id);
+    }, delay_ms).unref();
   }
 
   /** A bad address from the log must not stop the node (proposals check it; older entries might not have). */

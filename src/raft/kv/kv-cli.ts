@@ -1,11 +1,13 @@
 /**
  * `npm run raft:kv`: talk to a running cluster of node-main processes by
  * hand: put and get through whichever node leads (following redirects, as a
- * program would with KvClusterClient), and each node's status.
+ * program would with KvClusterClient), each node's status, and membership
+ * changes (add a learner, promote it, remove a member).
  */
 import { parseArgs } from 'node:util';
 import { EXIT_CODES, InvalidArgumentError, NotFoundError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import { KvClient, KvClusterClient } from './kv-client.ts';
+import type { MembershipRequest, MemberView } from './protocol.ts';
 
 const USAGE = `usage: npm run raft:kv -- --cluster ADDRESSES <command>
 
@@ -17,7 +19,17 @@ commands:
   put KEY VALUE        store VALUE (UTF-8 text); prints the log index it was
                        applied at and the leader that took it
   get KEY              linearizable read; prints the value (exit 3 if absent)
-  status               each node's role, term, leader, commit and applied index`;
+  status               each node's role, term, leader, commit and applied index
+  members              the configuration, as the leader (or else the first node
+                       that answers) has applied it
+  add-learner ID RAFT CLIENT
+                       add node ID (started with --join) as a learner: it gets
+                       the log but does not vote; RAFT and CLIENT are its
+                       host:port addresses
+  add-voter ID [RAFT CLIENT]
+                       promote learner ID once it has caught up (or add a new
+                       voter at once, with its addresses)
+  remove ID            remove a voter or learner (the leader too: it steps down)`;
 
 interface Command {
   readonly addresses: string[];
@@ -45,10 +57,20 @@ function parse(argv: string[]): Command | 'help' {
   if (!Number.isSafeInteger(timeout_ms) || timeout_ms < 1) throw new InvalidArgumentError(`--timeout-ms needs a positive integer, got ${JSON.stringify(timeoutText)}`);
   const words = parsed.positionals;
   const [verb, ...rest] = words;
-  const arity: Record<string, number> = { put: 2, get: 1, status: 0 };
-  if (verb === undefined) throw new InvalidArgumentError('no command given (put, get or status)');
-  if (!(verb in arity)) throw new InvalidArgumentError(`unknown command ${JSON.stringify(verb)} (put, get or status)`);
-  if (rest.length !== arity[verb]) throw new InvalidArgumentError(`${verb} takes ${arity[verb]} argument${arity[verb] === 1 ? '' : 's'}, got ${rest.length}`);
+  const arity: Record<string, readonly number[]> = { put: [2], get: [1], status: [0], members: [0], 'add-learner': [3], 'add-voter': [1, 3], remove: [1] };
+  const verbs = Object.keys(arity).join(', ');
+  if (verb === undefined) throw new InvalidArgumentError(`no command given (${verbs})`);
+  if (!(verb in arity)) throw new InvalidArgumentError(`unknown command ${JSON.stringify(verb)} (${verbs})`);
+  const allowed = arity[verb]!;
+  if (!allowed.includes(rest.length)) {
+    const wanted = allowed.join(' or ');
+    throw new InvalidArgumentError(`${verb} takes ${wanted} argument${wanted === '1' ? '' : 's'}, got ${rest.length}`);
+  }
+  if (verb === 'add-learner' || verb === 'add-voter') {
+    for (const [what, address] of [['RAFT', rest[1]], ['CLIENT', rest[2]]] as const) {
+      if (address !== undefined && !/^[^\s/:]+:\d{1,5}$/.test(address)) throw new InvalidArgumentError(`${verb}: ${what} address ${JSON.stringify(address)} is not host:port`);
+    }
+  }
   return { addresses, timeout_ms, words };
 }
 
@@ -61,8 +83,46 @@ function withTimeout<T>(work: Promise<T>, timeout_ms: number, what: string): Pro
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+function describeMembers(members: readonly MemberView[]): string[] {
+  return members.map((m) => `${m.id} ${m.role} raft ${m.raftAddress ?? '(address unknown here)'} client ${m.clientAddress ?? '(address unknown here)'}`);
+}
+
 async function run(command: Command, out: (line: string) => void): Promise<void> {
   const [verb, key, value] = command.words;
+  if (verb === 'members') {
+    const statuses = await Promise.all(
+      command.addresses.map(async (address) => {
+        const client = new KvClient(address);
+        try {
+          return await client.status(Math.min(command.timeout_ms, 2000));
+        } catch {
+          return null;
+        } finally {
+          client.close();
+        }
+      }),
+    );
+    const answered = statuses.filter((s): s is Record<string, unknown> => s !== null);
+    const chosen = answered.find((s) => s['role'] === 'leader') ?? answered[0];
+    if (chosen === undefined) throw new UnavailableError('no node answered');
+    out(`as applied by ${String(chosen['id'])} (${String(chosen['role'])}, commit ${String(chosen['commit'])}):`);
+    for (const line of describeMembers(chosen['members'] as MemberView[])) out(`  ${line}`);
+    return;
+  }
+  if (verb === 'add-learner' || verb === 'add-voter' || verb === 'remove') {
+    const [, id, raftAddress, clientAddress] = command.words;
+    const request: MembershipRequest =
+      verb === 'remove' || raftAddress === undefined ? { op: verb, id: id! } : { op: verb, id: id!, raftAddress, clientAddress: clientAddress! };
+    const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
+    try {
+      const result = await withTimeout(cluster.changeMembership(request), command.timeout_ms, `${verb} ${id}`);
+      out(`ok: ${verb} ${id} applied at index ${result.index} by the leader at ${cluster.currentLeaderAddress}; members now:`);
+      for (const line of describeMembers(result.members)) out(`  ${line}`);
+    } finally {
+      cluster.close();
+    }
+    return;
+  }
   if (verb === 'status') {
     const results = await Promise.all(
       command.addresses.map(async (address) => {

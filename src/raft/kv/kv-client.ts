@@ -9,7 +9,18 @@ import * as grpc from '@grpc/grpc-js';
 import { NotLeaderError, UnavailableError, ZkpError, type ErrorCode } from '../../errors/index.ts';
 import { Reader } from '../codec.ts';
 import { channelOptions, identity } from '../transport/grpc-options.ts';
-import { decodeResponses, encodeRequests, KV_SESSION_PATH, KV_STATUS_PATH, type KvRequest, type KvResponse } from './protocol.ts';
+import {
+  decodeResponses,
+  encodeRequests,
+  KV_MEMBERSHIP_PATH,
+  KV_SESSION_PATH,
+  KV_STATUS_PATH,
+  type KvRequest,
+  type KvResponse,
+  type MembershipReply,
+  type MembershipRequest,
+  type MemberView,
+} from './protocol.ts';
 
 interface Waiter {
   readonly resolve: (value: Uint8Array) => void;
@@ -48,6 +59,23 @@ export class KvClient {
       this.client.makeUnaryRequest<Buffer, Buffer>(KV_STATUS_PATH, identity, identity, Buffer.alloc(0), { deadline: Date.now() + timeout_ms }, (error, value) => {
         if (error !== null || value === undefined) reject(new UnavailableError(`status from ${this.address} failed: ${error?.message ?? 'no value'}`));
         else resolve(JSON.parse(value.toString()) as Record<string, unknown>);
+      });
+    });
+  }
+
+  /** Adds, promotes or removes a member (leader only: a follower answers NotLeaderError naming the leader). */
+  changeMembership(request: MembershipRequest, timeout_ms = 15_000): Promise<{ index: number; members: readonly MemberView[] }> {
+    return new Promise((resolve, reject) => {
+      const body = Buffer.from(JSON.stringify(request));
+      this.client.makeUnaryRequest<Buffer, Buffer>(KV_MEMBERSHIP_PATH, identity, identity, body, { deadline: Date.now() + timeout_ms }, (error, value) => {
+        if (error !== null || value === undefined) {
+          reject(new UnavailableError(`membership change through ${this.address} failed: ${error?.message ?? 'no value'}`));
+          return;
+        }
+        const reply = JSON.parse(value.toString()) as MembershipReply;
+        if (reply.status === 'ok') resolve({ index: reply.index, members: reply.members });
+        else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId, reply.leaderAddress));
+        else reject(new ZkpError(reply.code as ErrorCode, reply.message));
       });
     });
   }
@@ -143,6 +171,11 @@ export class KvClusterClient {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.withRedirects((client) => client.get(key));
+  }
+
+  /** Through the leader; the leader's refusals (already a member, a learner not caught up) come back as they are. */
+  async changeMembership(request: MembershipRequest): Promise<{ index: number; members: readonly MemberView[] }> {
+    return this.withRedirects((client) => client.changeMembership(request));
   }
 
   private async withRedirects<T>(operation: (client: KvClient) => Promise<T>): Promise<T> {

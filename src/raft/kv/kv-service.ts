@@ -10,7 +10,17 @@ import type { RaftNode } from '../driver/raft-node.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../transport/logger.ts';
 import { encodePut, type KvStateMachine } from './kv-state-machine.ts';
-import { decodeRequests, encodeResponses, KV_SESSION_PATH, KV_STATUS_PATH, type KvRequest, type KvResponse } from './protocol.ts';
+import {
+  decodeRequests,
+  encodeResponses,
+  KV_MEMBERSHIP_PATH,
+  KV_SESSION_PATH,
+  KV_STATUS_PATH,
+  type KvRequest,
+  type KvResponse,
+  type MembershipReply,
+  type MembershipRequest,
+} from './protocol.ts';
 import { Writer } from '../codec.ts';
 import { shutdownServer } from '../transport/shutdown.ts';
 
@@ -19,6 +29,15 @@ const KV_SERVICE: grpc.ServiceDefinition = {
     path: KV_SESSION_PATH,
     requestStream: true,
     responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+  Membership: {
+    path: KV_MEMBERSHIP_PATH,
+    requestStream: false,
+    responseStream: false,
     requestSerialize: identity,
     requestDeserialize: identity,
     responseSerialize: identity,
@@ -52,6 +71,9 @@ export class KvService {
   ) {
     this.server.addService(KV_SERVICE, {
       Session: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.session(call),
+      Membership: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        void this.membership(call.request).then((reply) => callback(null, Buffer.from(JSON.stringify(reply))));
+      },
       Status: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.size() })));
       },
@@ -130,8 +152,42 @@ export class KvService {
     );
   }
 
+  private async membership(body: Buffer): Promise<MembershipReply> {
+    try {
+      const request = parseMembershipRequest(body);
+      const given =
+        request.op !== 'remove' && request.raftAddress !== undefined && request.clientAddress !== undefined
+          ? { raftAddress: request.raftAddress, clientAddress: request.clientAddress }
+          : undefined;
+      const result =
+        request.op === 'remove' ? await this.node.removeMember(request.id) : await this.node.addMember(request.id, request.op === 'add-voter' ? 'voter' : 'learner', given);
+      return { status: 'ok', index: result.index, members: result.members };
+    } catch (error) {
+      if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
+      const code = error instanceof ZkpError ? error.code : 'INTERNAL';
+      return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   async close(): Promise<void> {
     for (const call of this.sessions) call.end();
     await shutdownServer(this.server);
   }
+}
+
+function parseMembershipRequest(body: Buffer): MembershipRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidArgumentError('membership request is not JSON');
+  }
+  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const { op, id, raftAddress, clientAddress } = record;
+  if (op !== 'add-learner' && op !== 'add-voter' && op !== 'remove') throw new InvalidArgumentError(`membership op must be add-learner, add-voter or remove, got ${JSON.stringify(op)}`);
+  if (typeof id !== 'string') throw new InvalidArgumentError('membership request needs an id');
+  if (op === 'remove') return { op, id };
+  if ((raftAddress === undefined) !== (clientAddress === undefined)) throw new InvalidArgumentError('give both the raft and the client address, or neither');
+  if (raftAddress !== undefined && (typeof raftAddress !== 'string' || typeof clientAddress !== 'string')) throw new InvalidArgumentError('addresses must be strings');
+  return raftAddress === undefined ? { op, id } : { op, id, raftAddress: raftAddress as string, clientAddress: clientAddress as string };
 }

@@ -15,6 +15,24 @@ import { CorruptFileError } from '../../errors/index.ts';
 
 export const KV_SESSION_PATH = '/zkp.kv.Kv/Session';
 export const KV_STATUS_PATH = '/zkp.kv.Kv/Status';
+/** Unary, JSON both ways (rare administrative calls): a MembershipRequest in, a MembershipReply out. */
+export const KV_MEMBERSHIP_PATH = '/zkp.kv.Kv/Membership';
+
+export type MembershipRequest =
+  | { readonly op: 'add-learner' | 'add-voter'; readonly id: string; readonly raftAddress?: string; readonly clientAddress?: string }
+  | { readonly op: 'remove'; readonly id: string };
+
+export interface MemberView {
+  readonly id: string;
+  readonly role: 'voter' | 'learner';
+  readonly raftAddress: string | null;
+  readonly clientAddress: string | null;
+}
+
+export type MembershipReply =
+  | { readonly status: 'ok'; readonly index: number; readonly members: readonly MemberView[] }
+  | { readonly status: 'not-leader'; readonly leaderId: string | null; readonly leaderAddress: string | null }
+  | { readonly status: 'error'; readonly code: string; readonly message: string };
 
 export type KvRequest =
   | { readonly id: number; readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
