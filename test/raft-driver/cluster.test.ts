@@ -153,6 +153,21 @@ describe('raft cluster of 3 processes', () => {
     expect(notMember.code).toBe(2);
     expect(notMember.stderr).toContain(`${removed.id} is not a member`);
   });
+
+  it('raft:kv transfer-leader hands leadership to a voter and returns once it leads', async () => {
+    const leader = await cluster.waitForLeader(10_000);
+    const running = cluster.nodes.filter((n) => n.child !== null);
+    const everyone = running.map((n) => cluster.clientAddress(n.id)).join(',');
+    const target = running.find((n) => n.id !== leader)!;
+    const moved = await kvCli('--cluster', everyone, 'transfer-leader', target.id);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toMatch(new RegExp(`^ok: ${target.id} leads \\(term \\d+, client address ${cluster.clientAddress(target.id)}\\)\n$`));
+    const status = await kvCli('--cluster', cluster.clientAddress(target.id), 'status');
+    expect(JSON.parse(status.stdout) as { status: { role: string } }).toMatchObject({ status: { role: 'leader' } });
+    const stranger = await kvCli('--cluster', everyone, 'transfer-leader', 'nobody');
+    expect(stranger.code).toBe(2);
+    expect(stranger.stderr).toContain('cannot transfer leadership to nobody: it is not a voter');
+  });
 });
 
 const KV_CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-cli.ts');

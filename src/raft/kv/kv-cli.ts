@@ -29,7 +29,8 @@ commands:
   add-voter ID [RAFT CLIENT]
                        promote learner ID once it has caught up (or add a new
                        voter at once, with its addresses)
-  remove ID            remove a voter or learner (the leader too: it steps down)`;
+  remove ID            remove a voter or learner (the leader too: it steps down)
+  transfer-leader ID   hand leadership to voter ID; returns once it leads`;
 
 interface Command {
   readonly addresses: string[];
@@ -57,7 +58,7 @@ function parse(argv: string[]): Command | 'help' {
   if (!Number.isSafeInteger(timeout_ms) || timeout_ms < 1) throw new InvalidArgumentError(`--timeout-ms needs a positive integer, got ${JSON.stringify(timeoutText)}`);
   const words = parsed.positionals;
   const [verb, ...rest] = words;
-  const arity: Record<string, readonly number[]> = { put: [2], get: [1], status: [0], members: [0], 'add-learner': [3], 'add-voter': [1, 3], remove: [1] };
+  const arity: Record<string, readonly number[]> = { put: [2], get: [1], status: [0], members: [0], 'add-learner': [3], 'add-voter': [1, 3], remove: [1], 'transfer-leader': [1] };
   const verbs = Object.keys(arity).join(', ');
   if (verb === undefined) throw new InvalidArgumentError(`no command given (${verbs})`);
   if (!(verb in arity)) throw new InvalidArgumentError(`unknown command ${JSON.stringify(verb)} (${verbs})`);
@@ -118,6 +119,16 @@ async function run(command: Command, out: (line: string) => void): Promise<void>
       const result = await withTimeout(cluster.changeMembership(request), command.timeout_ms, `${verb} ${id}`);
       out(`ok: ${verb} ${id} applied at index ${result.index} by the leader at ${cluster.currentLeaderAddress}; members now:`);
       for (const line of describeMembers(result.members)) out(`  ${line}`);
+    } finally {
+      cluster.close();
+    }
+    return;
+  }
+  if (verb === 'transfer-leader') {
+    const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
+    try {
+      const led = await withTimeout(cluster.transferLeadership(key!), command.timeout_ms, `transfer-leader ${key}`);
+      out(`ok: ${led.leaderId} leads (term ${led.term}, client address ${led.leaderAddress ?? 'unknown'})`);
     } finally {
       cluster.close();
     }

@@ -15,11 +15,13 @@ import {
   KV_MEMBERSHIP_PATH,
   KV_SESSION_PATH,
   KV_STATUS_PATH,
+  KV_TRANSFER_PATH,
   type KvRequest,
   type KvResponse,
   type MembershipReply,
   type MembershipRequest,
   type MemberView,
+  type TransferReply,
 } from './protocol.ts';
 
 interface Waiter {
@@ -74,6 +76,23 @@ export class KvClient {
         }
         const reply = JSON.parse(value.toString()) as MembershipReply;
         if (reply.status === 'ok') resolve({ index: reply.index, members: reply.members });
+        else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId, reply.leaderAddress));
+        else reject(new ZkpError(reply.code as ErrorCode, reply.message));
+      });
+    });
+  }
+
+  /** Hands leadership to `to` (leader only); resolves once `to` leads. */
+  transferLeadership(to: string, timeout_ms = 15_000): Promise<{ leaderId: string; leaderAddress: string | null; term: number }> {
+    return new Promise((resolve, reject) => {
+      const body = Buffer.from(JSON.stringify({ to }));
+      this.client.makeUnaryRequest<Buffer, Buffer>(KV_TRANSFER_PATH, identity, identity, body, { deadline: Date.now() + timeout_ms }, (error, value) => {
+        if (error !== null || value === undefined) {
+          reject(new UnavailableError(`leadership transfer through ${this.address} failed: ${error?.message ?? 'no value'}`));
+          return;
+        }
+        const reply = JSON.parse(value.toString()) as TransferReply;
+        if (reply.status === 'ok') resolve({ leaderId: reply.leaderId, leaderAddress: reply.leaderAddress, term: reply.term });
         else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId, reply.leaderAddress));
         else reject(new ZkpError(reply.code as ErrorCode, reply.message));
       });
@@ -176,6 +195,10 @@ export class KvClusterClient {
   /** Through the leader; the leader's refusals (already a member, a learner not caught up) come back as they are. */
   async changeMembership(request: MembershipRequest): Promise<{ index: number; members: readonly MemberView[] }> {
     return this.withRedirects((client) => client.changeMembership(request));
+  }
+
+  async transferLeadership(to: string): Promise<{ leaderId: string; leaderAddress: string | null; term: number }> {
+    return this.withRedirects((client) => client.transferLeadership(to));
   }
 
   private async withRedirects<T>(operation: (client: KvClient) => Promise<T>): Promise<T> {

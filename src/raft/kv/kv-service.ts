@@ -5,8 +5,8 @@
  * client address; the client follows it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotLeaderError, ZkpError } from '../../errors/index.ts';
-import type { RaftNode } from '../driver/raft-node.ts';
+import { InvalidArgumentError, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import type { LeaderChange, RaftNode } from '../driver/raft-node.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../transport/logger.ts';
 import { encodePut, type KvStateMachine } from './kv-state-machine.ts';
@@ -16,10 +16,12 @@ import {
   KV_MEMBERSHIP_PATH,
   KV_SESSION_PATH,
   KV_STATUS_PATH,
+  KV_TRANSFER_PATH,
   type KvRequest,
   type KvResponse,
   type MembershipReply,
   type MembershipRequest,
+  type TransferReply,
 } from './protocol.ts';
 import { Writer } from '../codec.ts';
 import { shutdownServer } from '../transport/shutdown.ts';
@@ -36,6 +38,15 @@ const KV_SERVICE: grpc.ServiceDefinition = {
   },
   Membership: {
     path: KV_MEMBERSHIP_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+  TransferLeadership: {
+    path: KV_TRANSFER_PATH,
     requestStream: false,
     responseStream: false,
     requestSerialize: identity,
@@ -73,6 +84,9 @@ export class KvService {
       Session: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.session(call),
       Membership: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         void this.membership(call.request).then((reply) => callback(null, Buffer.from(JSON.stringify(reply))));
+      },
+      TransferLeadership: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        void this.transfer(call.request).then((reply) => callback(null, Buffer.from(JSON.stringify(reply))));
       },
       Status: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.size() })));
@@ -162,6 +176,58 @@ export class KvService {
       const result =
         request.op === 'remove' ? await this.node.removeMember(request.id) : await this.node.addMember(request.id, request.op === 'add-voter' ? 'voter' : 'learner', given);
       return { status: 'ok', index: result.index, members: result.members };
+    } catch (error) {
+      if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
+      const code = error instanceof ZkpError ? error.code : 'INTERNAL';
+      return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /**
+   * Asks the leader to hand over to `to` and answers once `to` leads. The
+   * core gives a transfer one election timeout (catching a lagging target up
+   * first); waiting four covers the new leader's own election and its first
+   * heartbeat reaching this node.
+   */
+  private async transfer(body: Buffer): Promise<TransferReply> {
+    try {
+      let to: unknown;
+      try {
+        to = (JSON.parse(body.toString('utf8')) as { to?: unknown }).to;
+      } catch {
+        throw new InvalidArgumentError('transfer request is not JSON');
+      }
+      if (typeof to !== 'string' || to.length === 0) throw new InvalidArgumentError('transfer request needs the id of the node to hand leadership to');
+      const wait_ms = 4 * this.node.options.electionTicks * this.node.options.tick_ms;
+      const led = new Promise<TransferReply>((resolve, reject) => {
+        const onChange = (change: LeaderChange): void => {
+          if (change.leaderId !== to) return;
+          finish();
+          resolve({ status: 'ok', leaderId: to, leaderAddress: change.leaderAddress, term: change.term });
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new UnavailableError(`leadership did not move to ${to} within ${wait_ms} ms (is it running and reachable?)`));
+        }, wait_ms);
+        const finish = (): void => {
+          clearTimeout(timer);
+          this.node.off('leader-change', onChange);
+        };
+        this.node.on('leader-change', onChange);
+        try {
+          const status = this.node.status();
+          if (status.leaderId === to && status.role === 'leader') {
+            finish();
+            resolve({ status: 'ok', leaderId: to, leaderAddress: status.leaderAddress, term: status.term });
+            return;
+          }
+          this.node.transferLeadership(to);
+        } catch (error) {
+          finish();
+          reject(error as Error);
+        }
+      });
+      return await led;
     } catch (error) {
       if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
       const code = error instanceof ZkpError ? error.code : 'INTERNAL';

@@ -17,6 +17,17 @@ export const KV_SESSION_PATH = '/zkp.kv.Kv/Session';
 export const KV_STATUS_PATH = '/zkp.kv.Kv/Status';
 /** Unary, JSON both ways (rare administrative calls): a MembershipRequest in, a MembershipReply out. */
 export const KV_MEMBERSHIP_PATH = '/zkp.kv.Kv/Membership';
+/** Unary, JSON: a TransferRequest in, a TransferReply out once the target leads (or it failed). */
+export const KV_TRANSFER_PATH = '/zkp.kv.Kv/TransferLeadership';
+
+export interface TransferRequest {
+  readonly to: string;
+}
+
+export type TransferReply =
+  | { readonly status: 'ok'; readonly leaderId: string; readonly leaderAddress: string | null; readonly term: number }
+  | { readonly status: 'not-leader'; readonly leaderId: string | null; readonly leaderAddress: string | null }
+  | { readonly status: 'error'; readonly code: string; readonly message: string };
 
 export type MembershipRequest =
   | { readonly op: 'add-learner' | 'add-voter'; readonly id: string; readonly raftAddress?: string; readonly clientAddress?: string }
