@@ -66,35 +66,30 @@ export class KvClient {
   }
 
   /** Adds, promotes or removes a member (leader only: a follower answers NotLeaderError naming the leader). */
-  changeMembership(request: MembershipRequest, timeout_ms = 15_000): Promise<{ index: number; members: readonly MemberView[] }> {
-    return new Promise((resolve, reject) => {
-      const body = Buffer.from(JSON.stringify(request));
-      this.client.makeUnaryRequest<Buffer, Buffer>(KV_MEMBERSHIP_PATH, identity, identity, body, { deadline: Date.now() + timeout_ms }, (error, value) => {
-        if (error !== null || value === undefined) {
-          reject(new UnavailableError(`membership change through ${this.address} failed: ${error?.message ?? 'no value'}`));
-          return;
-        }
-        const reply = JSON.parse(value.toString()) as MembershipReply;
-        if (reply.status === 'ok') resolve({ index: reply.index, members: reply.members });
-        else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId, reply.leaderAddress));
-        else reject(new ZkpError(reply.code as ErrorCode, reply.message));
-      });
-    });
+  async changeMembership(request: MembershipRequest, timeout_ms = 15_000): Promise<{ index: number; members: readonly MemberView[] }> {
+    const reply = await this.adminCall<MembershipReply>(KV_MEMBERSHIP_PATH, request, timeout_ms, 'membership change');
+    return { index: reply.index, members: reply.members };
   }
 
   /** Hands leadership to `to` (leader only); resolves once `to` leads. */
-  transferLeadership(to: string, timeout_ms = 15_000): Promise<{ leaderId: string; leaderAddress: string | null; term: number }> {
+  async transferLeadership(to: string, timeout_ms = 15_000): Promise<{ leaderId: string; leaderAddress: string | null; term: number }> {
+    const reply = await this.adminCall<TransferReply>(KV_TRANSFER_PATH, { to }, timeout_ms, 'leadership transfer');
+    return { leaderId: reply.leaderId, leaderAddress: reply.leaderAddress, term: reply.term };
+  }
+
+  /** A unary JSON call; resolves with the 'ok' reply, rejects with the named error of any other. */
+  private adminCall<R extends { status: string }>(path: string, request: object, timeout_ms: number, what: string): Promise<Extract<R, { status: 'ok' }>> {
     return new Promise((resolve, reject) => {
-      const body = Buffer.from(JSON.stringify({ to }));
-      this.client.makeUnaryRequest<Buffer, Buffer>(KV_TRANSFER_PATH, identity, identity, body, { deadline: Date.now() + timeout_ms }, (error, value) => {
+      const body = Buffer.from(JSON.stringify(request));
+      this.client.makeUnaryRequest<Buffer, Buffer>(path, identity, identity, body, { deadline: Date.now() + timeout_ms }, (error, value) => {
         if (error !== null || value === undefined) {
-          reject(new UnavailableError(`leadership transfer through ${this.address} failed: ${error?.message ?? 'no value'}`));
+          reject(new UnavailableError(`${what} through ${this.address} failed: ${error?.message ?? 'no value'}`));
           return;
         }
-        const reply = JSON.parse(value.toString()) as TransferReply;
-        if (reply.status === 'ok') resolve({ leaderId: reply.leaderId, leaderAddress: reply.leaderAddress, term: reply.term });
-        else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId, reply.leaderAddress));
-        else reject(new ZkpError(reply.code as ErrorCode, reply.message));
+        const reply = JSON.parse(value.toString()) as { status: string; leaderId?: string | null; leaderAddress?: string | null; code?: string; message?: string };
+        if (reply.status === 'ok') resolve(reply as Extract<R, { status: 'ok' }>);
+        else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId ?? null, reply.leaderAddress ?? null));
+        else reject(new ZkpError((reply.code ?? 'INTERNAL') as ErrorCode, reply.message ?? `${what} failed`));
       });
     });
   }

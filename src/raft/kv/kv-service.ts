@@ -26,44 +26,32 @@ import {
 import { Writer } from '../codec.ts';
 import { shutdownServer } from '../transport/shutdown.ts';
 
+/** A method whose messages are raw bytes (framed by protocol.ts, or JSON for the rare administrative calls). */
+function bytesMethod(path: string, streaming: boolean): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: streaming,
+    responseStream: streaming,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}
+
 const KV_SERVICE: grpc.ServiceDefinition = {
-  Session: {
-    path: KV_SESSION_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  Membership: {
-    path: KV_MEMBERSHIP_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  TransferLeadership: {
-    path: KV_TRANSFER_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  Status: {
-    path: KV_STATUS_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
+  Session: bytesMethod(KV_SESSION_PATH, true),
+  Membership: bytesMethod(KV_MEMBERSHIP_PATH, false),
+  TransferLeadership: bytesMethod(KV_TRANSFER_PATH, false),
+  Status: bytesMethod(KV_STATUS_PATH, false),
 };
+
+/** The refusal half of an administrative JSON reply. */
+function adminRefusal(error: unknown): { status: 'not-leader'; leaderId: string | null; leaderAddress: string | null } | { status: 'error'; code: string; message: string } {
+  if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
+  const code = error instanceof ZkpError ? error.code : 'INTERNAL';
+  return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
+}
 
 function errorResponse(id: number, error: unknown): KvResponse {
   if (error instanceof NotLeaderError) return { id, status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
@@ -177,9 +165,7 @@ export class KvService {
         request.op === 'remove' ? await this.node.removeMember(request.id) : await this.node.addMember(request.id, request.op === 'add-voter' ? 'voter' : 'learner', given);
       return { status: 'ok', index: result.index, members: result.members };
     } catch (error) {
-      if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
-      const code = error instanceof ZkpError ? error.code : 'INTERNAL';
-      return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
+      return adminRefusal(error);
     }
   }
 
@@ -229,9 +215,7 @@ export class KvService {
       });
       return await led;
     } catch (error) {
-      if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
-      const code = error instanceof ZkpError ? error.code : 'INTERNAL';
-      return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
+      return adminRefusal(error);
     }
   }
 
