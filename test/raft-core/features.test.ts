@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AssertionFailure, InvalidArgumentError, NotLeaderError } from '../../src/errors/index.ts';
 import { CompactedError, decodeConfChange, encodeConfChange, MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
-import { TestCluster } from './cluster.ts';
+import { TestCluster, text } from './cluster.ts';
 import { entry, flush, newCore, sent, tickUntil } from './single.ts';
 
 const V3 = ['1', '2', '3'];
@@ -141,6 +141,34 @@ describe('batching and the pipeline', () => {
       expect(c.queue.filter((m) => m.from === '4')).toEqual([]);
     });
   }
+
+  it('a late ack from a removed node is answered with no more commit than the ack proves it holds (its stale tail stays uncommitted)', () => {
+    const c = new TestCluster(['1', '2', '3', '4']); // no pre-vote or lease: 1 can take over from the cut-off 4 at once
+    c.elect('4');
+    c.tickAll();
+    c.stabilize();
+    const committedBy4 = c.core('4').status().commit;
+    // 4, cut off, takes a proposal it can never commit: a stale tail beyond its commit index.
+    c.isolate('4');
+    c.propose('4', 'stale');
+    expect(c.core('4').status().lastIndex).toBe(committedBy4 + 1);
+    c.elect('1'); // 1, 2 and 3 go on: 1's no-op replaces index committedBy4 + 1 on their logs
+    c.core('1').proposeConfChange({ type: 'remove-node', nodeId: '4' });
+    c.stabilize();
+    expect(c.core('1').status().conf.voters).toEqual(['1', '2', '3']);
+    expect(c.core('1').status().commit).toBeGreaterThan(committedBy4 + 1);
+    // A delayed append of 1's reaches 4 (prevIndex below 4's commit): 4 acks with its commit index, 1 has removed it already.
+    c.heal();
+    const term = c.core('1').status().term;
+    c.core('4').step({ type: 'append', from: '1', to: '4', term, index: committedBy4 - 1, logTerm: c.core('4').log.term(committedBy4 - 1), entries: [], commit: 0 });
+    c.handle('4');
+    expect(c.queue.filter((m) => m.from === '4' && m.type === 'append-resp').map((m) => m.index)).toEqual([committedBy4]);
+    c.deliver((m) => m.from === '4' && m.type === 'append-resp');
+    c.deliver((m) => m.to === '4' && m.type === 'heartbeat');
+    // Told the whole commit index, 4 would commit its stale entry, which the cluster never committed.
+    expect(c.core('4').status().commit).toBe(committedBy4);
+    expect(c.node('4').applied.map(text)).not.toContain('stale');
+  });
 
   it('no more than maxInflightMsgs appends are unacknowledged per follower', () => {
     const c = new TestCluster(V3, { maxSizePerMsg: 1, maxInflightMsgs: 2 });
