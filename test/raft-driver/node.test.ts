@@ -150,6 +150,22 @@ describe('RaftNode', () => {
     lead.node = null;
   });
 
+  it('a follower far behind catches up from a snapshot larger than one gRPC message (about 80 MiB)', async () => {
+    const { members, leader, start } = await startCluster({ snapshotEvery_entries: 40 });
+    const lead = await leader();
+    const lagging = members.find((m) => m !== lead)!;
+    await lagging.node!.close();
+    lagging.node = null;
+    const value = (i: number) => new Uint8Array(1024 * 1024).fill(i & 0xff);
+    for (let i = 0; i < 80; i++) await lead.node!.propose(encodePut(`big-${i}`, value(i)));
+    await eventually(() => lead.node!.status().snapshotIndex >= 80, 20_000); // compacted past what lagging has
+    await start(lagging, 9);
+    await readIndexRetrying(lagging.node!, 30_000);
+    expect(lagging.sm.size()).toBe(lead.sm.size());
+    expect(lagging.sm.get('big-79')).toEqual(value(79));
+    expect(lagging.node!.status().snapshotIndex).toBeGreaterThanOrEqual(80);
+  }, 90_000);
+
   it('keeps snapshotting under continuous load while the leader answers ahead of its Ready loop', async () => {
     // Replies are applied as soon as an ack commits them, while the Ready loop
     // awaits the next batch's fdatasync; a snapshot must still be taken only at

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Writer } from '../../src/raft/codec.ts';
+import { BATCH_BYTES_MAX, BatchAssembler, framesOf, PIECE_BYTES } from '../../src/raft/transport/frames.ts';
 import { GrpcTransport } from '../../src/raft/transport/index.ts';
 import type { Message } from '../../src/raft/types.ts';
 
@@ -77,6 +79,53 @@ describe('GrpcTransport', () => {
     );
     expect(afterRestart[0]!.term).toBe(900);
     expect(a.stats()['b']!.reconnects).toBeGreaterThan(0);
+  });
+
+  it('carries a snapshot larger than one gRPC message (150 MiB) in pieces, and the small messages around it in order', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const peers = new Map([
+      ['a', `127.0.0.1:${portA}`],
+      ['b', `127.0.0.1:${portB}`],
+    ]);
+    const receivedB: Message[] = [];
+    const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {} });
+    const b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
+    open.push(a, b);
+    await a.start();
+    await b.start();
+    const data = new Uint8Array(150 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff; // a pattern, so a misplaced piece shows
+    data[data.length - 1] = 0x5a;
+    const snapshot: Message = { type: 'snapshot', from: 'a', to: 'b', term: 7, snapshot: { metadata: { index: 900, term: 7, conf: { voters: ['a', 'b'], learners: [] } }, data } };
+    a.send([heartbeat('a', 'b', 6)]);
+    a.send([snapshot]);
+    a.send([heartbeat('a', 'b', 8)]);
+    await waitFor(() => receivedB.length === 3, 30_000, 'the snapshot and the heartbeats at b');
+    expect(receivedB.map((m) => m.type)).toEqual(['heartbeat', 'snapshot', 'heartbeat']);
+    const got = receivedB[1]!.snapshot!;
+    expect(got.metadata).toEqual(snapshot.snapshot!.metadata);
+    expect(got.data.length).toBe(data.length);
+    expect(Buffer.compare(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength), Buffer.from(data.buffer))).toBe(0);
+    expect(a.stats()['b']!.dropped_messages).toBe(0);
+  }, 60_000);
+
+  it('refuses pieces out of order, a batch above the limit, and a whole batch in the middle of one, then takes the next batch', () => {
+    const batch = new Uint8Array(PIECE_BYTES * 2 + 10).fill(3);
+    batch[0] = 1;
+    const pieces = framesOf(batch);
+    expect(pieces.length).toBe(3);
+    const assembler = new BatchAssembler();
+    expect(() => assembler.accept(pieces[1]!)).toThrow(/piece at 8388608 of a 16777226-byte batch does not follow the 0 bytes received/);
+    expect(assembler.accept(pieces[0]!)).toBeNull();
+    expect(() => assembler.accept(Buffer.from([1, 2, 3]))).toThrow(/a whole batch arrived while a batch of 16777226 bytes had 8388608 bytes in/);
+    const huge = new Writer(16);
+    huge.byte(0);
+    huge.varuint(BATCH_BYTES_MAX + 1);
+    huge.varuint(0);
+    expect(() => assembler.accept(Buffer.from(huge.finish()))).toThrow(/above the 1073741824-byte limit/);
+    for (const piece of pieces.slice(0, 2)) expect(assembler.accept(piece)).toBeNull();
+    expect(Buffer.compare(assembler.accept(pieces[2]!)!, Buffer.from(batch))).toBe(0);
+    expect(assembler.accept(Buffer.from([1, 2, 3]))).toEqual(Buffer.from([1, 2, 3]));
   });
 
   it('bounds what it holds for a peer that accepts connections but never answers: drops beyond the queue', async () => {

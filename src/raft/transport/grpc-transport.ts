@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { assert, InvalidArgumentError } from '../../errors/index.ts';
 import { decodeMessageBatch } from '../codec.ts';
 import type { Message, NodeId } from '../types.ts';
+import { BatchAssembler } from './frames.ts';
 import { identity, serverOptions } from './grpc-options.ts';
 import { silentLogger, type DriverLogger } from './logger.ts';
 import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
@@ -97,10 +98,13 @@ export class GrpcTransport {
 
   private serve(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
     this.openCalls.add(call);
+    const assembler = new BatchAssembler();
     call.on('data', (frame: Buffer) => {
       let messages: Message[];
       try {
-        messages = decodeMessageBatch(frame, 'raft frame');
+        const batch = assembler.accept(frame);
+        if (batch === null) return; // more pieces to come
+        messages = decodeMessageBatch(batch, 'raft frame');
       } catch (error) {
         this.rejected_frames++;
         this.logger.warn({ error: (error as Error).message }, 'dropping a malformed raft frame');

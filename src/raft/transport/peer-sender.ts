@@ -11,6 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { assert } from '../../errors/index.ts';
 import { encodeMessageBatch } from '../codec.ts';
+import { BATCH_BYTES_MAX, framesOf } from './frames.ts';
 import type { Message, NodeId } from '../types.ts';
 import { channelOptions, identity } from './grpc-options.ts';
 import type { DriverLogger } from './logger.ts';
@@ -100,8 +101,16 @@ export class PeerSender {
     this.queue = [];
     this.stats.sent_messages += batch.length;
     this.stats.sent_frames++;
-    const frame = encodeMessageBatch(batch);
-    this.writable = this.call.write(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    const encoded = encodeMessageBatch(batch);
+    if (encoded.length > BATCH_BYTES_MAX) {
+      // Nothing can carry it; the core resends a snapshot later, so say why it never arrives.
+      this.stats.dropped_messages += batch.length;
+      this.options.logger.error({ peer: this.options.peerId, bytes: encoded.length, limit_bytes: BATCH_BYTES_MAX }, 'raft batch (a snapshot?) above the transport limit; dropped');
+      return;
+    }
+    // A big batch goes as pieces written back to back (the stream buffers
+    // them): the receiver needs them with nothing in between.
+    for (const frame of framesOf(encoded)) this.writable = this.call.write(frame);
   }
 
   private markDown(): void {
