@@ -140,6 +140,8 @@ describe('RaftNode membership changes', () => {
     const d = members.get('d')!;
 
     await expect(follower.node!.addMember('d', 'learner', d.address)).rejects.toMatchObject({ constructor: NotLeaderError, leaderId: lead.id, leaderAddress: lead.address.clientAddress });
+    // Without addresses too: the leader may know them, so a follower redirects rather than refusing.
+    await expect(follower.node!.addMember('d', 'voter')).rejects.toBeInstanceOf(NotLeaderError);
     await expect(lead.node!.addMember('d', 'learner', { raftAddress: 'nowhere', clientAddress: d.address.clientAddress })).rejects.toThrow(/raft address of d must be host:port, got "nowhere"/);
     await expect(lead.node!.addMember('d e', 'learner', d.address)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lead.node!.addMember('d', 'learner')).rejects.toThrow(/no address is known for d/);

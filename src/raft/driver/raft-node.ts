@@ -348,6 +348,9 @@ export class RaftNode extends EventEmitter {
     if (typeof id !== 'string' || id.length === 0 || /[\s,@/]/.test(id)) {
       return Promise.reject(new InvalidArgumentError(`member id must be a non-empty string without spaces, commas, @ or /, got ${JSON.stringify(id)}`));
     }
+    // On a follower: to the leader first, which may know addresses this node does not.
+    if (this.closed) return Promise.reject(new UnavailableError(`raft node ${this.id} is closed`));
+    if (this.core.status().role !== 'leader') return Promise.reject(this.notLeader());
     const addresses = given ?? this.addresses.get(id);
     if (addresses === undefined) return Promise.reject(new InvalidArgumentError(`no address is known for ${id}: give its raft and client addresses`));
     try {
@@ -356,7 +359,7 @@ export class RaftNode extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (as === 'voter' && this.core.status().role === 'leader' && this.core.status().conf.learners.includes(id)) {
+    if (as === 'voter' && this.core.status().conf.learners.includes(id)) {
       const match = this.core.progressOf(id)?.match ?? 0;
       const commit = this.core.status().commit;
       if (match === 0 || commit - match > PROMOTE_LAG_ENTRIES_MAX) {
