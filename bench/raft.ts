@@ -279,10 +279,16 @@ async function main(): Promise<void> {
     // Follows NotLeader redirects, so an election under load costs retries, not failures.
     const client = new KvClusterClient([cluster.clientAddress(leader), ...cluster.clientAddresses().filter((a) => a !== cluster.clientAddress(leader))]);
     // Elections during the load phases: a leader-change event naming another
-    // leader or a later term than the first leader's. The followers' own
-    // reports of that first leader arrive after waitForLeader and are not
-    // elections (they made the count read 2 in every run).
-    const leaderTerm = Number(cluster.nodes.find((n) => n.id === leader)?.events.findLast((e) => e.event === 'leader-change')?.['term'] ?? 0);
+    // leader or a later term than the first leader's. The other nodes'
+    // reports of that first leader may arrive after waitForLeader and are not
+    // elections (they made the count read 2 in every run). The term comes
+    // from whichever report waitForLeader saw: the leader's own can be the
+    // late one (it reports after its first fdatasync), which made the count
+    // read 2 again.
+    const leaderTerm = Math.max(
+      0,
+      ...cluster.nodes.flatMap((n) => n.events).filter((e) => e.event === 'leader-change' && e['leaderId'] === leader).map((e) => Number(e['term'])),
+    );
     let leaderChanges = 0;
     const stopCounting = cluster.onEvent((_node, event) => {
       if (event.event !== 'leader-change') return;
