@@ -147,6 +147,10 @@ describe('RaftNode membership changes', () => {
     await expect(lead.node!.addMember('d', 'learner')).rejects.toThrow(/no address is known for d/);
     await expect(lead.node!.removeMember('zz')).rejects.toThrow(/zz is not a member/);
     await expect(lead.node!.addMember(follower.id, 'voter')).rejects.toThrow(new RegExp(`${follower.id} is already a voter`));
+    // A joining node that knows no member could never answer the leader.
+    await expect(RaftNode.start({ id: 'd', clusterId: 'members', dataDir: d.dir, peers: new Map([['d', d.address]]), stateMachine: new KvStateMachine(), join: true })).rejects.toThrow(
+      /peers must name the cluster's members as well as this node \(d\) to join/,
+    );
 
     // d is added as a learner but not running: it cannot be promoted.
     await lead.node!.addMember('d', 'learner', d.address);
