@@ -177,6 +177,24 @@ describe('§5.3 log replication', () => {
     expect(storage.lastIndex()).toBe(4);
   });
 
+  it('follower sets its commit index to min(leaderCommit, index of the last new entry), never beyond what the append verified (§5.3, AppendEntries step 5)', () => {
+    // The follower's entries 4 and 5 (term 2) come from an old leader; the
+    // current leader (term 3) has committed other entries at 4 and 5. An
+    // append that verifies only up to 3 must not commit the follower's 4 and 5.
+    const storage = storageWith(V3, [1, 1, 1, 2, 2], 2);
+    const { core } = newCore('1', V3, {}, storage);
+    core.step({ type: 'append', from: '2', to: '1', term: 3, index: 2, logTerm: 1, entries: [entry(3, 1, 'e3')], commit: 5 });
+    const ready = flush(core, storage);
+    expect(core.status().commit).toBe(3);
+    expect(ready.committedEntries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(ready.messages).toMatchObject([{ type: 'append-resp', index: 3 }]);
+    // The next append replaces 4 and 5 with the leader's: now commit 5 is verified.
+    core.step({ type: 'append', from: '2', to: '1', term: 3, index: 3, logTerm: 1, entries: [entry(4, 3, 'x'), entry(5, 3, 'y')], commit: 5 });
+    flush(core, storage);
+    expect(core.status().commit).toBe(5);
+    expect([4, 5].map((i) => storage.term(i))).toEqual([3, 3]);
+  });
+
   it('leader brings every Figure 7 follower log in line with its own (§5.3, Figure 7)', () => {
     // Figure 7: the leader for term 8 and followers (a)-(f).
     const leaderTerms = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
