@@ -33,19 +33,27 @@ function heartbeat(from: string, to: string, term: number): Message {
   return { type: 'heartbeat', from, to, term, commit: term, context: new Uint8Array([term & 0xff]) };
 }
 
+/** Transports a and b on loopback, started; a sends (with `senderOptions`), b records what it receives. */
+async function startedPair(senderOptions: { reconnect_ms_min?: number; reconnect_ms_max?: number } = {}) {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const peers = new Map([
+    ['a', `127.0.0.1:${portA}`],
+    ['b', `127.0.0.1:${portB}`],
+  ]);
+  const receivedB: Message[] = [];
+  const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {}, ...senderOptions });
+  const b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
+  open.push(a, b);
+  await a.start();
+  await b.start();
+  return { peers, a, b, receivedB };
+}
+
 describe('GrpcTransport', () => {
   it('delivers batches between two nodes in order, drops while a peer is down, resumes after it returns', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const peers = new Map([
-      ['a', `127.0.0.1:${portA}`],
-      ['b', `127.0.0.1:${portB}`],
-    ]);
-    const receivedB: Message[] = [];
-    const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {}, reconnect_ms_min: 20, reconnect_ms_max: 100 });
-    let b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
-    open.push(a, b);
-    await a.start();
-    await b.start();
+    const pair = await startedPair({ reconnect_ms_min: 20, reconnect_ms_max: 100 });
+    const { peers, a, receivedB } = pair;
+    let b = pair.b;
 
     for (let term = 1; term <= 100; term++) a.send([heartbeat('a', 'b', term)]);
     await waitFor(() => receivedB.length === 100, 5000, '100 messages at b');
@@ -82,17 +90,7 @@ describe('GrpcTransport', () => {
   });
 
   it('carries a snapshot larger than one gRPC message (150 MiB) in pieces, and the small messages around it in order', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const peers = new Map([
-      ['a', `127.0.0.1:${portA}`],
-      ['b', `127.0.0.1:${portB}`],
-    ]);
-    const receivedB: Message[] = [];
-    const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {} });
-    const b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
-    open.push(a, b);
-    await a.start();
-    await b.start();
+    const { a, receivedB } = await startedPair();
     const data = new Uint8Array(150 * 1024 * 1024);
     for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff; // a pattern, so a misplaced piece shows
     data[data.length - 1] = 0x5a;
