@@ -1,20 +1,10 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../bench/lib/raft-cluster.ts';
 import { Writer } from '../../src/raft/codec.ts';
 import { BATCH_BYTES_MAX, BatchAssembler, framesOf, PIECE_BYTES } from '../../src/raft/transport/frames.ts';
 import { GrpcTransport } from '../../src/raft/transport/index.ts';
 import type { Message } from '../../src/raft/types.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function waitFor(check: () => boolean, timeout_ms: number, what: string): Promise<void> {
   const deadline = Date.now() + timeout_ms;
