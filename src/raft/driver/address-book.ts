@@ -15,11 +15,13 @@ import { InvalidArgumentError } from '../../errors/index.ts';
 import type { NodeId } from '../types.ts';
 import type { PeerInfo } from './options.ts';
 
-const HOST_PORT = /^[^\s/:]+:\d{1,5}$/;
+export function isHostPort(address: string): boolean {
+  return /^[^\s/:]+:\d{1,5}$/.test(address);
+}
 
 /** Throws InvalidArgumentError naming `what` unless `address` is host:port. */
 export function checkHostPort(what: string, address: string): string {
-  if (!HOST_PORT.test(address)) throw new InvalidArgumentError(`${what} must be host:port, got ${JSON.stringify(address)}`);
+  if (!isHostPort(address)) throw new InvalidArgumentError(`${what} must be host:port, got ${JSON.stringify(address)}`);
   return address;
 }
 

@@ -350,7 +350,8 @@ export class RaftNode extends EventEmitter {
     }
     // On a follower: to the leader first, which may know addresses this node does not.
     if (this.closed) return Promise.reject(new UnavailableError(`raft node ${this.id} is closed`));
-    if (this.core.status().role !== 'leader') return Promise.reject(this.notLeader());
+    const core = this.core.status();
+    if (core.role !== 'leader') return Promise.reject(this.notLeader());
     const addresses = given ?? this.addresses.get(id);
     if (addresses === undefined) return Promise.reject(new InvalidArgumentError(`no address is known for ${id}: give its raft and client addresses`));
     try {
@@ -359,9 +360,9 @@ export class RaftNode extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (as === 'voter' && this.core.status().conf.learners.includes(id)) {
+    if (as === 'voter' && core.conf.learners.includes(id)) {
       const match = this.core.progressOf(id)?.match ?? 0;
-      const commit = this.core.status().commit;
+      const commit = core.commit;
       if (match === 0 || commit - match > PROMOTE_LAG_ENTRIES_MAX) {
         return Promise.reject(
           new UnavailableError(`learner ${id} is not caught up (it has ${match === 0 ? 'acknowledged nothing yet' : `entries to ${match}, the commit index is ${commit}`}); promote it once it is within ${PROMOTE_LAG_ENTRIES_MAX} entries`),

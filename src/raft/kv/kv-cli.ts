@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { EXIT_CODES, InvalidArgumentError, NotFoundError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import { isHostPort } from '../driver/address-book.ts';
 import { KvClient, KvClusterClient } from './kv-client.ts';
 import type { MembershipRequest, MemberView } from './protocol.ts';
 
@@ -50,7 +51,7 @@ function parse(argv: string[]): Command | 'help' {
   if (cluster === undefined) throw new InvalidArgumentError('--cluster is required');
   const addresses = cluster.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
   for (const address of addresses) {
-    if (!/^[^\s/:]+:\d{1,5}$/.test(address)) throw new InvalidArgumentError(`--cluster: ${JSON.stringify(address)} is not host:port`);
+    if (!isHostPort(address)) throw new InvalidArgumentError(`--cluster: ${JSON.stringify(address)} is not host:port`);
   }
   if (addresses.length === 0) throw new InvalidArgumentError('--cluster needs at least one host:port');
   const timeoutText = parsed.values['timeout-ms'] ?? '5000';
@@ -69,7 +70,7 @@ function parse(argv: string[]): Command | 'help' {
   }
   if (verb === 'add-learner' || verb === 'add-voter') {
     for (const [what, address] of [['RAFT', rest[1]], ['CLIENT', rest[2]]] as const) {
-      if (address !== undefined && !/^[^\s/:]+:\d{1,5}$/.test(address)) throw new InvalidArgumentError(`${verb}: ${what} address ${JSON.stringify(address)} is not host:port`);
+      if (address !== undefined && !isHostPort(address)) throw new InvalidArgumentError(`${verb}: ${what} address ${JSON.stringify(address)} is not host:port`);
     }
   }
   return { addresses, timeout_ms, words };
@@ -88,24 +89,41 @@ function describeMembers(members: readonly MemberView[]): string[] {
   return members.map((m) => `${m.id} ${m.role} raft ${m.raftAddress ?? '(address unknown here)'} client ${m.clientAddress ?? '(address unknown here)'}`);
 }
 
+/** Every node's status, or why it did not answer, in the order of --cluster. */
+async function statusOfEach(command: Command): Promise<({ address: string; status: Record<string, unknown> } | { address: string; error: string })[]> {
+  return Promise.all(
+    command.addresses.map(async (address) => {
+      const client = new KvClient(address);
+      try {
+        return { address, status: await client.status(Math.min(command.timeout_ms, 2000)) };
+      } catch (error) {
+        return { address, error: (error as Error).message };
+      } finally {
+        client.close();
+      }
+    }),
+  );
+}
+
+/** Runs `work` through whichever node leads, within --timeout-ms (its retries are spread over it). */
+async function throughLeader(command: Command, what: string, work: (cluster: KvClusterClient) => Promise<void>): Promise<void> {
+  const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
+  try {
+    await withTimeout(work(cluster), command.timeout_ms, what);
+  } finally {
+    cluster.close();
+  }
+}
+
 async function run(command: Command, out: (line: string) => void): Promise<void> {
   const [verb, key, value] = command.words;
-  if (verb === 'members') {
-    const statuses = await Promise.all(
-      command.addresses.map(async (address) => {
-        const client = new KvClient(address);
-        try {
-          return await client.status(Math.min(command.timeout_ms, 2000));
-        } catch {
-          return null;
-        } finally {
-          client.close();
-        }
-      }),
-    );
-    const answered = statuses.filter((s): s is Record<string, unknown> => s !== null);
-    const chosen = answered.find((s) => s['role'] === 'leader') ?? answered[0];
-    if (chosen === undefined) throw new UnavailableError('no node answered');
+  if (verb === 'status' || verb === 'members') {
+    const results = await statusOfEach(command);
+    if (verb === 'status') for (const result of results) out(JSON.stringify(result));
+    const answered = results.flatMap((result) => ('status' in result ? [result.status] : []));
+    if (answered.length === 0) throw new UnavailableError('no node answered');
+    if (verb === 'status') return;
+    const chosen = answered.find((status) => status['role'] === 'leader') ?? answered[0]!;
     out(`as applied by ${String(chosen['id'])} (${String(chosen['role'])}, commit ${String(chosen['commit'])}):`);
     for (const line of describeMembers(chosen['members'] as MemberView[])) out(`  ${line}`);
     return;
@@ -114,57 +132,32 @@ async function run(command: Command, out: (line: string) => void): Promise<void>
     const [, id, raftAddress, clientAddress] = command.words;
     const request: MembershipRequest =
       verb === 'remove' || raftAddress === undefined ? { op: verb, id: id! } : { op: verb, id: id!, raftAddress, clientAddress: clientAddress! };
-    const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
-    try {
-      const result = await withTimeout(cluster.changeMembership(request), command.timeout_ms, `${verb} ${id}`);
+    await throughLeader(command, `${verb} ${id}`, async (cluster) => {
+      const result = await cluster.changeMembership(request);
       out(`ok: ${verb} ${id} applied at index ${result.index} by the leader at ${cluster.currentLeaderAddress}; members now:`);
       for (const line of describeMembers(result.members)) out(`  ${line}`);
-    } finally {
-      cluster.close();
-    }
+    });
     return;
   }
   if (verb === 'transfer-leader') {
-    const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
-    try {
-      const led = await withTimeout(cluster.transferLeadership(key!), command.timeout_ms, `transfer-leader ${key}`);
+    await throughLeader(command, `transfer-leader ${key}`, async (cluster) => {
+      const led = await cluster.transferLeadership(key!);
       out(`ok: ${led.leaderId} leads (term ${led.term}, client address ${led.leaderAddress ?? 'unknown'})`);
-    } finally {
-      cluster.close();
-    }
+    });
     return;
   }
-  if (verb === 'status') {
-    const results = await Promise.all(
-      command.addresses.map(async (address) => {
-        const client = new KvClient(address);
-        try {
-          return { address, status: await client.status(Math.min(command.timeout_ms, 2000)) };
-        } catch (error) {
-          return { address, error: (error as Error).message };
-        } finally {
-          client.close();
-        }
-      }),
-    );
-    for (const result of results) out(JSON.stringify(result));
-    if (results.every((result) => 'error' in result)) throw new UnavailableError('no node answered');
-    return;
-  }
-  // Retries spread over the timeout; the race below enforces it.
-  const cluster = new KvClusterClient(command.addresses, 50, Math.ceil(command.timeout_ms / 50));
-  try {
-    if (verb === 'put') {
-      const index = await withTimeout(cluster.put(key!, new TextEncoder().encode(value!)), command.timeout_ms, `put ${key}`);
+  if (verb === 'put') {
+    await throughLeader(command, `put ${key}`, async (cluster) => {
+      const index = await cluster.put(key!, new TextEncoder().encode(value!));
       out(`ok: applied at index ${index} by the leader at ${cluster.currentLeaderAddress}`);
-    } else {
-      const found = await withTimeout(cluster.get(key!), command.timeout_ms, `get ${key}`);
-      if (found === undefined) throw new NotFoundError(`key ${JSON.stringify(key)} is not set`);
-      out(new TextDecoder().decode(found));
-    }
-  } finally {
-    cluster.close();
+    });
+    return;
   }
+  await throughLeader(command, `get ${key}`, async (cluster) => {
+    const found = await cluster.get(key!);
+    if (found === undefined) throw new NotFoundError(`key ${JSON.stringify(key)} is not set`);
+    out(new TextDecoder().decode(found));
+  });
 }
 
 async function main(): Promise<number> {

@@ -46,6 +46,26 @@ const KV_SERVICE: grpc.ServiceDefinition = {
   Status: bytesMethod(KV_STATUS_PATH, false),
 };
 
+/**
+ * A unary administrative method, JSON both ways: `handle` gets the request's
+ * fields (none when it is JSON but not an object; a body that is not JSON is
+ * refused here, naming `what`) and answers with a reply that says itself
+ * whether it failed.
+ */
+function jsonUnary(what: string, handle: (fields: Record<string, unknown>) => Promise<object>): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(call.request.toString('utf8'));
+    } catch {
+      callback(null, Buffer.from(JSON.stringify(adminRefusal(new InvalidArgumentError(`${what} is not JSON`)))));
+      return;
+    }
+    const reply = handle(typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {});
+    void reply.then((answer) => callback(null, Buffer.from(JSON.stringify(answer))));
+  };
+}
+
 /** The refusal half of an administrative JSON reply. */
 function adminRefusal(error: unknown): { status: 'not-leader'; leaderId: string | null; leaderAddress: string | null } | { status: 'error'; code: string; message: string } {
   if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
@@ -70,12 +90,8 @@ export class KvService {
   ) {
     this.server.addService(KV_SERVICE, {
       Session: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.session(call),
-      Membership: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        void this.membership(call.request).then((reply) => callback(null, Buffer.from(JSON.stringify(reply))));
-      },
-      TransferLeadership: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        void this.transfer(call.request).then((reply) => callback(null, Buffer.from(JSON.stringify(reply))));
-      },
+      Membership: jsonUnary('membership request', (fields) => this.membership(fields)),
+      TransferLeadership: jsonUnary('transfer request', (fields) => this.transfer(fields)),
       Status: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.size() })));
       },
@@ -154,9 +170,9 @@ export class KvService {
     );
   }
 
-  private async membership(body: Buffer): Promise<MembershipReply> {
+  private async membership(fields: Record<string, unknown>): Promise<MembershipReply> {
     try {
-      const request = parseMembershipRequest(body);
+      const request = parseMembershipRequest(fields);
       const given =
         request.op !== 'remove' && request.raftAddress !== undefined && request.clientAddress !== undefined
           ? { raftAddress: request.raftAddress, clientAddress: request.clientAddress }
@@ -175,14 +191,9 @@ export class KvService {
    * first); waiting four covers the new leader's own election and its first
    * heartbeat reaching this node.
    */
-  private async transfer(body: Buffer): Promise<TransferReply> {
+  private async transfer(fields: Record<string, unknown>): Promise<TransferReply> {
     try {
-      let to: unknown;
-      try {
-        to = (JSON.parse(body.toString('utf8')) as { to?: unknown }).to;
-      } catch {
-        throw new InvalidArgumentError('transfer request is not JSON');
-      }
+      const to = fields['to'];
       if (typeof to !== 'string' || to.length === 0) throw new InvalidArgumentError('transfer request needs the id of the node to hand leadership to');
       const wait_ms = 4 * this.node.options.electionTicks * this.node.options.tick_ms;
       const led = new Promise<TransferReply>((resolve, reject) => {
@@ -225,15 +236,8 @@ export class KvService {
   }
 }
 
-function parseMembershipRequest(body: Buffer): MembershipRequest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidArgumentError('membership request is not JSON');
-  }
-  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  const { op, id, raftAddress, clientAddress } = record;
+function parseMembershipRequest(fields: Record<string, unknown>): MembershipRequest {
+  const { op, id, raftAddress, clientAddress } = fields;
   if (op !== 'add-learner' && op !== 'add-voter' && op !== 'remove') throw new InvalidArgumentError(`membership op must be add-learner, add-voter or remove, got ${JSON.stringify(op)}`);
   if (typeof id !== 'string') throw new InvalidArgumentError('membership request needs an id');
   if (op === 'remove') return { op, id };
