@@ -99,8 +99,6 @@ export class PeerSender {
     if (this.call === null || !this.writable || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    this.stats.sent_messages += batch.length;
-    this.stats.sent_frames++;
     const encoded = encodeMessageBatch(batch);
     if (encoded.length > BATCH_BYTES_MAX) {
       // Nothing can carry it; the core resends a snapshot later, so say why it never arrives.
@@ -108,6 +106,8 @@ export class PeerSender {
       this.options.logger.error({ peer: this.options.peerId, bytes: encoded.length, limit_bytes: BATCH_BYTES_MAX }, 'raft batch (a snapshot?) above the transport limit; dropped');
       return;
     }
+    this.stats.sent_messages += batch.length;
+    this.stats.sent_frames++;
     // A big batch goes as pieces written back to back (the stream buffers
     // them): the receiver needs them with nothing in between.
     for (const frame of framesOf(encoded)) this.writable = this.call.write(frame);
