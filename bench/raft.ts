@@ -8,8 +8,9 @@
  *       N trials, restarting the killed node between trials.
  * Also reports CPU per commit of each process during (b) (Linux: /proc), and
  * first, as the baseline for (b), the floor: the same load on three plain
- * processes that only do a commit's unavoidable work (lib/raft-floor.ts);
- * --skip-floor leaves it out.
+ * processes that only do a commit's unavoidable work (lib/raft-floor.ts),
+ * once over raw TCP and once over grpc-js streams; --floor-wires picks them,
+ * --skip-floor leaves the floor out.
  * Writes bench/results/raft-<host>.json and .md.
  *
  * Flags: npm run bench:raft -- --help
@@ -23,6 +24,7 @@ import { BenchCli } from './lib/cli.ts';
 import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
 import { processCpu_ms } from './lib/proc-cpu.ts';
 import { startFloorPipeline } from './lib/raft-floor.ts';
+import { FLOOR_WIRES, type FloorWire } from './lib/raft-floor-links.ts';
 import { closedLoop, openLoop, percentile, summarizeLatencies, type LatencyResult, type ThroughputResult } from './lib/raft-load.ts';
 
 const cli = new BenchCli(
@@ -42,7 +44,9 @@ bench/results/raft-<host>[-<tag>].json and .md.
   --tick-ms MS          the nodes' tick (default 10)
   --election-ticks N    election timeout in ticks (default 10)
   --snapshot-every N    entries between snapshots (default 50000)
-  --skip-floor          leave out the floor baseline (b0)
+  --floor-wires LIST    the floor baselines (b0) to run, of tcp and grpc
+                        (default tcp,grpc)
+  --skip-floor          leave out the floor baselines (b0)
   --tag NAME            write raft-<host>-<NAME>.* instead
   --help                this text`,
   {
@@ -56,6 +60,7 @@ bench/results/raft-<host>[-<tag>].json and .md.
     'tick-ms': { type: 'string' },
     'election-ticks': { type: 'string' },
     'snapshot-every': { type: 'string' },
+    'floor-wires': { type: 'string' },
     'skip-floor': { type: 'boolean' },
     tag: { type: 'string' },
   },
@@ -71,8 +76,21 @@ const tick_ms = cli.int('tick-ms', 10, 1);
 const electionTicks = cli.int('election-ticks', 10, 2);
 // The node's own default: snapshots are part of steady traffic, so (b) measures them.
 const snapshotEvery = cli.int('snapshot-every', 50_000, 1);
+const floorWires = cli.boolean('skip-floor') ? [] : parseFloorWires(cli.string('floor-wires') ?? 'tcp,grpc');
 const tag = cli.string('tag');
 if (tag !== undefined && !/^[A-Za-z0-9._-]+$/.test(tag)) cli.fail(`--tag ${JSON.stringify(tag)}: use letters, digits, '.', '_' and '-' (it becomes part of a file name)`);
+
+function parseFloorWires(list: string): FloorWire[] {
+  const wires = list.split(',').filter((w) => w.length > 0);
+  for (const wire of wires) if (!FLOOR_WIRES.includes(wire as FloorWire)) cli.fail(`--floor-wires: unknown wire ${JSON.stringify(wire)} (use ${FLOOR_WIRES.join(', ')})`);
+  if (wires.length === 0) cli.fail('--floor-wires: name at least one wire, or use --skip-floor');
+  return [...new Set(wires)] as FloorWire[];
+}
+
+const FLOOR_WIRE_LABEL: Record<FloorWire, string> = {
+  tcp: 'raw TCP + O_DSYNC on 3 processes, no Raft or gRPC',
+  grpc: 'grpc-js streams + O_DSYNC on 3 processes, no Raft',
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,14 +160,15 @@ function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, afte
 }
 
 interface FloorResult {
+  readonly wire: FloorWire;
   readonly latency: LatencyResult;
   readonly runs: LatencyResult[];
   readonly cpu_us_per_commit: { leader: number; followers: number[]; client: number } | null;
 }
 
 /** (b) on the floor pipeline: same rate, runs and warm-up, same generator. */
-async function measureFloor(): Promise<FloorResult> {
-  const pipeline = await startFloorPipeline();
+async function measureFloor(wire: FloorWire): Promise<FloorResult> {
+  const pipeline = await startFloorPipeline(wire);
   try {
     await openLoop(pipeline, rate, 1, 'fw-');
     const cpuBefore = pipeline.cpu_ms();
@@ -159,7 +178,7 @@ async function measureFloor(): Promise<FloorResult> {
     for (let run = 0; run < latencyRepeats; run++) {
       const result = await openLoop(pipeline, rate, latency_s, `f${run}-`, undefined, pooled_ms);
       runs.push(result);
-      console.log(`    floor run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms`);
+      console.log(`    ${wire} floor run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms`);
     }
     const cpuAfter = pipeline.cpu_ms();
     const client = process.cpuUsage(clientBefore);
@@ -178,7 +197,7 @@ async function measureFloor(): Promise<FloorResult> {
             followers: cpuAfter.followers.map((f, i) => ((f - cpuBefore.followers[i]!) * 1000) / commits),
             client: (client.user + client.system) / commits,
           };
-    return { latency, runs, cpu_us_per_commit };
+    return { wire, latency, runs, cpu_us_per_commit };
   } finally {
     await pipeline.close();
   }
@@ -219,18 +238,15 @@ function formatMarkdown(
   bRuns: readonly LatencyResult[],
   c: FailoverTrial[],
   failover: Record<string, number>,
-  floor: FloorResult | null,
+  floors: readonly FloorResult[],
 ): string {
-  const floorRows =
-    floor === null
+  const floorRows = floors.flatMap((floor) => [
+    `| ${floor.wire} floor at ${b.offered_per_s}/s (${FLOOR_WIRE_LABEL[floor.wire]}), ${floor.runs.length} runs pooled: p50 / p90 / p99 / max | ${floor.latency.p50_ms.toFixed(2)} / ${floor.latency.p90_ms.toFixed(2)} / ${floor.latency.p99_ms.toFixed(2)} / ${floor.latency.max_ms.toFixed(2)} ms (p99 of each run ${floor.runs.map((r) => r.p99_ms.toFixed(2)).join(' / ')}) | |`,
+    `| (b) over the ${floor.wire} floor: p50 / p99 | ${(b.p50_ms / floor.latency.p50_ms).toFixed(2)}x / ${(b.p99_ms / floor.latency.p99_ms).toFixed(2)}x | |`,
+    ...(floor.cpu_us_per_commit === null
       ? []
-      : [
-          `| floor at ${b.offered_per_s}/s (raw TCP + O_DSYNC on 3 processes, no Raft or gRPC), ${floor.runs.length} runs pooled: p50 / p90 / p99 / max | ${floor.latency.p50_ms.toFixed(2)} / ${floor.latency.p90_ms.toFixed(2)} / ${floor.latency.p99_ms.toFixed(2)} / ${floor.latency.max_ms.toFixed(2)} ms (p99 of each run ${floor.runs.map((r) => r.p99_ms.toFixed(2)).join(' / ')}) | |`,
-          `| (b) over the floor: p50 / p99 | ${(b.p50_ms / floor.latency.p50_ms).toFixed(2)}x / ${(b.p99_ms / floor.latency.p99_ms).toFixed(2)}x | |`,
-          ...(floor.cpu_us_per_commit === null
-            ? []
-            : [`| floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`]),
-        ];
+      : [`| ${floor.wire} floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`]),
+  ]);
   const latency = report['latency'] as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
   const lines = [
     `# Raft driver benchmark (${String(report['host'])})`,
@@ -265,13 +281,14 @@ async function main(): Promise<void> {
   const host = os.hostname();
   const loadavg_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`raft bench on ${host}: ${os.cpus().length} CPUs, load average ${loadavg_start}`);
-  let floor: FloorResult | null = null;
-  if (!cli.boolean('skip-floor')) {
-    console.log(`(b0) floor at ${rate}/s offered (raw TCP + O_DSYNC on 3 processes, no Raft or gRPC): ${latencyRepeats} runs of ${latency_s} s after 1 s warm-up`);
-    floor = await measureFloor();
+  const floors: FloorResult[] = [];
+  for (const wire of floorWires) {
+    console.log(`(b0) ${wire} floor at ${rate}/s offered (${FLOOR_WIRE_LABEL[wire]}): ${latencyRepeats} runs of ${latency_s} s after 1 s warm-up`);
+    const floor = await measureFloor(wire);
+    floors.push(floor);
     const f = floor.latency;
     const cpu = floor.cpu_us_per_commit;
-    console.log(`    floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`);
+    console.log(`    ${wire} floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`);
   }
   const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery });
   try {
@@ -363,9 +380,11 @@ async function main(): Promise<void> {
       throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s },
       latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1, cpu_us_per_commit: cpu?.perProcess_us ?? null, cpu_summary: cpu?.summary ?? null },
       failover: { ...failover, trials: c },
-      floor: floor === null ? null : { ...floor.latency, runs: floor.runs, cpu_us_per_commit: floor.cpu_us_per_commit },
+      // One entry per wire; `floor` stays the raw TCP one, as in earlier results.
+      floors: Object.fromEntries(floors.map((f) => [f.wire, { ...f.latency, runs: f.runs, cpu_us_per_commit: f.cpu_us_per_commit }])),
+      floor: ((f) => (f === undefined ? null : { ...f.latency, runs: f.runs, cpu_us_per_commit: f.cpu_us_per_commit }))(floors.find((f) => f.wire === 'tcp')),
     };
-    const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover, floor);
+    const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover, floors);
     console.log(`\n${markdown}`);
     const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
     fs.mkdirSync(outDir, { recursive: true });

@@ -2,20 +2,20 @@
  * The floor under the Raft commit latency on this host: three processes on
  * loopback doing only what any replicated commit must (client -> leader ->
  * two followers, an O_DSYNC write on each of the three, an ack back once the
- * leader's write and one follower's are durable), over raw TCP with no Raft,
- * gRPC or batching (raft-floor-peer.ts). bench/raft.ts drives it with the same
+ * leader's write and one follower's are durable), with no Raft or batching
+ * (raft-floor-peer.ts), over raw TCP or over grpc-js streams
+ * (raft-floor-links.ts): the second says how much of the gap is the wire. bench/raft.ts drives it with the same
  * open-loop generator and latency accounting as its (b), so the two
  * distributions compare directly: what (b) adds to the floor is the cost of
  * the implementation; the floor itself is the host (scheduler, disk, VM).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processCpu_ms } from './proc-cpu.ts';
-import { readFrames, writeFrame } from './raft-floor-frames.ts';
+import { connectFrames, type FloorWire } from './raft-floor-links.ts';
 import type { Putter } from './raft-load.ts';
 
 const PEER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'raft-floor-peer.ts');
@@ -34,19 +34,13 @@ function startPeer(args: string[]): Promise<{ child: ChildProcess; port: number 
   });
 }
 
-export async function startFloorPipeline(): Promise<FloorPipeline> {
+export async function startFloorPipeline(wire: FloorWire): Promise<FloorPipeline> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-floor-'));
-  const followers = [await startPeer(['follower', path.join(base, 'f1')]), await startPeer(['follower', path.join(base, 'f2')])];
-  const leader = await startPeer(['leader', path.join(base, 'leader'), ...followers.map((f) => String(f.port))]);
-  const socket = net.connect(leader.port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
+  const followers = [await startPeer(['follower', wire, path.join(base, 'f1')]), await startPeer(['follower', wire, path.join(base, 'f2')])];
+  const leader = await startPeer(['leader', wire, path.join(base, 'leader'), ...followers.map((f) => String(f.port))]);
   const waiting = new Map<number, (index: number) => void>();
   let nextId = 0;
-  readFrames(socket, (frame) => {
+  const link = await connectFrames(wire, leader.port, (frame) => {
     const id = frame.readUInt32LE(0);
     const resolve = waiting.get(id);
     waiting.delete(id);
@@ -60,7 +54,7 @@ export async function startFloorPipeline(): Promise<FloorPipeline> {
       const request = Buffer.allocUnsafe(4);
       request.writeUInt32LE(id, 0);
       const answered = new Promise<number>((resolve) => waiting.set(id, resolve));
-      writeFrame(socket, request);
+      link.write(request);
       return answered;
     },
     cpu_ms() {
@@ -69,7 +63,7 @@ export async function startFloorPipeline(): Promise<FloorPipeline> {
       return { leader: cpu[0]!, followers: [cpu[1]!, cpu[2]!] };
     },
     async close(): Promise<void> {
-      socket.destroy();
+      link.close();
       await Promise.all(
         everyone.map(
           (p) =>

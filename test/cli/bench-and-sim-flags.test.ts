@@ -39,6 +39,8 @@ describe('bad flags', () => {
     ['bench/raft.ts', ['--trails', '3'], "bench:raft: Unknown option '--trails'"],
     ['bench/raft.ts', ['--window', '0'], 'bench:raft: --window needs an integer >= 1, got "0"'],
     ['bench/raft.ts', ['--rate', 'fast'], 'bench:raft: --rate needs a number above 0, got "fast"'],
+    ['bench/raft.ts', ['--floor-wires', 'tcp,quic'], 'bench:raft: --floor-wires: unknown wire "quic" (use tcp, grpc)'],
+    ['bench/raft.ts', ['--floor-wires', ','], 'bench:raft: --floor-wires: name at least one wire, or use --skip-floor'],
     ['bench/prover.ts', ['--backends', 'cuda'], 'bench:prover: --backends: "cuda" is not one of'],
     ['bench/prover.ts', ['--log2n', '40'], 'bench:prover: --log2n needs an integer from 4 to 22, got "40"'],
     ['bench/webgpu.ts', ['--sections', 'msm,ntt'], 'bench:webgpu: --sections: "ntt" is not one of msm, prove, field'],
