@@ -54,7 +54,7 @@ async function startCluster(options: { pendingRequests_max?: number; snapshotEve
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  return { members, leader, start };
+  return { members, leader, start, peers };
 }
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -204,4 +204,42 @@ describe('RaftNode', () => {
     await Promise.all(closing);
     for (const m of followers) m.node = null;
   });
+
+  it('refuses a node of another cluster that has this cluster\'s addresses in its peers: the cluster goes on undisturbed and the stranger is told why', async () => {
+    const { members, leader, peers: clusterPeers } = await startCluster();
+    const lead = await leader();
+    await lead.node!.propose(encodePut('before', bytes('1')));
+    const termBefore = lead.node!.status().term;
+    // A node "a" of an old deployment, started with this cluster's --peers (its own address aside) but its own --cluster-id.
+    const peers = new Map(clusterPeers);
+    peers.set('a', { raftAddress: `127.0.0.1:${await freePort()}`, clientAddress: 'client-of-stranger:1' });
+    const errors: Record<string, unknown>[] = [];
+    const ignore = () => {};
+    const dir = tempDir('raft-stranger');
+    const stranger = await RaftNode.start({
+      id: 'a',
+      clusterId: 'old-deployment',
+      dataDir: dir,
+      peers,
+      stateMachine: new KvStateMachine(),
+      seed: 7,
+      electionTicks: 10,
+      logger: { debug: ignore, info: ignore, warn: ignore, error: (fields) => errors.push(fields as Record<string, unknown>) },
+    });
+    cleanups.push(async () => {
+      await stranger.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    // It campaigns every 100-200 ms; every stream it opens to b and c is refused.
+    await eventually(() => ['b', 'c'].every((id) => (stranger.transportStats()[id]?.refusals ?? 0) >= 2), 5000);
+    expect(errors.map((e) => e['reason'])).toEqual(
+      expect.arrayContaining([expect.stringMatching(/node "a" of cluster "old-deployment" \(at .+\) sent to node "b" of cluster "test": refused/)]),
+    );
+    expect(stranger.status().leaderId).toBeNull();
+    // The cluster kept its leader and term, and still commits.
+    expect(lead.node!.status()).toMatchObject({ role: 'leader', term: termBefore });
+    await lead.node!.propose(encodePut('after', bytes('2')));
+    await eventually(() => members.every((m) => m.sm.get('after') !== undefined), 5000);
+  });
 });
+

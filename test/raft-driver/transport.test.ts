@@ -1,9 +1,13 @@
+import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../bench/lib/raft-cluster.ts';
 import { Writer } from '../../src/raft/codec.ts';
 import { BATCH_BYTES_MAX, BatchAssembler, framesOf, PIECE_BYTES } from '../../src/raft/transport/frames.ts';
-import { GrpcTransport } from '../../src/raft/transport/index.ts';
+import { GrpcTransport, type DriverLogger } from '../../src/raft/transport/index.ts';
+import { LogLimiter } from '../../src/raft/transport/log-limiter.ts';
+import { RAFT_STREAM_PATH } from '../../src/raft/transport/peer-sender.ts';
+import { checkStream, streamMetadata } from '../../src/raft/transport/stream-identity.ts';
 import type { Message } from '../../src/raft/types.ts';
 
 async function waitFor(check: () => boolean, timeout_ms: number, what: string): Promise<void> {
@@ -19,6 +23,13 @@ afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
 });
 
+/** A logger that keeps what is logged at error level (with its fields), for tests that check what an operator sees. */
+function errorRecorder(): { logger: DriverLogger; errors: { msg: string; fields: Record<string, unknown> }[] } {
+  const errors: { msg: string; fields: Record<string, unknown> }[] = [];
+  const ignore = () => {};
+  return { errors, logger: { debug: ignore, info: ignore, warn: ignore, error: (fields, msg) => errors.push({ msg: msg ?? '', fields: fields as Record<string, unknown> }) } };
+}
+
 function heartbeat(from: string, to: string, term: number): Message {
   return { type: 'heartbeat', from, to, term, commit: term, context: new Uint8Array([term & 0xff]) };
 }
@@ -31,8 +42,8 @@ async function startedPair(senderOptions: { reconnect_ms_min?: number; reconnect
     ['b', `127.0.0.1:${portB}`],
   ]);
   const receivedB: Message[] = [];
-  const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {}, ...senderOptions });
-  const b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
+  const a = new GrpcTransport({ selfId: 'a', clusterId: 'test', listenAddress: peers.get('a')!, peers, onMessages: () => {}, ...senderOptions });
+  const b = new GrpcTransport({ selfId: 'b', clusterId: 'test', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m) });
   open.push(a, b);
   await a.start();
   await b.start();
@@ -64,7 +75,7 @@ describe('GrpcTransport', () => {
 
     // b comes back on the same address: a reconnects by itself.
     const afterRestart: Message[] = [];
-    b = new GrpcTransport({ selfId: 'b', listenAddress: peers.get('b')!, peers, onMessages: (m) => afterRestart.push(...m) });
+    b = new GrpcTransport({ selfId: 'b', clusterId: 'test', listenAddress: peers.get('b')!, peers, onMessages: (m) => afterRestart.push(...m) });
     open.push(b);
     await b.start();
     await waitFor(
@@ -126,7 +137,7 @@ describe('GrpcTransport', () => {
       ['a', `127.0.0.1:${await freePort()}`],
       ['b', `127.0.0.1:${port}`],
     ]);
-    const a = new GrpcTransport({ selfId: 'a', listenAddress: peers.get('a')!, peers, onMessages: () => {}, queue_messages_max: 100 });
+    const a = new GrpcTransport({ selfId: 'a', clusterId: 'test', listenAddress: peers.get('a')!, peers, onMessages: () => {}, queue_messages_max: 100 });
     open.push(a);
     await a.start();
     for (let i = 0; i < 1000; i++) a.send([heartbeat('a', 'b', i + 1)]);
@@ -139,4 +150,88 @@ describe('GrpcTransport', () => {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
   });
+
+  it('refuses a stream from a node of another cluster, says why on both sides once, and delivers nothing', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const peers = new Map([
+      ['a', `127.0.0.1:${portA}`],
+      ['b', `127.0.0.1:${portB}`],
+    ]);
+    const sender = errorRecorder();
+    const receiver = errorRecorder();
+    const receivedB: Message[] = [];
+    const a = new GrpcTransport({ selfId: 'a', clusterId: 'old-cluster', listenAddress: peers.get('a')!, peers, onMessages: () => {}, reconnect_ms_min: 10, reconnect_ms_max: 40, logger: sender.logger });
+    const b = new GrpcTransport({ selfId: 'b', clusterId: 'prod', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m), logger: receiver.logger });
+    open.push(a, b);
+    await a.start();
+    await b.start();
+    // Keep sending for a while: a retries every 40 ms at most, so it is refused many times.
+    const until = Date.now() + 600;
+    await waitFor(() => (a.send([heartbeat('a', 'b', 9)]), Date.now() > until && a.stats()['b']!.refusals >= 3), 5000, 'several refusals');
+    expect(receivedB).toEqual([]);
+    expect(b.refused_streams).toBeGreaterThanOrEqual(3);
+    const expected = /node "a" of cluster "old-cluster" \(at .+\) sent to node "b" of cluster "prod": refused; every node of one cluster must run with the same --cluster-id/;
+    // Logged once on each side however often it retries (at most once per 10 s).
+    expect(receiver.errors).toHaveLength(1);
+    expect(receiver.errors[0]!.msg).toBe('refused a raft stream');
+    expect(receiver.errors[0]!.fields['reason']).toMatch(expected);
+    expect(sender.errors).toHaveLength(1);
+    expect(sender.errors[0]!.msg).toBe("raft peer refused this node's stream");
+    expect(sender.errors[0]!.fields).toMatchObject({ peer: 'b', address: peers.get('b') });
+    expect(sender.errors[0]!.fields['reason']).toMatch(expected);
+  });
+
+  it('refuses a stream meant for another node (peers give b the address of c) and one without identity', async () => {
+    const [portA, portC] = [await freePort(), await freePort()];
+    // a's peers name b at c's address.
+    const peersOfA = new Map([
+      ['a', `127.0.0.1:${portA}`],
+      ['b', `127.0.0.1:${portC}`],
+    ]);
+    const receiver = errorRecorder();
+    const receivedC: Message[] = [];
+    const a = new GrpcTransport({ selfId: 'a', clusterId: 'test', listenAddress: peersOfA.get('a')!, peers: peersOfA, onMessages: () => {}, reconnect_ms_min: 10, reconnect_ms_max: 40 });
+    const c = new GrpcTransport({ selfId: 'c', clusterId: 'test', listenAddress: `127.0.0.1:${portC}`, peers: new Map([['a', peersOfA.get('a')!]]), onMessages: (m) => receivedC.push(...m), logger: receiver.logger });
+    open.push(a, c);
+    await a.start();
+    await c.start();
+    await waitFor(() => (a.send([heartbeat('a', 'b', 3)]), a.stats()['b']!.refusals >= 1), 5000, 'a refusal');
+    expect(receivedC).toEqual([]);
+    expect(receiver.errors[0]!.fields['reason']).toMatch(/node "a" \(at .+\) sent a stream meant for node "b" to node "c": refused; the sender's --peers gives "b" this node's address/);
+
+    // A client that speaks the method but sends no identity (another program, an older node).
+    const client = new grpc.Client(`127.0.0.1:${portC}`, grpc.credentials.createInsecure());
+    const refused = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.makeClientStreamRequest<Buffer, Buffer>(RAFT_STREAM_PATH, (x) => x, (x) => x, (error) => resolve(error));
+      call.on('error', () => {});
+      call.write(Buffer.from([1, 2, 3]));
+    });
+    client.close();
+    expect(refused?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(refused?.details).toMatch(/names no cluster and node ids \(not a zkp-cluster node of this version\?\); node "c" of cluster "test" refuses it/);
+    expect(receivedC).toEqual([]);
+    expect(c.rejected_frames).toBe(0); // refused before any frame was read
+  });
+
+  it('names a refusal by sender, not by its port, so one sender reconnecting is logged once per interval', () => {
+    const self = { clusterId: 'prod', nodeId: 'b' };
+    const foreign = streamMetadata({ clusterId: 'staging', nodeId: 'a' }, 'b');
+    const first = checkStream(foreign, self, '127.0.0.1:40001');
+    const second = checkStream(foreign, self, '127.0.0.1:40002');
+    expect(first.ok || second.ok).toBe(false);
+    if (first.ok || second.ok) return;
+    expect(first.reason).not.toBe(second.reason); // each names the port it came from
+    expect(first.key).toBe(second.key);
+    const misrouted = checkStream(streamMetadata({ clusterId: 'prod', nodeId: 'a' }, 'c'), self, '127.0.0.1:40003');
+    expect(misrouted.ok).toBe(false);
+    if (!misrouted.ok) expect(misrouted.key).not.toBe(first.key);
+    expect(checkStream(streamMetadata({ clusterId: 'prod', nodeId: 'a' }, 'b'), self, '127.0.0.1:40004')).toEqual({ ok: true, from: 'a' });
+
+    const limiter = new LogLimiter(10_000);
+    expect(limiter.allow(first.key, 1_000)).toBe(true);
+    expect(limiter.allow(second.key, 5_000)).toBe(false);
+    expect(limiter.allow('another', 5_000)).toBe(true);
+    expect(limiter.allow(first.key, 11_000)).toBe(true);
+  });
 });
+

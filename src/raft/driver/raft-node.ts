@@ -167,6 +167,7 @@ export class RaftNode extends EventEmitter {
       for (const id of this.addresses.ids()) raftAddresses.set(id, this.addresses.get(id)!.raftAddress);
       this.transport = new GrpcTransport({
         selfId: options.id,
+        clusterId: options.clusterId,
         listenAddress: options.raftListenAddress,
         peers: raftAddresses,
         onMessages: (messages) => this.onMessages(messages),

@@ -13,10 +13,17 @@ import { BatchAssembler } from './frames.ts';
 import { identity, serverOptions } from './grpc-options.ts';
 import { silentLogger, type DriverLogger } from './logger.ts';
 import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
+import { LogLimiter } from './log-limiter.ts';
 import { shutdownServer } from './shutdown.ts';
+import { checkStream } from './stream-identity.ts';
+
+/** A refused or misrouted peer's error is logged at most once per this interval. */
+const REPEATED_LOG_MS = 10_000;
 
 export interface GrpcTransportOptions {
   readonly selfId: NodeId;
+  /** Streams from nodes of another cluster are refused (stream-identity.ts). */
+  readonly clusterId: string;
   /** host:port to listen on for peers (port 0 picks a free one). */
   readonly listenAddress: string;
   /** Peer id -> host:port of its Raft transport (self excluded or ignored). */
@@ -45,11 +52,15 @@ export class GrpcTransport {
   private readonly senders = new Map<NodeId, PeerSender>();
   private readonly logger: DriverLogger;
   private readonly openCalls = new Set<grpc.ServerReadableStream<Buffer, Buffer>>();
+  private readonly logLimiter = new LogLimiter(REPEATED_LOG_MS);
   private closed = false;
   received_frames = 0;
   rejected_frames = 0;
+  /** Streams refused because they came from another cluster or were meant for another node. */
+  refused_streams = 0;
 
   constructor(private readonly options: GrpcTransportOptions) {
+    if (options.clusterId.length === 0) throw new InvalidArgumentError('raft transport: clusterId must be non-empty');
     this.logger = options.logger ?? silentLogger;
     for (const [peerId, address] of options.peers) this.setPeer(peerId, address);
     this.server.addService(RAFT_SERVICE, { Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => this.serve(call, callback) });
@@ -69,7 +80,7 @@ export class GrpcTransport {
     this.senders.set(
       peerId,
       new PeerSender({
-        selfId: this.options.selfId,
+        self: { clusterId: this.options.clusterId, nodeId: this.options.selfId },
         peerId,
         address,
         queue_messages_max: this.options.queue_messages_max ?? 4096,
@@ -97,6 +108,14 @@ export class GrpcTransport {
   }
 
   private serve(call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+    const check = checkStream(call.metadata, { clusterId: this.options.clusterId, nodeId: this.options.selfId }, call.getPeer());
+    if (!check.ok) {
+      this.refused_streams++;
+      if (this.logLimiter.allow(`refused ${check.key}`)) this.logger.error({ reason: check.reason }, 'refused a raft stream');
+      callback({ code: grpc.status.FAILED_PRECONDITION, details: check.reason });
+      return;
+    }
+    const from = check.from;
     this.openCalls.add(call);
     const assembler = new BatchAssembler();
     call.on('data', (frame: Buffer) => {
@@ -111,10 +130,12 @@ export class GrpcTransport {
         return;
       }
       this.received_frames++;
-      const forMe = messages.filter((m) => m.to === this.options.selfId);
-      if (forMe.length !== messages.length) this.logger.warn({ dropped: messages.length - forMe.length }, 'dropping raft messages addressed to another node');
-      const first = forMe[0];
-      if (first !== undefined) this.senders.get(first.from)?.noteAlive();
+      // The stream's identity was checked; each message must agree with it.
+      const forMe = messages.filter((m) => m.to === this.options.selfId && m.from === from);
+      if (forMe.length !== messages.length && this.logLimiter.allow(`misaddressed ${from}`)) {
+        this.logger.warn({ peer: from, dropped: messages.length - forMe.length }, 'dropping raft messages whose sender or recipient differs from their stream\'s');
+      }
+      this.senders.get(from)?.noteAlive();
       if (forMe.length > 0 && !this.closed) this.options.onMessages(forMe);
     });
     call.on('error', () => this.openCalls.delete(call));
@@ -138,7 +159,7 @@ export class GrpcTransport {
     for (const [peerId, list] of byPeer) {
       const sender = this.senders.get(peerId);
       if (sender === undefined) {
-        this.logger.warn({ peer: peerId }, 'no address for raft peer; dropping messages');
+        if (this.logLimiter.allow(`no address ${peerId}`)) this.logger.warn({ peer: peerId }, 'no address for raft peer; dropping messages');
         continue;
       }
       sender.send(list);

@@ -15,11 +15,14 @@ import { BATCH_BYTES_MAX, framesOf } from './frames.ts';
 import type { Message, NodeId } from '../types.ts';
 import { channelOptions, identity } from './grpc-options.ts';
 import type { DriverLogger } from './logger.ts';
+import { LogLimiter } from './log-limiter.ts';
+import { streamMetadata, type LocalIdentity } from './stream-identity.ts';
 
 export const RAFT_STREAM_PATH = '/zkp.raft.RaftTransport/Stream';
 
 export interface PeerSenderOptions {
-  readonly selfId: NodeId;
+  /** This node; sent with every stream so the peer can refuse a foreign one. */
+  readonly self: LocalIdentity;
   readonly peerId: NodeId;
   readonly address: string;
   readonly queue_messages_max: number;
@@ -33,12 +36,14 @@ export interface PeerSenderStats {
   sent_frames: number;
   dropped_messages: number;
   reconnects: number;
+  /** Streams the peer refused (another cluster, or not the node this one thinks it is). */
+  refusals: number;
 }
 
 type State = 'idle' | 'up' | 'down' | 'closed';
 
 export class PeerSender {
-  readonly stats: PeerSenderStats = { sent_messages: 0, sent_frames: 0, dropped_messages: 0, reconnects: 0 };
+  readonly stats: PeerSenderStats = { sent_messages: 0, sent_frames: 0, dropped_messages: 0, reconnects: 0, refusals: 0 };
   private readonly client: grpc.Client;
   private state: State = 'idle';
   private call: grpc.ClientWritableStream<Buffer> | null = null;
@@ -46,6 +51,8 @@ export class PeerSender {
   private writable = true; // false between a write() that returned false and 'drain'
   private backoff_ms: number;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  // One refusal line per peer per 10 s: the reason names this node's port as the peer saw it, which changes with each connection.
+  private readonly refusalLog = new LogLimiter(10_000);
 
   constructor(private readonly options: PeerSenderOptions) {
     assert(options.queue_messages_max > 0, 'peer queue bound must be positive');
@@ -75,13 +82,21 @@ export class PeerSender {
 
   private openStream(): void {
     assert(this.call === null, 'one stream per peer');
-    const call = this.client.makeClientStreamRequest<Buffer, Buffer>(RAFT_STREAM_PATH, identity, identity, (error) => {
+    const metadata = streamMetadata(this.options.self, this.options.peerId);
+    const call = this.client.makeClientStreamRequest<Buffer, Buffer>(RAFT_STREAM_PATH, identity, identity, metadata, (error) => {
       // The stream ended: the peer closed it, died, or was never reachable.
       if (this.call !== call) return;
       this.call = null;
       this.writable = true;
       if (this.state === 'closed') return;
-      this.options.logger.debug({ peer: this.options.peerId, error: error?.message }, 'raft stream to peer ended');
+      if (error?.code === grpc.status.FAILED_PRECONDITION) {
+        // Refused for who we are: retrying soon cannot help, and the operator must hear why.
+        this.stats.refusals++;
+        this.backoff_ms = this.options.reconnect_ms_max;
+        if (this.refusalLog.allow('refused')) this.options.logger.error({ peer: this.options.peerId, address: this.options.address, reason: error.details }, 'raft peer refused this node\'s stream');
+      } else {
+        this.options.logger.debug({ peer: this.options.peerId, error: error?.message }, 'raft stream to peer ended');
+      }
       this.markDown();
     });
     call.on('error', () => {}); // reported through the callback above
