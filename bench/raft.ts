@@ -248,6 +248,7 @@ function formatMarkdown(
       : [`| ${floor.wire} floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`]),
   ]);
   const latency = report['latency'] as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
+  const batchedCpu = (report['throughput'] as { batched_cpu_summary: string | null }).batched_cpu_summary;
   const lines = [
     `# Raft driver benchmark (${String(report['host'])})`,
     '',
@@ -259,6 +260,7 @@ function formatMarkdown(
     '| --- | --- | --- |',
     `| commits/s, window 1 (baseline) | ${a0.commits_per_s.toFixed(0)} | |`,
     `| commits/s, window ${a.window} (batched) | ${a.commits_per_s.toFixed(0)} (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x baseline) | >= 10,000 |`,
+    ...(batchedCpu === null ? [] : [`| CPU per commit, batched (user + system, all threads) | ${batchedCpu} | |`]),
     `| commit latency at ${b.offered_per_s}/s offered, ${bRuns.length} runs pooled: p50 / p90 / p99 / max | ${b.p50_ms.toFixed(2)} / ${b.p90_ms.toFixed(2)} / ${b.p99_ms.toFixed(2)} / ${b.max_ms.toFixed(2)} ms (achieved ${b.achieved_per_s.toFixed(0)}/s, ${b.errors} errors) | p99 <= 10 ms |`,
     `| p99 of each latency run | ${bRuns.map((r) => r.p99_ms.toFixed(2)).join(' / ')} ms | |`,
     ...(latency.cpu_summary !== null ? [`| CPU per commit during (b) (user + system, all threads) | ${latency.cpu_summary} | |`] : []),
@@ -316,8 +318,10 @@ async function main(): Promise<void> {
     console.log('(a) throughput: window 1 baseline, then batched');
     const a0 = await closedLoop(client, 1, Math.min(throughput_s, 3), 'a0-');
     console.log(`    window 1: ${a0.commits_per_s.toFixed(0)} commits/s`);
+    const cpuBeforeA = cpuSample(cluster);
     const a = await closedLoop(client, window, throughput_s, 'a-');
-    console.log(`    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors`);
+    const cpuA = cpuPerCommit(cluster, cpuBeforeA, cpuSample(cluster), a.commits, cluster.currentLeader());
+    console.log(`    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors${cpuA === null ? '' : `; CPU per commit ${cpuA.summary}`}`);
 
     // (b) starts after a settle pause and an unmeasured second at the offered
     // rate, so that it measures steady 1,000/s traffic rather than the nodes
@@ -377,7 +381,7 @@ async function main(): Promise<void> {
       niceness: os.getPriority(),
       leaderChangeEventsDuringLoad: leaderChanges,
       leaderChangeEventsDuringLatency: leaderChangesDuringB,
-      throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s },
+      throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s, batched_cpu_us_per_commit: cpuA?.perProcess_us ?? null, batched_cpu_summary: cpuA?.summary ?? null },
       latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1, cpu_us_per_commit: cpu?.perProcess_us ?? null, cpu_summary: cpu?.summary ?? null },
       failover: { ...failover, trials: c },
       // One entry per wire; `floor` stays the raw TCP one, as in earlier results.
