@@ -94,6 +94,13 @@ export class Writer {
     this.length += value.length;
   }
 
+  /** Bytes as they are, with no length: only as the last field of a record whose end marks theirs. */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   string(value: string): void {
     // Short ASCII strings (node ids, keys) are written in place: TextEncoder
     // would allocate an array per string, and every message carries two ids.
@@ -108,7 +115,8 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
+    // An exactly sized buffer is returned as it is: no second typed array per record.
+    return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
   }
 }
 
@@ -194,6 +202,13 @@ export class Reader {
     const value = table[code];
     if (value === undefined) this.fail(`unknown ${name} code ${code}`);
     return value;
+  }
+
+  /** Everything not read yet, as a view (no copy); the reader is then at the end. */
+  rest(): Uint8Array {
+    const out = this.buffer.subarray(this.offset);
+    this.offset = this.buffer.length;
+    return out;
   }
 
   expectEnd(): void {

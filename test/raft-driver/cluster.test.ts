@@ -92,6 +92,45 @@ describe('raft cluster of 3 processes', () => {
     }
   });
 
+  it('applies a put retried under its session tag once, across snapshots and a leader change, and refuses a retry below the client\'s floor', async () => {
+    const leader = await cluster.waitForLeader(10_000);
+    const cluster_ = new KvClusterClient(cluster.clientAddresses());
+    const onLeader = new KvClient(cluster.clientAddress(leader));
+    const tag = { clientId: 'retry-test', seq: 1, ackedBelow: 1 };
+    try {
+      const first = await onLeader.put('job-7', new TextEncoder().encode('queued'), tag);
+      // Another client writes the key; then the first client's reply "was lost" and it retries.
+      await cluster_.put('job-7', new TextEncoder().encode('taken by w2'));
+      expect(await onLeader.put('job-7', new TextEncoder().encode('queued'), tag)).toBe(first);
+      expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
+
+      // Past two snapshots (one every 300 entries) and onto another leader: the table is replicated state.
+      await Promise.all(Array.from({ length: 700 }, (_, i) => cluster_.put(`fill-${i}`, value(i))));
+      const next = cluster.nodes.find((n) => n.id !== leader && n.child !== null)!.id;
+      await cluster_.transferLeadership(next);
+      const onNext = new KvClient(cluster.clientAddress(next));
+      try {
+        expect(await onNext.put('job-7', new TextEncoder().encode('queued'), tag)).toBe(first);
+        expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
+        const status = await onNext.status();
+        expect(Number(status['snapshotIndex'])).toBeGreaterThan(first);
+        expect((status['sessions'] as { duplicates: number }).duplicates).toBeGreaterThanOrEqual(1);
+
+        // The client moves on (request 2 says 1 was answered); a stray copy of 1 is refused, not applied.
+        await onNext.put('job-8', new TextEncoder().encode('queued'), { clientId: 'retry-test', seq: 2, ackedBelow: 2 });
+        await expect(onNext.put('job-7', new TextEncoder().encode('queued'), tag)).rejects.toThrow(
+          /put of "job-7" is request 1 of client retry-test, below the oldest request whose result the cluster keeps for it: it was not applied now/,
+        );
+        expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
+      } finally {
+        onNext.close();
+      }
+    } finally {
+      onLeader.close();
+      cluster_.close();
+    }
+  });
+
   it('raft:kv puts through a follower, reads back, and reports every node', async () => {
     const leader = await cluster.waitForLeader(10_000);
     const follower = cluster.nodes.find((n) => n.id !== leader)!.id;

@@ -15,6 +15,7 @@ import pino from 'pino';
 import { EXIT_CODES, InvalidArgumentError, ZkpError } from '../../errors/index.ts';
 import { KvService } from '../kv/kv-service.ts';
 import { KvStateMachine } from '../kv/kv-state-machine.ts';
+import { ExactlyOnceStateMachine } from '../sessions/exactly-once.ts';
 import type { PeerInfo } from './options.ts';
 import { RaftNode } from './raft-node.ts';
 
@@ -114,7 +115,8 @@ async function main(): Promise<void> {
   const self = peers.get(id);
   if (self === undefined) throw new InvalidArgumentError(`--peers does not list this node (${id})`);
   const logger = pino({ level: logLevel, base: { node: id } }, pino.destination(2));
-  const stateMachine = new KvStateMachine();
+  // Puts from KvClusterClient carry a client session, so a retried put is applied once.
+  const stateMachine = new ExactlyOnceStateMachine(new KvStateMachine());
   const options = {
     id,
     clusterId: values['cluster-id']!,

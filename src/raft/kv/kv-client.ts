@@ -23,6 +23,8 @@ import {
   type MemberView,
   type TransferReply,
 } from './protocol.ts';
+import { ClientSession } from '../sessions/client-session.ts';
+import type { SessionTag } from '../sessions/envelope.ts';
 
 interface Waiter {
   readonly resolve: (value: Uint8Array) => void;
@@ -41,9 +43,13 @@ export class KvClient {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions(50, 500));
   }
 
-  /** Resolves with the log index the put was applied at. */
-  async put(key: string, value: Uint8Array): Promise<number> {
-    const result = await this.request((id) => ({ id, op: 'put', key, value }));
+  /**
+   * Resolves with the log index the put was applied at. With a session tag,
+   * a put the cluster has applied before under the same tag is not applied
+   * again; the answer is the index it was applied at then.
+   */
+  async put(key: string, value: Uint8Array, session?: SessionTag): Promise<number> {
+    const result = await this.request((id) => (session === undefined ? { id, op: 'put', key, value } : { id, op: 'put', key, value, session }));
     return new Reader(result, 'put result').varuint();
   }
 
@@ -154,11 +160,14 @@ export class KvClient {
 /**
  * A client of the whole cluster: sends to the node it believes leads, follows
  * NotLeader redirects, and tries the other nodes (with a short pause) while no
- * leader is known or the believed leader is unreachable.
+ * leader is known or the believed leader is unreachable. Its puts carry a
+ * client session (src/raft/sessions/), so retrying one whose outcome was
+ * unknown (a broken stream, a timeout, a leader change) cannot apply it twice.
  */
 export class KvClusterClient {
   private readonly clients = new Map<string, KvClient>();
   private leaderAddress: string;
+  readonly session = new ClientSession();
 
   constructor(
     private readonly addresses: readonly string[],
@@ -180,7 +189,13 @@ export class KvClusterClient {
   }
 
   async put(key: string, value: Uint8Array): Promise<number> {
-    return this.withRedirects((client) => client.put(key, value));
+    const seq = this.session.begin();
+    try {
+      return await this.withRedirects((client) => client.put(key, value, this.session.tag(seq)));
+    } finally {
+      // Answered, or given up on: never sent again, so the cluster may forget it.
+      this.session.finish(seq);
+    }
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

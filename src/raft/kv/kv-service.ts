@@ -9,7 +9,9 @@ import { InvalidArgumentError, NotLeaderError, UnavailableError, ZkpError } from
 import type { LeaderChange, RaftNode } from '../driver/raft-node.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../transport/logger.ts';
-import { encodePut, type KvStateMachine } from './kv-state-machine.ts';
+import { encodePut, putBytesMax, writePut, type KvStateMachine } from './kv-state-machine.ts';
+import { decodeSessionResult, encodePlainCommand, sessionHeaderBytesMax, writeSessionHeader, type SessionTag } from '../sessions/envelope.ts';
+import type { ExactlyOnceStateMachine } from '../sessions/exactly-once.ts';
 import {
   decodeRequests,
   encodeResponses,
@@ -73,6 +75,14 @@ function adminRefusal(error: unknown): { status: 'not-leader'; leaderId: string 
   return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
 }
 
+/** A put in a client session, as one entry written by one writer. */
+function encodeSessionPut(session: SessionTag, key: string, value: Uint8Array): Uint8Array {
+  const w = new Writer(sessionHeaderBytesMax(session) + putBytesMax(key, value));
+  writeSessionHeader(w, session);
+  writePut(w, key, value);
+  return w.finish();
+}
+
 function errorResponse(id: number, error: unknown): KvResponse {
   if (error instanceof NotLeaderError) return { id, status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
   if (error instanceof ZkpError) return { id, status: 'error', code: error.code, message: error.message };
@@ -85,7 +95,8 @@ export class KvService {
 
   constructor(
     private readonly node: RaftNode,
-    private readonly stateMachine: KvStateMachine,
+    /** The node's state machine: the KV map behind exactly-once client sessions. */
+    private readonly stateMachine: ExactlyOnceStateMachine<KvStateMachine>,
     private readonly logger: DriverLogger,
   ) {
     this.server.addService(KV_SERVICE, {
@@ -93,7 +104,7 @@ export class KvService {
       Membership: jsonUnary('membership request', (fields) => this.membership(fields)),
       TransferLeadership: jsonUnary('transfer request', (fields) => this.transfer(fields)),
       Status: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.size() })));
+        callback(null, Buffer.from(JSON.stringify({ ...this.node.status(), keys: this.stateMachine.inner.size(), sessions: this.stateMachine.stats() })));
       },
     });
   }
@@ -152,15 +163,33 @@ export class KvService {
   private handle(request: KvRequest, respond: (response: KvResponse) => void): void {
     const id = request.id;
     if (request.op === 'put') {
-      this.node.propose(encodePut(request.key, request.value)).then(
-        (result) => respond({ id, status: 'ok', value: result }),
+      const session = request.session;
+      let command: Uint8Array;
+      try {
+        command = session === undefined ? encodePlainCommand(encodePut(request.key, request.value)) : encodeSessionPut(session, request.key, request.value);
+      } catch (error) {
+        respond(errorResponse(id, error));
+        return;
+      }
+      this.node.propose(command).then(
+        (raw) => {
+          const outcome = decodeSessionResult(raw);
+          if (outcome.status !== 'stale') {
+            respond({ id, status: 'ok', value: outcome.result });
+            return;
+          }
+          const message =
+            `put of ${JSON.stringify(request.key)} is request ${session!.seq} of client ${session!.clientId}, below the oldest request whose result the cluster keeps for it: ` +
+            'it was not applied now; it was answered before, given up on, or its result was evicted, so its outcome cannot be told';
+          respond(errorResponse(id, new InvalidArgumentError(message)));
+        },
         (error) => respond(errorResponse(id, error)),
       );
       return;
     }
     this.node.readIndex().then(
       () => {
-        const value = this.stateMachine.get(request.key);
+        const value = this.stateMachine.inner.get(request.key);
         const w = new Writer(16 + (value?.length ?? 0));
         w.byte(value === undefined ? 0 : 1);
         w.bytes(value ?? new Uint8Array(0));

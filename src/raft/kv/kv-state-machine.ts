@@ -27,11 +27,35 @@ const SNAPSHOT_SLICE_KEYS = 2048;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function encodePut(key: string, value: Uint8Array): Uint8Array {
-  const w = new Writer(key.length + value.length + 8);
+  const w = new Writer(putBytesMax(key, value));
+  writePut(w, key, value);
+  return w.finish();
+}
+
+/** Room enough for a put command. */
+export function putBytesMax(key: string, value: Uint8Array): number {
+  return 1 + 10 + key.length * 3 + 10 + value.length;
+}
+
+/** Writes a put command into `w` (after a session header, for one allocation per entry). */
+export function writePut(w: Writer, key: string, value: Uint8Array): void {
   w.byte(OP_PUT);
   w.string(key);
   w.bytes(value);
-  return w.finish();
+}
+
+/** A put's result: its index as a varint, in an array of exactly its size (one allocation per apply). */
+function encodeIndex(index: number): Uint8Array {
+  let length = 1;
+  for (let rest = index; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  const out = new Uint8Array(length);
+  let rest = index;
+  for (let i = 0; i < length - 1; i++) {
+    out[i] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  out[length - 1] = rest;
+  return out;
 }
 
 export class KvStateMachine implements StateMachine {
@@ -48,9 +72,7 @@ export class KvStateMachine implements StateMachine {
     r.expectEnd();
     this.map.set(key, value);
     this.applied_count++;
-    const w = new Writer(8);
-    w.varuint(entry.index);
-    return w.finish();
+    return encodeIndex(entry.index);
   }
 
   get(key: string): Uint8Array | undefined {

@@ -4,7 +4,9 @@
  * (node -> client), matched by request id. Batching many requests per frame
  * keeps per-request gRPC overhead out of the commit path.
  *
- * Request:  id varint | op byte (1 put, 2 linearizable get) | key string | [put: value bytes]
+ * Request:  id varint | op byte (1 put, 2 linearizable get, 3 put in a client
+ *           session) | key string | [put: value bytes] | [3: client id string,
+ *           seq varint, acked-below varint (src/raft/sessions/envelope.ts)]
  * Response: id varint | status byte (0 ok, 1 not leader, 2 error) |
  *           ok: value bytes (put: the applied index as varint; get: found byte + value)
  *           not leader: has-leader byte [leader id string, leader address string]
@@ -12,6 +14,7 @@
  */
 import { Reader, Writer } from '../codec.ts';
 import { CorruptFileError } from '../../errors/index.ts';
+import type { SessionTag } from '../sessions/envelope.ts';
 
 export const KV_SESSION_PATH = '/zkp.kv.Kv/Session';
 export const KV_STATUS_PATH = '/zkp.kv.Kv/Status';
@@ -46,7 +49,7 @@ export type MembershipReply =
   | { readonly status: 'error'; readonly code: string; readonly message: string };
 
 export type KvRequest =
-  | { readonly id: number; readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly id: number; readonly op: 'put'; readonly key: string; readonly value: Uint8Array; readonly session?: SessionTag }
   | { readonly id: number; readonly op: 'get'; readonly key: string };
 
 export type KvResponse =
@@ -59,9 +62,14 @@ export function encodeRequests(requests: readonly KvRequest[]): Buffer {
   w.varuint(requests.length);
   for (const q of requests) {
     w.varuint(q.id);
-    w.byte(q.op === 'put' ? 1 : 2);
+    w.byte(q.op === 'get' ? 2 : q.session === undefined ? 1 : 3);
     w.string(q.key);
     if (q.op === 'put') w.bytes(q.value);
+    if (q.op === 'put' && q.session !== undefined) {
+      w.string(q.session.clientId);
+      w.varuint(q.session.seq);
+      w.varuint(q.session.ackedBelow);
+    }
   }
   const bytes = w.finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -78,6 +86,10 @@ export function decodeRequests(frame: Uint8Array): KvRequest[] {
     const key = r.string();
     if (op === 1) out.push({ id, op: 'put', key, value: r.bytes().slice() });
     else if (op === 2) out.push({ id, op: 'get', key });
+    else if (op === 3) {
+      const value = r.bytes().slice();
+      out.push({ id, op: 'put', key, value, session: { clientId: r.string(), seq: r.varuint(), ackedBelow: r.varuint() } });
+    }
     else throw new CorruptFileError(`kv request frame: unknown op ${op}`);
   }
   r.expectEnd();
