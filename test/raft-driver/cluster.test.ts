@@ -92,12 +92,14 @@ describe('raft cluster of 3 processes', () => {
     }
   });
 
-  it('applies a put retried under its session tag once, across snapshots and a leader change, and refuses a retry below the client\'s floor', async () => {
+  it('applies a put retried under its session tag once, across snapshots and a leader change, and refuses a retry below the floor or of an unknown session', async () => {
     const leader = await cluster.waitForLeader(10_000);
     const cluster_ = new KvClusterClient(cluster.clientAddresses());
     const onLeader = new KvClient(cluster.clientAddress(leader));
-    const tag = { clientId: 'retry-test', seq: 1, ackedBelow: 1 };
     try {
+      const clientId = await onLeader.register();
+      expect(clientId).toMatch(/^s\d+$/);
+      const tag = { clientId, seq: 1, ackedBelow: 1 };
       const first = await onLeader.put('job-7', new TextEncoder().encode('queued'), tag);
       // Another client writes the key; then the first client's reply "was lost" and it retries.
       await cluster_.put('job-7', new TextEncoder().encode('taken by w2'));
@@ -117,10 +119,15 @@ describe('raft cluster of 3 processes', () => {
         expect((status['sessions'] as { duplicates: number }).duplicates).toBeGreaterThanOrEqual(1);
 
         // The client moves on (request 2 says 1 was answered); a stray copy of 1 is refused, not applied.
-        await onNext.put('job-8', new TextEncoder().encode('queued'), { clientId: 'retry-test', seq: 2, ackedBelow: 2 });
+        await onNext.put('job-8', new TextEncoder().encode('queued'), { clientId, seq: 2, ackedBelow: 2 });
         await expect(onNext.put('job-7', new TextEncoder().encode('queued'), tag)).rejects.toThrow(
-          /put of "job-7" is request 1 of client retry-test, below the oldest request whose result the cluster keeps for it: it was not applied now/,
+          new RegExp(`put of "job-7" is request 1 of client ${clientId}, below the oldest request whose result the cluster keeps for it: it was not applied now`),
         );
+        // A session the cluster never opened (or forgot) is refused, never taken as new.
+        await expect(onNext.put('job-7', new TextEncoder().encode('stolen'), { clientId: 's999999999', seq: 1, ackedBelow: 1 })).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+          message: expect.stringMatching(/client session s999999999 is unknown to the cluster \(never opened, or forgotten to make room for newer sessions\): it was not applied/),
+        });
         expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
       } finally {
         onNext.close();

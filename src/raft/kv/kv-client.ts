@@ -53,6 +53,11 @@ export class KvClient {
     return new Reader(result, 'put result').varuint();
   }
 
+  /** Opens a client session (one Raft entry); resolves with its id, for put's session tags. */
+  async register(): Promise<string> {
+    return new TextDecoder().decode(await this.request((id) => ({ id, op: 'register' })));
+  }
+
   /** Linearizable read through the node's ReadIndex. */
   async get(key: string): Promise<Uint8Array | undefined> {
     const result = await this.request((id) => ({ id, op: 'get', key }));
@@ -161,13 +166,16 @@ export class KvClient {
  * A client of the whole cluster: sends to the node it believes leads, follows
  * NotLeader redirects, and tries the other nodes (with a short pause) while no
  * leader is known or the believed leader is unreachable. Its puts carry a
- * client session (src/raft/sessions/), so retrying one whose outcome was
- * unknown (a broken stream, a timeout, a leader change) cannot apply it twice.
+ * client session (src/raft/sessions/), opened on the first put, so retrying
+ * one whose outcome was unknown (a broken stream, a timeout, a leader change)
+ * cannot apply it twice. If the cluster has forgotten the session (more than
+ * 10,000 newer ones), the put fails with a NOT_FOUND error and the next put
+ * opens a new session.
  */
 export class KvClusterClient {
   private readonly clients = new Map<string, KvClient>();
   private leaderAddress: string;
-  readonly session = new ClientSession();
+  private session: Promise<ClientSession> | null = null;
 
   constructor(
     private readonly addresses: readonly string[],
@@ -189,12 +197,23 @@ export class KvClusterClient {
   }
 
   async put(key: string, value: Uint8Array): Promise<number> {
-    const seq = this.session.begin();
+    const opening = this.session ?? (this.session = this.withRedirects((client) => client.register()).then((id) => new ClientSession(id)));
+    let session: ClientSession;
     try {
-      return await this.withRedirects((client) => client.put(key, value, this.session.tag(seq)));
+      session = await opening;
+    } catch (error) {
+      if (this.session === opening) this.session = null; // the next put tries again
+      throw error;
+    }
+    const seq = session.begin();
+    try {
+      return await this.withRedirects((client) => client.put(key, value, session.tag(seq)));
+    } catch (error) {
+      if (error instanceof ZkpError && error.code === 'NOT_FOUND' && this.session === opening) this.session = null; // forgotten by the cluster: open a new one
+      throw error;
     } finally {
       // Answered, or given up on: never sent again, so the cluster may forget it.
-      this.session.finish(seq);
+      session.finish(seq);
     }
   }
 

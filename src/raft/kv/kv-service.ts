@@ -5,12 +5,12 @@
  * client address; the client follows it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
+import { assert, InvalidArgumentError, NotFoundError, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import type { LeaderChange, RaftNode } from '../driver/raft-node.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../transport/logger.ts';
 import { encodePut, putBytesMax, writePut, type KvStateMachine } from './kv-state-machine.ts';
-import { decodeSessionResult, encodePlainCommand, sessionHeaderBytesMax, writeSessionHeader, type SessionTag } from '../sessions/envelope.ts';
+import { decodeSessionResult, encodePlainCommand, encodeRegisterCommand, sessionHeaderBytesMax, writeSessionHeader, type SessionTag } from '../sessions/envelope.ts';
 import type { ExactlyOnceStateMachine } from '../sessions/exactly-once.ts';
 import {
   decodeRequests,
@@ -174,14 +174,32 @@ export class KvService {
       this.node.propose(command).then(
         (raw) => {
           const outcome = decodeSessionResult(raw);
-          if (outcome.status !== 'stale') {
+          if (outcome.status === 'applied' || outcome.status === 'duplicate') {
             respond({ id, status: 'ok', value: outcome.result });
             return;
           }
-          const message =
-            `put of ${JSON.stringify(request.key)} is request ${session!.seq} of client ${session!.clientId}, below the oldest request whose result the cluster keeps for it: ` +
-            'it was not applied now; it was answered before, given up on, or its result was evicted, so its outcome cannot be told';
-          respond(errorResponse(id, new InvalidArgumentError(message)));
+          const refusal =
+            outcome.status === 'stale'
+              ? new InvalidArgumentError(
+                  `put of ${JSON.stringify(request.key)} is request ${session!.seq} of client ${session!.clientId}, below the oldest request whose result the cluster keeps for it: ` +
+                    'it was not applied now; it was answered before, given up on, or its result was evicted, so its outcome cannot be told',
+                )
+              : new NotFoundError(
+                  `put of ${JSON.stringify(request.key)}: client session ${session!.clientId} is unknown to the cluster (never opened, or forgotten to make room for newer sessions): ` +
+                    'it was not applied; open a new session for new requests',
+                );
+          respond(errorResponse(id, refusal));
+        },
+        (error) => respond(errorResponse(id, error)),
+      );
+      return;
+    }
+    if (request.op === 'register') {
+      this.node.propose(encodeRegisterCommand()).then(
+        (raw) => {
+          const outcome = decodeSessionResult(raw);
+          assert(outcome.status === 'applied', () => `a register command was answered ${outcome.status}`);
+          respond({ id, status: 'ok', value: outcome.result });
         },
         (error) => respond(errorResponse(id, error)),
       );

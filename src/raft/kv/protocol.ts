@@ -5,8 +5,10 @@
  * keeps per-request gRPC overhead out of the commit path.
  *
  * Request:  id varint | op byte (1 put, 2 linearizable get, 3 put in a client
- *           session) | key string | [put: value bytes] | [3: client id string,
- *           seq varint, acked-below varint (src/raft/sessions/envelope.ts)]
+ *           session, 4 open a client session) | key string (empty for 4) |
+ *           [put: value bytes] | [3: client id string, seq varint, acked-below
+ *           varint (src/raft/sessions/envelope.ts)]; 4 answers ok with the
+ *           new client id (UTF-8)
  * Response: id varint | status byte (0 ok, 1 not leader, 2 error) |
  *           ok: value bytes (put: the applied index as varint; get: found byte + value)
  *           not leader: has-leader byte [leader id string, leader address string]
@@ -50,7 +52,8 @@ export type MembershipReply =
 
 export type KvRequest =
   | { readonly id: number; readonly op: 'put'; readonly key: string; readonly value: Uint8Array; readonly session?: SessionTag }
-  | { readonly id: number; readonly op: 'get'; readonly key: string };
+  | { readonly id: number; readonly op: 'get'; readonly key: string }
+  | { readonly id: number; readonly op: 'register' };
 
 export type KvResponse =
   | { readonly id: number; readonly status: 'ok'; readonly value: Uint8Array }
@@ -62,8 +65,8 @@ export function encodeRequests(requests: readonly KvRequest[]): Buffer {
   w.varuint(requests.length);
   for (const q of requests) {
     w.varuint(q.id);
-    w.byte(q.op === 'get' ? 2 : q.session === undefined ? 1 : 3);
-    w.string(q.key);
+    w.byte(q.op === 'register' ? 4 : q.op === 'get' ? 2 : q.session === undefined ? 1 : 3);
+    w.string(q.op === 'register' ? '' : q.key);
     if (q.op === 'put') w.bytes(q.value);
     if (q.op === 'put' && q.session !== undefined) {
       w.string(q.session.clientId);
@@ -86,6 +89,7 @@ export function decodeRequests(frame: Uint8Array): KvRequest[] {
     const key = r.string();
     if (op === 1) out.push({ id, op: 'put', key, value: r.bytes().slice() });
     else if (op === 2) out.push({ id, op: 'get', key });
+    else if (op === 4) out.push({ id, op: 'register' });
     else if (op === 3) {
       const value = r.bytes().slice();
       out.push({ id, op: 'put', key, value, session: { clientId: r.string(), seq: r.varuint(), ackedBelow: r.varuint() } });

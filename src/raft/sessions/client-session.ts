@@ -1,9 +1,9 @@
 /**
- * The client's half of exactly-once requests: numbers each request once
+ * The client's half of exactly-once requests, for a session the cluster
+ * opened (its id comes from a register command): numbers each request once
  * (a retry keeps its number) and tells the cluster which answers it no
  * longer needs kept (everything below its lowest unanswered request).
  */
-import { randomBytes } from 'node:crypto';
 import { assert } from '../../errors/index.ts';
 import type { SessionTag } from './envelope.ts';
 
@@ -18,11 +18,8 @@ export class ClientSession {
    */
   private lowestMaybeOpen = 1;
 
-  /**
-   * 96 random bits in 16 characters (every put carries it): two clients
-   * choosing the same id would share (and confuse) their results.
-   */
-  constructor(readonly clientId: string = randomBytes(12).toString('base64url')) {}
+  /** `clientId`: as the cluster issued it (ExactlyOnceStateMachine's register). */
+  constructor(readonly clientId: string) {}
 
   /** A new request's number. */
   begin(): number {

@@ -5,13 +5,17 @@
  * Command: tag byte, then
  *   0 (plain): the application's command bytes (rest of the entry);
  *   1 (in a session): client id string, seq varint, acked-below varint, then
- *     the application's command bytes (rest of the entry).
+ *     the application's command bytes (rest of the entry);
+ *   2 (register): nothing; opens a session, whose id is the result.
  * Result: status byte, then
  *   0 (applied now) or 1 (a duplicate: applied before, this is the result it
- *     had then): the application's result bytes (rest);
+ *     had then): the application's result bytes (rest); for a register, the
+ *     new client id (UTF-8);
  *   2 (stale): nothing; the request is below the client's acknowledged floor
  *     and was not applied now (it was answered before, or the client gave up
- *     on it, or its result was evicted).
+ *     on it, or its result was evicted);
+ *   3 (unknown client): nothing; no session has this id (never registered,
+ *     or forgotten to make room for newer ones); the request was not applied.
  */
 import { CorruptFileError, InvalidArgumentError } from '../../errors/index.ts';
 import { Reader, Writer } from '../codec.ts';
@@ -26,15 +30,23 @@ export interface SessionTag {
   readonly ackedBelow: number;
 }
 
-export type SessionCommand = { readonly kind: 'plain'; readonly command: Uint8Array } | { readonly kind: 'session'; readonly tag: SessionTag; readonly command: Uint8Array };
+export type SessionCommand =
+  | { readonly kind: 'plain'; readonly command: Uint8Array }
+  | { readonly kind: 'session'; readonly tag: SessionTag; readonly command: Uint8Array }
+  | { readonly kind: 'register' };
 
-export type SessionResult = { readonly status: 'applied' | 'duplicate'; readonly result: Uint8Array } | { readonly status: 'stale' };
+export type SessionResult =
+  | { readonly status: 'applied' | 'duplicate'; readonly result: Uint8Array }
+  | { readonly status: 'stale' }
+  | { readonly status: 'unknown-client' };
 
 const PLAIN = 0;
 const IN_SESSION = 1;
+const REGISTER = 2;
 const APPLIED = 0;
 const DUPLICATE = 1;
 const STALE = 2;
+const UNKNOWN_CLIENT = 3;
 export const CLIENT_ID_CHARS_MAX = 128;
 
 export function encodePlainCommand(command: Uint8Array): Uint8Array {
@@ -42,6 +54,11 @@ export function encodePlainCommand(command: Uint8Array): Uint8Array {
   out[0] = PLAIN;
   out.set(command, 1);
   return out;
+}
+
+/** Opens a client session: the result (status applied) is the new client id. */
+export function encodeRegisterCommand(): Uint8Array {
+  return Uint8Array.of(REGISTER);
 }
 
 export function encodeSessionCommand(tag: SessionTag, command: Uint8Array): Uint8Array {
@@ -82,6 +99,10 @@ export function decodeSessionCommand(data: Uint8Array, what: string): SessionCom
   // Runs for every applied entry on every node: the plain case creates no reader.
   const kind = data.length === 0 ? -1 : data[0]!;
   if (kind === PLAIN) return { kind: 'plain', command: data.subarray(1) };
+  if (kind === REGISTER) {
+    if (data.length !== 1) throw new CorruptFileError(`${what}: a register command carries nothing, got ${data.length - 1} more bytes`);
+    return { kind: 'register' };
+  }
   if (kind !== IN_SESSION) throw new CorruptFileError(`${what}: unknown command tag ${kind} (not written by ExactlyOnceStateMachine's encoder?)`);
   const r = new Reader(data, what);
   r.byte();
@@ -93,6 +114,7 @@ export function decodeSessionCommand(data: Uint8Array, what: string): SessionCom
 
 export function encodeSessionResult(result: SessionResult): Uint8Array {
   if (result.status === 'stale') return Uint8Array.of(STALE);
+  if (result.status === 'unknown-client') return Uint8Array.of(UNKNOWN_CLIENT);
   const out = new Uint8Array(1 + result.result.length);
   out[0] = result.status === 'applied' ? APPLIED : DUPLICATE;
   out.set(result.result, 1);
@@ -103,6 +125,7 @@ export function decodeSessionResult(data: Uint8Array): SessionResult {
   const status = data.length === 0 ? -1 : data[0]!;
   if (status === APPLIED || status === DUPLICATE) return { status: status === APPLIED ? 'applied' : 'duplicate', result: data.subarray(1) };
   if (status === STALE && data.length === 1) return { status: 'stale' };
+  if (status === UNKNOWN_CLIENT && data.length === 1) return { status: 'unknown-client' };
   throw new CorruptFileError(`session result: status byte ${status} with ${data.length} bytes is not one ExactlyOnceStateMachine writes`);
 }
 

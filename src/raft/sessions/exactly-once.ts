@@ -10,13 +10,18 @@
  * commands in the same order, so the tables, their eviction order and the
  * snapshot bytes are the same everywhere.
  *
+ * A client first registers (a command of its own); its id is made from the
+ * index of that entry, so an id this table does not hold was never issued
+ * or was forgotten: its requests are refused ('unknown-client'), never
+ * taken as new, and none can apply twice.
+ *
  * Bounds (both deterministic, so replicas agree):
  * - results per client: beyond `resultsPerClient_max` the lowest seq is
  *   forgotten and the client's floor rises past it; a retry below the floor
  *   is answered 'stale' and not applied (its outcome cannot be told any more);
  * - clients: beyond `clients_max` the client used least recently is
- *   forgotten; if it comes back its requests count as new (a retry of one
- *   that was applied before it was forgotten would apply again).
+ *   forgotten; its later requests are answered 'unknown-client' and it must
+ *   register again (requests it had not had answered stay unknown).
  */
 import { assert, CorruptFileError } from '../../errors/index.ts';
 import { Reader, Writer } from '../codec.ts';
@@ -43,6 +48,7 @@ export interface ExactlyOnceStats {
   readonly clients: number;
   readonly duplicates: number;
   readonly stale: number;
+  readonly unknownClient: number;
 }
 
 export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> implements StateMachine {
@@ -52,6 +58,7 @@ export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> impl
   private readonly resultsPerClient_max: number;
   private duplicates = 0;
   private stale = 0;
+  private unknown = 0;
   /**
    * The client used last: already at the end of the LRU order, and its id's
    * encoded bytes, so that its next command is recognised without decoding
@@ -73,18 +80,31 @@ export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> impl
     if (fast !== null) return encodeSessionResult(this.applyInSession(entry, this.last!.state, fast.seq, fast.ackedBelow, fast.command));
     const command = decodeSessionCommand(entry.data, `command at index ${entry.index}`);
     if (command.kind === 'plain') return encodeSessionResult({ status: 'applied', result: this.inner.apply({ ...entry, data: command.command }) });
-    return encodeSessionResult(this.applyInSession(entry, this.touch(command.tag.clientId, entry.data), command.tag.seq, command.tag.ackedBelow, command.command));
+    if (command.kind === 'register') return encodeSessionResult({ status: 'applied', result: new TextEncoder().encode(this.register(entry.index)) });
+    const client = this.clients.get(command.tag.clientId);
+    if (client === undefined) {
+      this.unknown++;
+      return encodeSessionResult({ status: 'unknown-client' });
+    }
+    this.makeMostRecent(command.tag.clientId, client, entry.data);
+    return encodeSessionResult(this.applyInSession(entry, client, command.tag.seq, command.tag.ackedBelow, command.command));
   }
 
-  /** The client's state, made the most recently used (a new one is created; beyond the bound the least recent is forgotten). */
-  private touch(clientId: string, data: Uint8Array): ClientState {
-    let client = this.clients.get(clientId);
-    if (client === undefined) client = { floor: 0, results: new Map() };
-    else this.clients.delete(clientId); // re-inserted below: most recently used
-    this.clients.set(clientId, client);
+  /** A new session; its id names the entry that opened it, so no two are alike and none is reused. */
+  private register(index: number): string {
+    const clientId = `s${index}`;
+    assert(!this.clients.has(clientId), () => `session ${clientId} registered twice`);
+    this.clients.set(clientId, { floor: 0, results: new Map() });
     if (this.clients.size > this.clients_max) this.clients.delete(this.clients.keys().next().value!);
+    this.last = null; // the LRU order changed; the fast path re-learns its client
+    return clientId;
+  }
+
+  /** Moves a known client to the end of the LRU order and remembers it for apply()'s fast path. */
+  private makeMostRecent(clientId: string, client: ClientState, data: Uint8Array): void {
+    this.clients.delete(clientId);
+    this.clients.set(clientId, client);
     this.last = { id: clientId, idBytes: clientIdBytesOf(data).slice(), state: client };
-    return client;
   }
 
   private applyInSession(entry: Entry, client: ClientState, seq: number, ackedBelow: number, command: Uint8Array): SessionResult {
@@ -105,7 +125,7 @@ export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> impl
   }
 
   stats(): ExactlyOnceStats {
-    return { clients: this.clients.size, duplicates: this.duplicates, stale: this.stale };
+    return { clients: this.clients.size, duplicates: this.duplicates, stale: this.stale, unknownClient: this.unknown };
   }
 
   snapshot(): Uint8Array | Promise<Uint8Array> {
