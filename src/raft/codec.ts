@@ -49,6 +49,28 @@ function isAscii(value: string): boolean {
 }
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 
+/** Writes `value` as a varint at `at` (room already made); returns the offset after it. */
+function putVaruint(buffer: Uint8Array, at: number, value: number): number {
+  // Division rather than bit shifts: shifts would truncate values above 2^31.
+  let rest = value;
+  while (rest >= 0x80) {
+    buffer[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  buffer[at++] = rest;
+  return at;
+}
+
+/** A lone varint in an array of exactly its size (one allocation: for results made per applied entry). */
+export function encodeVaruint(value: number): Uint8Array {
+  assert(Number.isSafeInteger(value) && value >= 0, () => `varuint must be a non-negative safe integer, got ${value}`);
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  const out = new Uint8Array(length);
+  putVaruint(out, 0, value);
+  return out;
+}
+
 /** Appends values to a growable buffer; `finish()` returns exactly the bytes written. */
 export class Writer {
   private buffer: Uint8Array;
@@ -78,13 +100,7 @@ export class Writer {
   varuint(value: number): void {
     assert(Number.isSafeInteger(value) && value >= 0, () => `varuint must be a non-negative safe integer, got ${value}`);
     this.reserve(8);
-    // Division rather than bit shifts: shifts would truncate values above 2^31.
-    let rest = value;
-    while (rest >= 0x80) {
-      this.buffer[this.length++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.buffer[this.length++] = rest;
+    this.length = putVaruint(this.buffer, this.length, value);
   }
 
   bytes(value: Uint8Array): void {

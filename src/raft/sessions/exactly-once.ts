@@ -64,7 +64,7 @@ export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> impl
    * encoded bytes, so that its next command is recognised without decoding
    * the id or hashing it (most puts come from a few busy clients).
    */
-  private last: { readonly id: string; readonly idBytes: Uint8Array; readonly state: ClientState } | null = null;
+  private last: { readonly idBytes: Uint8Array; readonly state: ClientState } | null = null;
 
   constructor(
     readonly inner: S,
@@ -104,7 +104,7 @@ export class ExactlyOnceStateMachine<S extends StateMachine = StateMachine> impl
   private makeMostRecent(clientId: string, client: ClientState, data: Uint8Array): void {
     this.clients.delete(clientId);
     this.clients.set(clientId, client);
-    this.last = { id: clientId, idBytes: clientIdBytesOf(data).slice(), state: client };
+    this.last = { idBytes: clientIdBytesOf(data).slice(), state: client };
   }
 
   private applyInSession(entry: Entry, client: ClientState, seq: number, ackedBelow: number, command: Uint8Array): SessionResult {

@@ -13,12 +13,9 @@ import { BatchAssembler } from './frames.ts';
 import { identity, serverOptions } from './grpc-options.ts';
 import { silentLogger, type DriverLogger } from './logger.ts';
 import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { LogLimiter, REPEATED_LOG_MS } from './log-limiter.ts';
 import { shutdownServer } from './shutdown.ts';
 import { checkStream } from './stream-identity.ts';
-
-/** A refused or misrouted peer's error is logged at most once per this interval. */
-const REPEATED_LOG_MS = 10_000;
 
 export interface GrpcTransportOptions {
   readonly selfId: NodeId;

@@ -3,6 +3,9 @@
  * misrouted peer retries every few hundred ms, and its error should be seen,
  * not flood the log.
  */
+/** How often the transport repeats one peer's refusal or misrouting error. */
+export const REPEATED_LOG_MS = 10_000;
+
 export class LogLimiter {
   private readonly last_ms = new Map<string, number>();
 

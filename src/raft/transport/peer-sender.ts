@@ -15,7 +15,7 @@ import { BATCH_BYTES_MAX, framesOf } from './frames.ts';
 import type { Message, NodeId } from '../types.ts';
 import { channelOptions, identity } from './grpc-options.ts';
 import type { DriverLogger } from './logger.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { LogLimiter, REPEATED_LOG_MS } from './log-limiter.ts';
 import { streamMetadata, type LocalIdentity } from './stream-identity.ts';
 
 export const RAFT_STREAM_PATH = '/zkp.raft.RaftTransport/Stream';
@@ -51,8 +51,8 @@ export class PeerSender {
   private writable = true; // false between a write() that returned false and 'drain'
   private backoff_ms: number;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  // One refusal line per peer per 10 s: the reason names this node's port as the peer saw it, which changes with each connection.
-  private readonly refusalLog = new LogLimiter(10_000);
+  // One refusal line per peer per interval, whatever the reason says: it names this node's port as the peer saw it, which changes with each connection.
+  private readonly refusalLog = new LogLimiter(REPEATED_LOG_MS);
 
   constructor(private readonly options: PeerSenderOptions) {
     assert(options.queue_messages_max > 0, 'peer queue bound must be positive');
