@@ -108,7 +108,15 @@ bench/results/msm-<host>.json.
   console.log(`${native.describe()}; baseline ffjavascript; best of ${reps}`);
   const rows: Row[] = [];
   const record = (name: string, n: number, baseline: Timing, nat: Timing): void => {
-    rows.push({ case: name, n, baseline_ms: baseline.ms, native_ms: nat.ms, ratio: baseline.ms / nat.ms, baseline_cpu_ms: baseline.cpu_ms, native_cpu_ms: nat.cpu_ms });
+    rows.push({
+      case: name,
+      n,
+      baseline_ms: baseline.ms,
+      native_ms: nat.ms,
+      ratio: baseline.ms / nat.ms,
+      baseline_cpu_ms: baseline.cpu_ms,
+      native_cpu_ms: nat.cpu_ms,
+    });
   };
 
   const n1 = 2 ** log2n;
@@ -160,8 +168,17 @@ bench/results/msm-<host>.json.
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
   const outPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `msm-${host}.json`);
   mkdirSync(dirname(outPath), { recursive: true });
-  const report = { benchmark: 'msm', host, backend: native.describe(), cpus: availableParallelism(), loadavg_at_end: loadavg(), reps, statistic: 'best wall time', rows };
-  writeFileSync(outPath, JSON.stringify(report, null, 2) + '\n');
+  const report = {
+    benchmark: 'msm',
+    host,
+    backend: native.describe(),
+    cpus: availableParallelism(),
+    loadavg_at_end: loadavg(),
+    reps,
+    statistic: 'best wall time',
+    rows,
+  };
+  writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwrote ${outPath}`);
 }
 

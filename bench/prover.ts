@@ -52,7 +52,9 @@ function checkBasesNotDegenerate(zkey: Groth16Zkey): void {
     if (zkey.bases.A.subarray(point * 64, point * 64 + 64).every((byte) => byte === 0)) infinity++;
   }
   if (infinity * 2 > zkey.nVars) {
-    throw new Error(`${zkey.label}: ${infinity} of ${zkey.nVars} A bases are the point at infinity (a ptau without contribution?); delete circuits/build/${zkey.label.split('/').at(-2) ?? ''} and circuits/cache/pot*_final.ptau and rerun`);
+    throw new Error(
+      `${zkey.label}: ${infinity} of ${zkey.nVars} A bases are the point at infinity (a ptau without contribution?); delete circuits/build/${zkey.label.split('/').at(-2) ?? ''} and circuits/cache/pot*_final.ptau and rerun`,
+    );
   }
 }
 
@@ -78,19 +80,27 @@ snarkjs. Writes bench/results/prover-<host>.json and .md.
 
   --log2n N        domain size 2^N, 4 to 22 (default 16; the first build at 16
                    makes a Powers of Tau, tens of minutes on 2 cores)
-  --backends LIST  comma-separated, of ${registeredBackends().filter((name) => name !== 'snarkjs').join(', ')} (default native;
+  --backends LIST  comma-separated, of ${registeredBackends()
+    .filter((name) => name !== 'snarkjs')
+    .join(', ')} (default native;
                    snarkjs always runs, as the baseline)
   --runs N         runs of each prover; the best counts (default 2)
   --seed S         the witness inputs' seed, to reproduce a run (default random)
   --help           this text`;
 
 export async function runProverBench(argv: string[]): Promise<Row[]> {
-  const cli = new BenchCli('bench:prover', PROVER_BENCH_USAGE, { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } }, argv);
+  const cli = new BenchCli(
+    'bench:prover',
+    PROVER_BENCH_USAGE,
+    { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } },
+    argv,
+  );
   const log2n = cli.int('log2n', 16, 4, 22);
   const runs = cli.int('runs', 2, 1);
   const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
   const seedText = cli.string('seed');
-  if (seedText !== undefined && !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim())) cli.fail(`--seed needs a non-negative integer, got ${JSON.stringify(seedText)}`);
+  if (seedText !== undefined && !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()))
+    cli.fail(`--seed needs a non-negative integer, got ${JSON.stringify(seedText)}`);
   const seed = seedText !== undefined ? BigInt(seedText.trim()) : BigInt(`0x${randomBytes(8).toString('hex')}`);
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -117,7 +127,14 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
       say(`  snarkjs run ${run + 1}: ${baselineRuns.at(-1)!.toFixed(0)} ms`);
     }
     const baselineBest = Math.min(...baselineRuns);
-    rows.push({ prover: 'snarkjs.groth16.prove', device: 'snarkjs 0.7 (ffjavascript WASM)', runs_ms: baselineRuns, best_ms: baselineBest, speedup: 1, verified: baselineVerified });
+    rows.push({
+      prover: 'snarkjs.groth16.prove',
+      device: 'snarkjs 0.7 (ffjavascript WASM)',
+      runs_ms: baselineRuns,
+      best_ms: baselineBest,
+      speedup: 1,
+      verified: baselineVerified,
+    });
 
     for (const name of backendNames) {
       const backend = await openBackend(name);
@@ -143,7 +160,15 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
           say(`  ${name} run ${run + 1}: ${elapsed_ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
         }
         const best = Math.min(...runsMs);
-        rows.push({ prover: `zkp ${name}`, device: backend.describe(), runs_ms: runsMs, best_ms: best, speedup: baselineBest / best, verified, stages_ms: bestStages });
+        rows.push({
+          prover: `zkp ${name}`,
+          device: backend.describe(),
+          runs_ms: runsMs,
+          best_ms: best,
+          speedup: baselineBest / best,
+          verified,
+          stages_ms: bestStages,
+        });
       } finally {
         await backend.close();
       }
@@ -165,14 +190,24 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
     runs,
     seed: seed.toString(),
     date: new Date().toISOString(),
-    rows: rows.map((row) => ({ ...row, runs_ms: row.runs_ms.map((ms) => Math.round(ms)), best_ms: Math.round(row.best_ms), speedup: Number(row.speedup.toFixed(2)) })),
+    rows: rows.map((row) => ({
+      ...row,
+      runs_ms: row.runs_ms.map((ms) => Math.round(ms)),
+      best_ms: Math.round(row.best_ms),
+      speedup: Number(row.speedup.toFixed(2)),
+    })),
   };
   const table = [
     `| prover | device | best ms | runs ms | speed-up vs snarkjs | verified |`,
     `|---|---|---:|---|---:|---|`,
-    ...report.rows.map((row) => `| ${row.prover} | ${row.device} | ${row.best_ms} | ${row.runs_ms.join(', ')} | ${row.speedup.toFixed(2)}x | ${row.verified ? 'yes' : 'NO'} |`),
+    ...report.rows.map(
+      (row) => `| ${row.prover} | ${row.device} | ${row.best_ms} | ${row.runs_ms.join(', ')} | ${row.speedup.toFixed(2)}x | ${row.verified ? 'yes' : 'NO'} |`,
+    ),
   ].join('\n');
-  const markdown = `# Prover benchmark on ${host}\n\nGroth16 proof of a ${circuit.nConstraints}-constraint circuit (domain 2^${log2n}), ${report.cpus} CPUs (${report.cpu_model}), Node ${process.version}, ${report.date}.\nCommand: \`npm run bench:prover -- --log2n ${log2n} --runs ${runs} --backends ${backendNames.join(',')} --seed ${seed}\`\n\n${table}\n\nStages of the best run (ms): ${report.rows.filter((row) => row.stages_ms).map((row) => `${row.prover} ${JSON.stringify(row.stages_ms)}`).join('; ')}\n`;
+  const markdown = `# Prover benchmark on ${host}\n\nGroth16 proof of a ${circuit.nConstraints}-constraint circuit (domain 2^${log2n}), ${report.cpus} CPUs (${report.cpu_model}), Node ${process.version}, ${report.date}.\nCommand: \`npm run bench:prover -- --log2n ${log2n} --runs ${runs} --backends ${backendNames.join(',')} --seed ${seed}\`\n\n${table}\n\nStages of the best run (ms): ${report.rows
+    .filter((row) => row.stages_ms)
+    .map((row) => `${row.prover} ${JSON.stringify(row.stages_ms)}`)
+    .join('; ')}\n`;
   const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `prover-${host}.json`), `${JSON.stringify(report, null, 2)}\n`);

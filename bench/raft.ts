@@ -78,11 +78,13 @@ const electionTicks = cli.int('election-ticks', 10, 2);
 const snapshotEvery = cli.int('snapshot-every', 50_000, 1);
 const floorWires = cli.boolean('skip-floor') ? [] : parseFloorWires(cli.string('floor-wires') ?? 'tcp,grpc');
 const tag = cli.string('tag');
-if (tag !== undefined && !/^[A-Za-z0-9._-]+$/.test(tag)) cli.fail(`--tag ${JSON.stringify(tag)}: use letters, digits, '.', '_' and '-' (it becomes part of a file name)`);
+if (tag !== undefined && !/^[A-Za-z0-9._-]+$/.test(tag))
+  cli.fail(`--tag ${JSON.stringify(tag)}: use letters, digits, '.', '_' and '-' (it becomes part of a file name)`);
 
 function parseFloorWires(list: string): FloorWire[] {
   const wires = list.split(',').filter((w) => w.length > 0);
-  for (const wire of wires) if (!FLOOR_WIRES.includes(wire as FloorWire)) cli.fail(`--floor-wires: unknown wire ${JSON.stringify(wire)} (use ${FLOOR_WIRES.join(', ')})`);
+  for (const wire of wires)
+    if (!FLOOR_WIRES.includes(wire as FloorWire)) cli.fail(`--floor-wires: unknown wire ${JSON.stringify(wire)} (use ${FLOOR_WIRES.join(', ')})`);
   if (wires.length === 0) cli.fail('--floor-wires: name at least one wire, or use --skip-floor');
   return [...new Set(wires)] as FloorWire[];
 }
@@ -98,11 +100,11 @@ async function waitCaughtUp(cluster: ProcessCluster, id: string, leader: string,
   const node = new KvClient(cluster.clientAddress(id));
   const lead = new KvClient(cluster.clientAddress(leader));
   try {
-    const target = Number((await lead.status())['commit']);
+    const target = Number((await lead.status()).commit);
     const deadline = performance.now() + timeout_ms;
     while (performance.now() < deadline) {
       const status = await node.status().catch(() => ({}) as Record<string, unknown>);
-      if (Number(status['applied']) >= target && status['leaderId'] === leader) return;
+      if (Number(status.applied) >= target && status.leaderId === leader) return;
       await sleep(20);
     }
     throw new Error(`node ${id} did not catch up with ${leader} within ${timeout_ms} ms`);
@@ -114,12 +116,12 @@ async function waitCaughtUp(cluster: ProcessCluster, id: string, leader: string,
 
 /** With RAFT_TRACE_DIR set (diagnostics), the open loop's per-put times go to <dir>/client.trace.jsonl. */
 function writeClientTrace(trace: readonly number[]): void {
-  const dir = process.env['RAFT_TRACE_DIR'];
+  const dir = process.env.RAFT_TRACE_DIR;
   if (dir === undefined || dir.length === 0) return;
   fs.mkdirSync(dir, { recursive: true });
   const lines: string[] = [];
   for (let i = 0; i < trace.length; i += 4) lines.push(JSON.stringify(trace.slice(i, i + 4)));
-  fs.writeFileSync(path.join(dir, 'client.trace.jsonl'), lines.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'client.trace.jsonl'), `${lines.join('\n')}\n`);
 }
 
 /** A node that died during the load phases is a bug: show why (its last stderr lines). */
@@ -144,7 +146,13 @@ function cpuSample(cluster: ProcessCluster): Map<string, number> {
 }
 
 /** Where the CPU of (b) went, per commit: which process is the bottleneck on a small host. */
-function cpuPerCommit(cluster: ProcessCluster, before: Map<string, number>, after: Map<string, number>, commits: number, leader: string | null): { perProcess_us: Record<string, number>; summary: string } | null {
+function cpuPerCommit(
+  cluster: ProcessCluster,
+  before: Map<string, number>,
+  after: Map<string, number>,
+  commits: number,
+  leader: string | null,
+): { perProcess_us: Record<string, number>; summary: string } | null {
   if (commits === 0 || before.size <= 1) return null;
   const perProcess_us: Record<string, number> = {};
   const parts: string[] = [];
@@ -178,7 +186,9 @@ async function measureFloor(wire: FloorWire): Promise<FloorResult> {
     for (let run = 0; run < latencyRepeats; run++) {
       const result = await openLoop(pipeline, rate, latency_s, `f${run}-`, undefined, pooled_ms);
       runs.push(result);
-      console.log(`    ${wire} floor run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms`);
+      console.log(
+        `    ${wire} floor run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms`,
+      );
     }
     const cpuAfter = pipeline.cpu_ms();
     const client = process.cpuUsage(clientBefore);
@@ -215,7 +225,7 @@ async function failoverTrial(cluster: ProcessCluster, trial: number): Promise<Fa
   let reported: { id: string; at_ms: number } | null = null;
   const stop = cluster.onEvent((node: ClusterNode, event: NodeEvent) => {
     if (reported !== null || event.event !== 'leader-change') return;
-    const leaderId = event['leaderId'];
+    const leaderId = event.leaderId;
     if (typeof leaderId === 'string' && leaderId !== leader && node.id !== leader) reported = { id: leaderId, at_ms: event.at_ms };
   });
   const killed_ms = performance.now();
@@ -245,16 +255,18 @@ function formatMarkdown(
     `| (b) over the ${floor.wire} floor: p50 / p99 | ${(b.p50_ms / floor.latency.p50_ms).toFixed(2)}x / ${(b.p99_ms / floor.latency.p99_ms).toFixed(2)}x | |`,
     ...(floor.cpu_us_per_commit === null
       ? []
-      : [`| ${floor.wire} floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`]),
+      : [
+          `| ${floor.wire} floor CPU per commit | leader ${floor.cpu_us_per_commit.leader.toFixed(0)}, followers ${floor.cpu_us_per_commit.followers.map((x) => x.toFixed(0)).join(' / ')}, client ${floor.cpu_us_per_commit.client.toFixed(0)} us | |`,
+        ]),
   ]);
-  const latency = report['latency'] as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
-  const batchedCpu = (report['throughput'] as { batched_cpu_summary: string | null }).batched_cpu_summary;
+  const latency = report.latency as { loadavg_start: string; loadavg_end: string; cpu_summary: string | null };
+  const batchedCpu = (report.throughput as { batched_cpu_summary: string | null }).batched_cpu_summary;
   const lines = [
-    `# Raft driver benchmark (${String(report['host'])})`,
+    `# Raft driver benchmark (${String(report.host)})`,
     '',
-    `${String(report['date'])}; node ${process.version}; ${os.cpus().length} CPUs; load average (1/5/15 min) at start ${String(report['loadavg_start'])}, at the start of (b) ${latency.loadavg_start}, at its end ${latency.loadavg_end}, at the end ${String(report['loadavg_end'])}; niceness ${String(report['niceness'])}; 3 node processes on loopback, fdatasync on; tick ${tick_ms} ms, election ${electionTicks} ticks, a snapshot every ${snapshotEvery} entries.`,
+    `${String(report.date)}; node ${process.version}; ${os.cpus().length} CPUs; load average (1/5/15 min) at start ${String(report.loadavg_start)}, at the start of (b) ${latency.loadavg_start}, at its end ${latency.loadavg_end}, at the end ${String(report.loadavg_end)}; niceness ${String(report.niceness)}; 3 node processes on loopback, fdatasync on; tick ${tick_ms} ms, election ${electionTicks} ticks, a snapshot every ${snapshotEvery} entries.`,
     '',
-    `Command: \`${String(report['command'])}\``,
+    `Command: \`${String(report.command)}\``,
     '',
     '| measure | value | target |',
     '| --- | --- | --- |',
@@ -267,13 +279,13 @@ function formatMarkdown(
     ...floorRows,
     c.length === 0
       ? '| kill -9 leader -> new leader reported | not run (--trials 0) | median <= 1000, max <= 2000 |'
-      : `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover['median_ms']!.toFixed(0)} / ${failover['p90_ms']!.toFixed(0)} / ${failover['max_ms']!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
+      : `| kill -9 leader -> new leader reported (${c.length} trials): median / p90 / max | ${failover.median_ms!.toFixed(0)} / ${failover.p90_ms!.toFixed(0)} / ${failover.max_ms!.toFixed(0)} ms | median <= 1000, max <= 2000 |`,
     '',
-    `Leader-change events naming a new leader or term during (a) and (b): ${String(report['leaderChangeEventsDuringLoad'])}, of them during (b): ${String(report['leaderChangeEventsDuringLatency'])} (0 means no election disturbed the load phases).`,
+    `Leader-change events naming a new leader or term during (a) and (b): ${String(report.leaderChangeEventsDuringLoad)}, of them during (b): ${String(report.leaderChangeEventsDuringLatency)} (0 means no election disturbed the load phases).`,
     '',
-    `Latency method: open loop at ${b.offered_per_s}/s, each put's latency measured from its scheduled send time (a stalled client or cluster is charged to every put it delays: no coordinated omission). (b) begins ${String((report['latency'] as { settle_ms: number }).settle_ms)} ms after (a) ends and after 1 s of unmeasured traffic at the same rate, so it measures steady traffic, not the digestion of (a)'s 2,000-deep backlog.`,
+    `Latency method: open loop at ${b.offered_per_s}/s, each put's latency measured from its scheduled send time (a stalled client or cluster is charged to every put it delays: no coordinated omission). (b) begins ${String((report.latency as { settle_ms: number }).settle_ms)} ms after (a) ends and after 1 s of unmeasured traffic at the same rate, so it measures steady traffic, not the digestion of (a)'s 2,000-deep backlog.`,
     '',
-    'Failover trials (ms): ' + c.map((t) => t.failover_ms.toFixed(0)).join(', '),
+    `Failover trials (ms): ${c.map((t) => t.failover_ms.toFixed(0)).join(', ')}`,
     '',
   ];
   return lines.join('\n');
@@ -281,7 +293,10 @@ function formatMarkdown(
 
 async function main(): Promise<void> {
   const host = os.hostname();
-  const loadavg_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const loadavg_start = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   console.log(`raft bench on ${host}: ${os.cpus().length} CPUs, load average ${loadavg_start}`);
   const floors: FloorResult[] = [];
   for (const wire of floorWires) {
@@ -290,7 +305,9 @@ async function main(): Promise<void> {
     floors.push(floor);
     const f = floor.latency;
     const cpu = floor.cpu_us_per_commit;
-    console.log(`    ${wire} floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`);
+    console.log(
+      `    ${wire} floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`,
+    );
   }
   const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery });
   try {
@@ -306,12 +323,15 @@ async function main(): Promise<void> {
     // read 2 again.
     const leaderTerm = Math.max(
       0,
-      ...cluster.nodes.flatMap((n) => n.events).filter((e) => e.event === 'leader-change' && e['leaderId'] === leader).map((e) => Number(e['term'])),
+      ...cluster.nodes
+        .flatMap((n) => n.events)
+        .filter((e) => e.event === 'leader-change' && e.leaderId === leader)
+        .map((e) => Number(e.term)),
     );
     let leaderChanges = 0;
     const stopCounting = cluster.onEvent((_node, event) => {
       if (event.event !== 'leader-change') return;
-      if (event['leaderId'] !== leader || Number(event['term']) !== leaderTerm) leaderChanges++;
+      if (event.leaderId !== leader || Number(event.term) !== leaderTerm) leaderChanges++;
     });
     await closedLoop(client, 100, 1, 'warm-'); // warm up JIT and connections
 
@@ -321,7 +341,9 @@ async function main(): Promise<void> {
     const cpuBeforeA = cpuSample(cluster);
     const a = await closedLoop(client, window, throughput_s, 'a-');
     const cpuA = cpuPerCommit(cluster, cpuBeforeA, cpuSample(cluster), a.commits, cluster.currentLeader());
-    console.log(`    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors${cpuA === null ? '' : `; CPU per commit ${cpuA.summary}`}`);
+    console.log(
+      `    window ${window}: ${a.commits_per_s.toFixed(0)} commits/s (${(a.commits_per_s / a0.commits_per_s).toFixed(1)}x), ${a.errors} errors${cpuA === null ? '' : `; CPU per commit ${cpuA.summary}`}`,
+    );
 
     // (b) starts after a settle pause and an unmeasured second at the offered
     // rate, so that it measures steady 1,000/s traffic rather than the nodes
@@ -333,14 +355,19 @@ async function main(): Promise<void> {
     const cpuBefore = cpuSample(cluster);
     // The leader may have changed since start-up (an election during (a)); label the one serving (b).
     const leaderDuringB = cluster.currentLeader();
-    const loadavg_b_start = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+    const loadavg_b_start = os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
     const clientTrace: number[] = [];
     const pooled_ms: number[] = [];
     const bRuns: LatencyResult[] = [];
     for (let run = 0; run < latencyRepeats; run++) {
       const result = await openLoop(client, rate, latency_s, `b${run}-`, clientTrace, pooled_ms);
       bRuns.push(result);
-      console.log(`    run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms (${result.samples} samples, ${result.errors} errors)`);
+      console.log(
+        `    run ${run}: p50 ${result.p50_ms.toFixed(2)} ms, p90 ${result.p90_ms.toFixed(2)} ms, p99 ${result.p99_ms.toFixed(2)} ms, max ${result.max_ms.toFixed(2)} ms (${result.samples} samples, ${result.errors} errors)`,
+      );
     }
     const b = summarizeLatencies(
       pooled_ms,
@@ -348,16 +375,22 @@ async function main(): Promise<void> {
       bRuns.reduce((sum, r) => sum + r.duration_s, 0),
       bRuns.reduce((sum, r) => sum + r.errors, 0),
     );
-    const loadavg_b_end = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+    const loadavg_b_end = os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
     const cpu = cpuPerCommit(cluster, cpuBefore, cpuSample(cluster), b.samples, leaderDuringB);
     if (cpu !== null) console.log(`    CPU per commit during (b): ${cpu.summary}`);
     const leaderChangesDuringB = leaderChanges - leaderChangesBeforeB;
     writeClientTrace(clientTrace);
-    console.log(`    pooled: p50 ${b.p50_ms.toFixed(2)} ms, p90 ${b.p90_ms.toFixed(2)} ms, p99 ${b.p99_ms.toFixed(2)} ms, max ${b.max_ms.toFixed(2)} ms (${b.samples} samples, ${b.errors} errors); load ${loadavg_b_start} -> ${loadavg_b_end}`);
+    console.log(
+      `    pooled: p50 ${b.p50_ms.toFixed(2)} ms, p90 ${b.p90_ms.toFixed(2)} ms, p99 ${b.p99_ms.toFixed(2)} ms, max ${b.max_ms.toFixed(2)} ms (${b.samples} samples, ${b.errors} errors); load ${loadavg_b_start} -> ${loadavg_b_end}`,
+    );
     client.close();
     stopCounting();
     reportDeadNodes(cluster);
-    if (leaderChanges > 0) console.log(`    note: ${leaderChanges} leader-change events (elections) during (a) and (b), ${leaderChangesDuringB} of them during (b)`);
+    if (leaderChanges > 0)
+      console.log(`    note: ${leaderChanges} leader-change events (elections) during (a) and (b), ${leaderChangesDuringB} of them during (b)`);
 
     console.log(`(c) failover: ${trials} trials of kill -9 of the leader`);
     const c: FailoverTrial[] = [];
@@ -367,7 +400,12 @@ async function main(): Promise<void> {
       console.log(`    trial ${t}: killed ${result.killed}, ${result.newLeader} reported leader after ${result.failover_ms.toFixed(0)} ms`);
     }
     const sorted = c.map((t) => t.failover_ms).sort((x, y) => x - y);
-    const failover = { median_ms: percentile(sorted, 50), p90_ms: percentile(sorted, 90), max_ms: sorted[sorted.length - 1] ?? Number.NaN, min_ms: sorted[0] ?? Number.NaN };
+    const failover = {
+      median_ms: percentile(sorted, 50),
+      p90_ms: percentile(sorted, 90),
+      max_ms: sorted[sorted.length - 1] ?? Number.NaN,
+      min_ms: sorted[0] ?? Number.NaN,
+    };
 
     const report = {
       host,
@@ -376,13 +414,43 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: os.cpus().length,
       loadavg_start,
-      loadavg_end: os.loadavg().map((x) => x.toFixed(2)).join(' '),
-      config: { tick_ms, electionTicks, snapshotEvery, window, rate, throughput_s, latency_s, latencyRepeats, settle_ms, trials, fsync: 'fdatasync per persist' },
+      loadavg_end: os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
+      config: {
+        tick_ms,
+        electionTicks,
+        snapshotEvery,
+        window,
+        rate,
+        throughput_s,
+        latency_s,
+        latencyRepeats,
+        settle_ms,
+        trials,
+        fsync: 'fdatasync per persist',
+      },
       niceness: os.getPriority(),
       leaderChangeEventsDuringLoad: leaderChanges,
       leaderChangeEventsDuringLatency: leaderChangesDuringB,
-      throughput: { baseline: a0, batched: a, ratio: a.commits_per_s / a0.commits_per_s, batched_cpu_us_per_commit: cpuA?.perProcess_us ?? null, batched_cpu_summary: cpuA?.summary ?? null },
-      latency: { ...b, runs: bRuns, loadavg_start: loadavg_b_start, loadavg_end: loadavg_b_end, settle_ms, warmup_s: 1, cpu_us_per_commit: cpu?.perProcess_us ?? null, cpu_summary: cpu?.summary ?? null },
+      throughput: {
+        baseline: a0,
+        batched: a,
+        ratio: a.commits_per_s / a0.commits_per_s,
+        batched_cpu_us_per_commit: cpuA?.perProcess_us ?? null,
+        batched_cpu_summary: cpuA?.summary ?? null,
+      },
+      latency: {
+        ...b,
+        runs: bRuns,
+        loadavg_start: loadavg_b_start,
+        loadavg_end: loadavg_b_end,
+        settle_ms,
+        warmup_s: 1,
+        cpu_us_per_commit: cpu?.perProcess_us ?? null,
+        cpu_summary: cpu?.summary ?? null,
+      },
       failover: { ...failover, trials: c },
       // One entry per wire; `floor` stays the raw TCP one, as in earlier results.
       floors: Object.fromEntries(floors.map((f) => [f.wire, { ...f.latency, runs: f.runs, cpu_us_per_commit: f.cpu_us_per_commit }])),

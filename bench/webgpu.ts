@@ -110,23 +110,51 @@ async function main(): Promise<void> {
   const gpu = await createRawWebgpuBackend();
   const cpu = await loadCpuBackend();
   const onCpuDriver = isCpuDriver(gpu.gpu.adapterDescription);
-  console.log(`${gpu.describe()}\nbaseline: ${cpu.describe()}\nsections: ${[...run].join(', ')}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `${gpu.describe()}\nbaseline: ${cpu.describe()}\nsections: ${[...run].join(', ')}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   const rows = run.has('msm') ? await msmSection(gpu, cpu, curve, minLog, maxLog, g2MaxLog, repeat) : [];
-  const proveRows = run.has('prove') ? await runProveBench(gpu, cpu, cli.int('prove-log2n', onCpuDriver ? 10 : 16, 4, 22), repeat, (line) => console.log(line)) : [];
-  const fieldRows = run.has('field') ? await runFieldBench(gpu, cli.int('field-threads', onCpuDriver ? 4096 : 1 << 20, 1), cli.int('field-chain', onCpuDriver ? 256 : 4096, 1), repeat, (line) => console.log(line)) : [];
+  const proveRows = run.has('prove')
+    ? await runProveBench(gpu, cpu, cli.int('prove-log2n', onCpuDriver ? 10 : 16, 4, 22), repeat, (line) => console.log(line))
+    : [];
+  const fieldRows = run.has('field')
+    ? await runFieldBench(gpu, cli.int('field-threads', onCpuDriver ? 4096 : 1 << 20, 1), cli.int('field-chain', onCpuDriver ? 256 : 4096, 1), repeat, (line) =>
+        console.log(line),
+      )
+    : [];
   const mdParts: string[] = [];
   if (rows.length > 0) mdParts.push(msmTable(rows));
   if (proveRows.length > 0) mdParts.push(proveTable(proveRows));
   if (fieldRows.length > 0) mdParts.push(fieldTable(fieldRows));
   const md = mdParts.join('\n');
   console.log(`\n${md}`);
-  const adapter = gpu.gpu.adapterDescription.split(/[:\s]/)[0]!.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'adapter';
+  const adapter =
+    gpu.gpu.adapterDescription
+      .split(/[:\s]/)[0]!
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '') || 'adapter';
   const base = `bench/results/webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
   mkdirSync('bench/results', { recursive: true });
   const command = `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim();
-  const report = { webgpu: gpu.describe(), baseline: cpu.describe(), host: hostname(), command, load_average_at_end: loadavg(), date: new Date().toISOString(), repeat, rows, prove: proveRows, field: fieldRows };
+  const report = {
+    webgpu: gpu.describe(),
+    baseline: cpu.describe(),
+    host: hostname(),
+    command,
+    load_average_at_end: loadavg(),
+    date: new Date().toISOString(),
+    repeat,
+    rows,
+    prove: proveRows,
+    field: fieldRows,
+  };
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-  writeFileSync(`${base}.md`, `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\ncommand: \`${command}\`; load average at the end ${report.load_average_at_end.map((x) => x.toFixed(2)).join(' ')} (2 shared cores); ${report.date}\n\n${md}`);
+  writeFileSync(
+    `${base}.md`,
+    `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\ncommand: \`${command}\`; load average at the end ${report.load_average_at_end.map((x) => x.toFixed(2)).join(' ')} (2 shared cores); ${report.date}\n\n${md}`,
+  );
   console.log(`wrote ${base}.json and .md`);
   const allEqual = rows.every((r) => r.equal) && proveRows.every((r) => r.verified) && fieldRows.every((r) => r.equal);
   await gpu.close();
@@ -140,22 +168,56 @@ async function main(): Promise<void> {
 }
 
 function msmTable(rows: Row[]): string {
-  const header = '| op | log2n | webgpu e2e ms | webgpu resident ms | webgpu kernel ms | baseline ms | baseline/webgpu | equal |\n|---|---|---|---|---|---|---|---|\n';
-  return header + rows.map((r) => `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} |`).join('\n') + '\n';
+  const header =
+    '| op | log2n | webgpu e2e ms | webgpu resident ms | webgpu kernel ms | baseline ms | baseline/webgpu | equal |\n|---|---|---|---|---|---|---|---|\n';
+  return (
+    header +
+    rows
+      .map(
+        (r) =>
+          `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} |`,
+      )
+      .join('\n') +
+    '\n'
+  );
 }
 
 function proveTable(rows: ProveBenchRow[]): string {
-  const header = '| Groth16 prove | log2n | constraints | best ms | runs ms | baseline/this | verified | stages ms (best run) |\n|---|---|---|---|---|---|---|---|\n';
-  return header + rows.map((r) => `| ${r.backend} | ${r.log2n} | ${r.constraints} | ${r.best_ms.toFixed(0)} | ${r.runs_ms.map((x) => x.toFixed(0)).join(', ')} | ${r.speedup_vs_baseline.toFixed(3)} | ${r.verified} | ${JSON.stringify(r.stages_ms)} |`).join('\n') + '\n';
+  const header =
+    '| Groth16 prove | log2n | constraints | best ms | runs ms | baseline/this | verified | stages ms (best run) |\n|---|---|---|---|---|---|---|---|\n';
+  return (
+    header +
+    rows
+      .map(
+        (r) =>
+          `| ${r.backend} | ${r.log2n} | ${r.constraints} | ${r.best_ms.toFixed(0)} | ${r.runs_ms.map((x) => x.toFixed(0)).join(', ')} | ${r.speedup_vs_baseline.toFixed(3)} | ${r.verified} | ${JSON.stringify(r.stages_ms)} |`,
+      )
+      .join('\n') +
+    '\n'
+  );
 }
 
 function fieldTable(rows: FieldBenchRow[]): string {
   const header = '| field mul | limbs | threads | chain | ms | Mmul/s | equal (sampled threads vs twin) |\n|---|---|---|---|---|---|---|\n';
-  return header + rows.map((r) => `| ${r.field} | ${r.limbs} | ${r.threads} | ${r.chain} | ${r.ms.toFixed(1)} | ${(r.mul_per_s / 1e6).toFixed(2)} | ${r.equal} |`).join('\n') + '\n';
+  return (
+    header +
+    rows
+      .map((r) => `| ${r.field} | ${r.limbs} | ${r.threads} | ${r.chain} | ${r.ms.toFixed(1)} | ${(r.mul_per_s / 1e6).toFixed(2)} | ${r.equal} |`)
+      .join('\n') +
+    '\n'
+  );
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function msmSection(gpu: RawWebgpuBackend, cpu: ProverBackend, curve: any, minLog: number, maxLog: number, g2MaxLog: number, repeat: number): Promise<Row[]> {
+async function msmSection(
+  gpu: RawWebgpuBackend,
+  cpu: ProverBackend,
+  curve: any,
+  minLog: number,
+  maxLog: number,
+  g2MaxLog: number,
+  repeat: number,
+): Promise<Row[]> {
   console.log('compiling pipelines (cached by the driver after the first run)...');
   await gpu.warm('G1');
   if (g2MaxLog >= minLog) await gpu.warm('G2');
@@ -180,7 +242,16 @@ async function msmSection(gpu: RawWebgpuBackend, cpu: ProverBackend, curve: any,
     await circuit.msmG1('A', scalars);
     const kernelMs = await gpu.gpu.stopKernelTiming();
     const base = await time(() => cpu.msmG1(g1, scalars), repeat);
-    rows.push({ op: 'msm-g1', log2n, webgpu_e2e_ms: e2e.ms, webgpu_resident_ms: resident.ms, webgpu_kernel_ms: kernelMs, baseline_ms: base.ms, speedup_e2e: base.ms / e2e.ms, equal: eq(e2e.value, base.value) && eq(resident.value, base.value) });
+    rows.push({
+      op: 'msm-g1',
+      log2n,
+      webgpu_e2e_ms: e2e.ms,
+      webgpu_resident_ms: resident.ms,
+      webgpu_kernel_ms: kernelMs,
+      baseline_ms: base.ms,
+      speedup_e2e: base.ms / e2e.ms,
+      equal: eq(e2e.value, base.value) && eq(resident.value, base.value),
+    });
     await circuit.release();
 
     if (log2n <= g2MaxLog) {
@@ -192,7 +263,16 @@ async function msmSection(gpu: RawWebgpuBackend, cpu: ProverBackend, curve: any,
       }
       const e = await time(() => gpu.msmG2(g2, scalars), repeat);
       const b = await time(() => cpu.msmG2(g2, scalars), repeat);
-      rows.push({ op: 'msm-g2', log2n, webgpu_e2e_ms: e.ms, webgpu_resident_ms: null, webgpu_kernel_ms: null, baseline_ms: b.ms, speedup_e2e: b.ms / e.ms, equal: eq(e.value, b.value) });
+      rows.push({
+        op: 'msm-g2',
+        log2n,
+        webgpu_e2e_ms: e.ms,
+        webgpu_resident_ms: null,
+        webgpu_kernel_ms: null,
+        baseline_ms: b.ms,
+        speedup_e2e: b.ms / e.ms,
+        equal: eq(e.value, b.value),
+      });
     }
 
     const values = new Uint8Array(n * 32);
@@ -202,7 +282,16 @@ async function msmSection(gpu: RawWebgpuBackend, cpu: ProverBackend, curve: any,
     await gpu.ntt(values, log2n, 'forward');
     const nttKernelMs = await gpu.gpu.stopKernelTiming();
     const b = await time(() => cpu.ntt(values, log2n, 'forward'), repeat);
-    rows.push({ op: 'ntt', log2n, webgpu_e2e_ms: e.ms, webgpu_resident_ms: null, webgpu_kernel_ms: nttKernelMs, baseline_ms: b.ms, speedup_e2e: b.ms / e.ms, equal: eq(e.value, b.value) });
+    rows.push({
+      op: 'ntt',
+      log2n,
+      webgpu_e2e_ms: e.ms,
+      webgpu_resident_ms: null,
+      webgpu_kernel_ms: nttKernelMs,
+      baseline_ms: b.ms,
+      speedup_e2e: b.ms / e.ms,
+      equal: eq(e.value, b.value),
+    });
     for (const r of rows.filter((x) => x.log2n === log2n)) console.log(JSON.stringify(r));
   }
   return rows;
@@ -231,7 +320,10 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
   const rows: ProveBenchRow[] = [];
   try {
     // The first run of each backend loads the circuit (webgpu: uploads the bases); it is timed and reported like the rest.
-    for (const [name, backend] of [['baseline ' + cpu.name, cpu], ['webgpu', gpu]] as const) {
+    for (const [name, backend] of [
+      [`baseline ${cpu.name}`, cpu],
+      ['webgpu', gpu],
+    ] as const) {
       const runs: number[] = [];
       let verified = true;
       let bestStages: Record<string, number> = {};
@@ -250,7 +342,16 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
         verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
         say(`  prove ${name} run ${r + 1}: ${ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
       }
-      rows.push({ backend: name, log2n: circuit.power, constraints: circuit.nConstraints, runs_ms: runs, best_ms: Math.min(...runs), speedup_vs_baseline: 1, verified, stages_ms: bestStages });
+      rows.push({
+        backend: name,
+        log2n: circuit.power,
+        constraints: circuit.nConstraints,
+        runs_ms: runs,
+        best_ms: Math.min(...runs),
+        speedup_vs_baseline: 1,
+        verified,
+        stages_ms: bestStages,
+      });
     }
   } finally {
     await rm(wtnsPath, { force: true });
@@ -272,7 +373,10 @@ interface FieldBenchRow {
 /** Dependent Fq multiplications (x <- x*y, `chain` times per thread) for each limb width; a few threads checked against the twin. */
 async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: number, repeat: number, say: (line: string) => void): Promise<FieldBenchRow[]> {
   const rows: FieldBenchRow[] = [];
-  const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P, BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P]);
+  const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [
+    BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P,
+    BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P,
+  ]);
   for (const width of [16, 13] as const satisfies readonly LimbWidth[]) {
     await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs.slice(0, 64), 1); // compile outside the timing
     let best = Infinity;
@@ -289,7 +393,15 @@ async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: numb
       for (let k = 0; k < chain; k++) x = mul(x, pairs[i]![1]);
       equal &&= x === results[i];
     }
-    const row: FieldBenchRow = { field: 'fq', limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit', threads, chain, ms: best, mul_per_s: (threads * chain) / (best / 1000), equal };
+    const row: FieldBenchRow = {
+      field: 'fq',
+      limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit',
+      threads,
+      chain,
+      ms: best,
+      mul_per_s: (threads * chain) / (best / 1000),
+      equal,
+    };
     say(`field: ${JSON.stringify(row)}`);
     rows.push(row);
   }

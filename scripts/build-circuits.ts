@@ -72,7 +72,13 @@ type Log = (line: string) => void;
 
 export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltCircuit> {
   const dir = join(BUILD_DIR, spec.name);
-  const outputs = { r1cs: join(dir, 'circuit.r1cs'), sym: join(dir, 'circuit.sym'), wasm: join(dir, 'circuit.wasm'), zkey: join(dir, 'circuit.zkey'), vkey: join(dir, 'verification_key.json') };
+  const outputs = {
+    r1cs: join(dir, 'circuit.r1cs'),
+    sym: join(dir, 'circuit.sym'),
+    wasm: join(dir, 'circuit.wasm'),
+    zkey: join(dir, 'circuit.zkey'),
+    vkey: join(dir, 'verification_key.json'),
+  };
   const mainText = 'file' in spec.mainSource ? await readFile(join(SOURCES_DIR, spec.mainSource.file), 'utf8') : spec.mainSource.text;
   const key = await sourcesHash(mainText);
   const stampPath = join(dir, 'stamp.json');
@@ -108,7 +114,14 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     const ptau = await ensurePtau(power, log);
 
     await snarkjs(['groth16', 'setup', join(work, 'circuit.r1cs'), ptau, join(work, 'circuit_0000.zkey')]);
-    await snarkjs(['zkey', 'contribute', join(work, 'circuit_0000.zkey'), join(work, 'circuit.zkey'), `--name=local ${spec.name}`, `-e=${randomBytes(32).toString('hex')}`]);
+    await snarkjs([
+      'zkey',
+      'contribute',
+      join(work, 'circuit_0000.zkey'),
+      join(work, 'circuit.zkey'),
+      `--name=local ${spec.name}`,
+      `-e=${randomBytes(32).toString('hex')}`,
+    ]);
     await rm(join(work, 'circuit_0000.zkey'));
     await snarkjs(['zkey', 'export', 'verificationkey', join(work, 'circuit.zkey'), join(work, 'verification_key.json')]);
     const stamp = { key, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
@@ -253,7 +266,8 @@ async function main(): Promise<void> {
   const built = [...(await buildTestCircuits(log)).values()];
   const benchAt = args.indexOf('--bench');
   if (benchAt >= 0) built.push(await buildCircuit(benchCircuitSpec(Number(args[benchAt + 1] ?? '16')), log));
-  for (const circuit of built) console.log(`${circuit.name}: ${circuit.nConstraints} constraints, ${circuit.nPublic} public, 2^${circuit.power} -> ${circuit.dir}`);
+  for (const circuit of built)
+    console.log(`${circuit.name}: ${circuit.nConstraints} constraints, ${circuit.nPublic} public, 2^${circuit.power} -> ${circuit.dir}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

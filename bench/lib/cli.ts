@@ -26,7 +26,7 @@ export class BenchCli {
     } catch (error) {
       this.fail(error instanceof Error ? error.message : String(error));
     }
-    if (values['help'] === true) {
+    if (values.help === true) {
       process.stdout.write(`${usage.trim()}\n`);
       process.exit(0);
     }
@@ -78,7 +78,8 @@ export class BenchCli {
       .map((item) => item.trim())
       .filter((item) => item !== '');
     if (items.length === 0) this.fail(`--${flag} needs at least one of ${allowed.join(', ')}`);
-    for (const item of items) if (!(allowed as readonly string[]).includes(item)) this.fail(`--${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}`);
+    for (const item of items)
+      if (!(allowed as readonly string[]).includes(item)) this.fail(`--${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}`);
     return items as T[];
   }
 }

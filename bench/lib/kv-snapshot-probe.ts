@@ -22,7 +22,11 @@ const { values } = parseArgs({
 const keys = Number(values.keys);
 const value_bytes = Number(values['value-bytes']);
 const repeats = Number(values.repeats);
-for (const [name, n] of [['--keys', keys], ['--value-bytes', value_bytes], ['--repeats', repeats]] as const) {
+for (const [name, n] of [
+  ['--keys', keys],
+  ['--value-bytes', value_bytes],
+  ['--repeats', repeats],
+] as const) {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${n}`);
 }
 
@@ -48,7 +52,9 @@ async function main(): Promise<void> {
     const bytes = await taking;
     running = false;
     const total_ms = performance.now() - started_ms;
-    console.log(`${keys} keys, ${bytes.length} bytes: total ${total_ms.toFixed(1)} ms, synchronous ${sync_ms.toFixed(1)} ms, longest event-loop gap ${longestGap_ms.toFixed(1)} ms`);
+    console.log(
+      `${keys} keys, ${bytes.length} bytes: total ${total_ms.toFixed(1)} ms, synchronous ${sync_ms.toFixed(1)} ms, longest event-loop gap ${longestGap_ms.toFixed(1)} ms`,
+    );
   }
 }
 

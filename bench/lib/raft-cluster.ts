@@ -133,7 +133,7 @@ export class ProcessCluster {
     const node = this.node(id);
     if (node.child !== null) throw new Error(`node ${id} is already running`);
     // RAFT_NODE_ARGS: extra node flags for the node processes (e.g. --cpu-prof) when investigating.
-    const extra = (process.env['RAFT_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+    const extra = (process.env.RAFT_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
     const peers = node.joins === true ? `${this.peersFlag},${id}@127.0.0.1:${node.raftPort}/127.0.0.1:${node.clientPort}` : this.peersFlag;
     const args = [...extra, '--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', peers];
     if (node.joins === true) args.push('--join');
@@ -148,7 +148,7 @@ export class ProcessCluster {
     node.stderr = '';
     let pending = '';
     // RAFT_NODE_STDOUT_DIR: keep those diagnostics (one file per node) instead of dropping them.
-    const diagnosticsDir = process.env['RAFT_NODE_STDOUT_DIR'] || undefined;
+    const diagnosticsDir = process.env.RAFT_NODE_STDOUT_DIR || undefined;
     if (diagnosticsDir !== undefined) fs.mkdirSync(diagnosticsDir, { recursive: true });
     return new Promise((resolve, reject) => {
       child.stderr!.on('data', (chunk: Buffer) => {
@@ -185,7 +185,16 @@ export class ProcessCluster {
    */
   async startJoiningNode(id: string): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is already in the cluster`);
-    const node: ClusterNode = { id, raftPort: await freePort(), clientPort: await freePort(), dataDir: path.join(this.baseDir, id), joins: true, child: null, events: [], stderr: '' };
+    const node: ClusterNode = {
+      id,
+      raftPort: await freePort(),
+      clientPort: await freePort(),
+      dataDir: path.join(this.baseDir, id),
+      joins: true,
+      child: null,
+      events: [],
+      stderr: '',
+    };
     this.nodes.push(node);
     await this.startNode(id);
     return node;
@@ -224,10 +233,10 @@ export class ProcessCluster {
       for (let i = node.events.length - 1; i >= 0; i--) {
         const e = node.events[i]!;
         if (e.event !== 'leader-change') continue;
-        const term = Number(e['term']);
-        if (e['leaderId'] !== null && term > bestTerm && this.node(String(e['leaderId'])).child !== null) {
+        const term = Number(e.term);
+        if (e.leaderId !== null && term > bestTerm && this.node(String(e.leaderId)).child !== null) {
           bestTerm = term;
-          leader = String(e['leaderId']);
+          leader = String(e.leaderId);
         }
         break;
       }

@@ -24,7 +24,15 @@ type OnFrame = (frame: Buffer, reply: (answer: Buffer) => void) => void;
 
 const FLOOR_PIPE_PATH = '/zkp.floor.Floor/Pipe';
 const FLOOR_SERVICE: grpc.ServiceDefinition = {
-  Pipe: { path: FLOOR_PIPE_PATH, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  Pipe: {
+    path: FLOOR_PIPE_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 
 /** Calls onFrame with each complete length-prefixed frame received on `socket`. */

@@ -97,6 +97,10 @@ const [role, wire, dir, ...ports] = process.argv.slice(2);
 const usage = `raft-floor-peer: usage: follower <${FLOOR_WIRES.join('|')}> <dir> | leader <${FLOOR_WIRES.join('|')}> <dir> <follower port>...; got ${process.argv.slice(2).join(' ')}`;
 if (!FLOOR_WIRES.includes(wire as FloorWire) || dir === undefined) throw new Error(usage);
 const listening =
-  role === 'follower' ? follower(wire as FloorWire, dir) : role === 'leader' ? leader(wire as FloorWire, dir, ports.map(Number)) : Promise.reject(new Error(usage));
+  role === 'follower'
+    ? follower(wire as FloorWire, dir)
+    : role === 'leader'
+      ? leader(wire as FloorWire, dir, ports.map(Number))
+      : Promise.reject(new Error(usage));
 // Each process reports its listening port to the parent over IPC.
 listening.then((port) => process.send!(port));

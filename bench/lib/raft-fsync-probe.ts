@@ -67,7 +67,7 @@ const fdatasyncAsync = promisify(fs.fdatasync);
 async function probeAsync(dir: string, name: string, dsync: boolean): Promise<string> {
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.alloc(syncs * record_bytes + 4096));
-  const O_DSYNC = (fs.constants as Record<string, number | undefined>)['O_DSYNC'];
+  const O_DSYNC = (fs.constants as Record<string, number | undefined>).O_DSYNC;
   if (dsync && O_DSYNC === undefined) return `${name.padEnd(13)} (no O_DSYNC on this platform)`;
   const fd = fs.openSync(file, dsync ? fs.constants.O_RDWR | O_DSYNC! : fs.constants.O_RDWR);
   try {
@@ -88,12 +88,22 @@ async function probeAsync(dir: string, name: string, dsync: boolean): Promise<st
 
 const dir = fs.mkdtempSync(path.join(values.dir, 'raft-fsync-probe-'));
 try {
-  console.log(`fdatasync of ${record_bytes}-byte records, ${syncs} each, in ${dir}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `fdatasync of ${record_bytes}-byte records, ${syncs} each, in ${dir}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(probe(dir, 'append', false));
   console.log(probe(dir, 'preallocated', true));
   console.log(await probeAsync(dir, 'async w+sync', false));
   console.log(await probeAsync(dir, 'async O_DSYNC', true));
-  console.log(`load average after ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -62,7 +62,14 @@ export function percentile(sorted: readonly number[], p: number): number {
  * called and answered times (performance.timeOrigin-based wall ms, comparable
  * with the nodes' RAFT_TRACE_DIR traces) and the log index it was applied at.
  */
-export async function openLoop(client: Putter, offered_per_s: number, duration_s: number, keyPrefix: string, trace?: number[], samples_ms?: number[]): Promise<LatencyResult> {
+export async function openLoop(
+  client: Putter,
+  offered_per_s: number,
+  duration_s: number,
+  keyPrefix: string,
+  trace?: number[],
+  samples_ms?: number[],
+): Promise<LatencyResult> {
   const value = new Uint8Array(64).fill(9);
   const latencies_ms: number[] = [];
   const inFlight: Promise<void>[] = [];

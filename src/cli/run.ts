@@ -20,7 +20,6 @@ export interface CliStreams {
   readonly stderr: { write(text: string): unknown };
 }
 
-
 export const HELP = `zkp: Groth16 prover for BN254 (snarkjs-compatible)
 
 Usage:
@@ -74,7 +73,7 @@ function reportError(error: unknown, io: CliStreams): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`zkp: internal error: ${message.split('\n')[0]} (set ZKP_DEBUG=1 for details)\n`);
-  if (process.env['ZKP_DEBUG'] === '1' && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
+  if (process.env.ZKP_DEBUG === '1' && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
   return EXIT_CODES.INTERNAL;
 }
 
@@ -87,7 +86,11 @@ function expectPositionals(parsed: ParsedArgs, names: readonly string[], command
 
 async function proveCommand(parsed: ParsedArgs, io: CliStreams): Promise<number> {
   if (parsed.flags.has('help')) return help(io);
-  const [zkeyPath, wtnsPath, proofPath, publicPath] = expectPositionals(parsed, ['<circuit.zkey>', '<witness.wtns>', '<proof.json>', '<public.json>'], 'prove') as [string, string, string, string];
+  const [zkeyPath, wtnsPath, proofPath, publicPath] = expectPositionals(
+    parsed,
+    ['<circuit.zkey>', '<witness.wtns>', '<proof.json>', '<public.json>'],
+    'prove',
+  ) as [string, string, string, string];
   const log = progressLog(parsed, io);
   const backend = await openCliBackend(parsed, log);
   try {
@@ -141,7 +144,11 @@ async function proveWith(
 
 async function verifyCommand(parsed: ParsedArgs, io: CliStreams): Promise<number> {
   if (parsed.flags.has('help')) return help(io);
-  const [vkeyPath, publicPath, proofPath] = expectPositionals(parsed, ['<verification_key.json>', '<public.json>', '<proof.json>'], 'verify') as [string, string, string];
+  const [vkeyPath, publicPath, proofPath] = expectPositionals(parsed, ['<verification_key.json>', '<public.json>', '<proof.json>'], 'verify') as [
+    string,
+    string,
+    string,
+  ];
   const vkey = await readJsonFile(vkeyPath, 'verification key');
   const publicSignals = await readJsonFile(publicPath, 'public signals');
   const proof = await readJsonFile(proofPath, 'proof');

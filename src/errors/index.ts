@@ -64,7 +64,10 @@ export class NotLeaderError extends ZkpError {
   readonly leaderId: string | null;
   readonly leaderAddress: string | null;
   constructor(leaderId: string | null, leaderAddress: string | null) {
-    super('NOT_LEADER', leaderId === null ? 'not the leader; no leader is known yet' : `not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`);
+    super(
+      'NOT_LEADER',
+      leaderId === null ? 'not the leader; no leader is known yet' : `not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`,
+    );
     this.leaderId = leaderId;
     this.leaderAddress = leaderAddress;
   }

@@ -56,7 +56,9 @@ export async function verifyProof(vkey: unknown, publicSignals: unknown, proof: 
   try {
     return await module.groth16.verify(vkey, publicSignals, proof);
   } catch (error) {
-    throw new InvalidArgumentError(`cannot verify: the proof, public signals or verification key is malformed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    throw new InvalidArgumentError(
+      `cannot verify: the proof, public signals or verification key is malformed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+    );
   }
 }
 

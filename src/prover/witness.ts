@@ -115,7 +115,8 @@ export async function calculateWitness(input: CircuitInput, sources: WitnessSour
   }
   const total = exports.getInputSize?.();
   if (total !== undefined && given < total) {
-    const missing = sources.symText === undefined ? [] : mainSignalNames(sources.symText).filter((name) => !signals.has(name) && (inputSize(exports, name) ?? 0) > 0);
+    const missing =
+      sources.symText === undefined ? [] : mainSignalNames(sources.symText).filter((name) => !signals.has(name) && (inputSize(exports, name) ?? 0) > 0);
     throw new InvalidArgumentError(
       missing.length > 0
         ? `${label}: missing input signal${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`

@@ -12,16 +12,7 @@
  * that read from the network rewrap it as they see fit.
  */
 import { assert, CorruptFileError } from '../errors/index.ts';
-import type {
-  ConfState,
-  Entry,
-  EntryType,
-  HardState,
-  Message,
-  MessageType,
-  Snapshot,
-  SnapshotMetadata,
-} from './types.ts';
+import type { ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata } from './types.ts';
 
 const ENTRY_TYPES: readonly EntryType[] = ['normal', 'noop', 'conf-change'];
 const MESSAGE_TYPES: readonly MessageType[] = [

@@ -2,7 +2,10 @@ import type { Entry, NodeId, RaftStatus } from '../raft/types.ts';
 
 /** A safety property was violated: the message names the property and the evidence. */
 export class SafetyViolation extends Error {
-  constructor(readonly property: string, detail: string) {
+  constructor(
+    readonly property: string,
+    detail: string,
+  ) {
     super(`${property}: ${detail}`);
     this.name = 'SafetyViolation';
   }

@@ -31,7 +31,13 @@ function main(): number {
     if (!result.ok) {
       failures.push(result);
       console.log(describe(result, options.steps));
-      if (options.verbose || options.seedCount === 1) console.log(result.trace.slice(-60).map((line) => `    ${line}`).join('\n'));
+      if (options.verbose || options.seedCount === 1)
+        console.log(
+          result.trace
+            .slice(-60)
+            .map((line) => `    ${line}`)
+            .join('\n'),
+        );
     } else if (options.verbose || options.seedCount === 1) {
       console.log(`seed ${seed} ok ${JSON.stringify(result.stats)}`);
     }

@@ -97,7 +97,15 @@ export class SimClients {
     this.leaderGuess.delete(clientId);
     this.timedOut++;
     if (pending.kind === 'put') {
-      this.history.push({ id: this.history.length, clientId, key: pending.key, kind: 'put', value: pending.value, call_time: pending.call_time, ret_time: Infinity });
+      this.history.push({
+        id: this.history.length,
+        clientId,
+        key: pending.key,
+        kind: 'put',
+        value: pending.value,
+        call_time: pending.call_time,
+        ret_time: Infinity,
+      });
     }
   }
 
@@ -109,7 +117,15 @@ export class SimClients {
       const ours = entry.type === 'normal' && decodePut(entry.data).opId === pending.opId;
       if (ours) {
         this.completed++;
-        this.history.push({ id: this.history.length, clientId, key: pending.key, kind: 'put', value: pending.value, call_time: pending.call_time, ret_time: ++this.clock });
+        this.history.push({
+          id: this.history.length,
+          clientId,
+          key: pending.key,
+          kind: 'put',
+          value: pending.value,
+          call_time: pending.call_time,
+          ret_time: ++this.clock,
+        });
       } else {
         // Another entry won that index: ours was overwritten before commit and can never apply.
         this.leaderGuess.delete(clientId);
@@ -135,7 +151,15 @@ export class SimClients {
       if (sim.appliedIndex < pending.readIndex) continue;
       this.pending.delete(clientId);
       this.completed++;
-      this.history.push({ id: this.history.length, clientId, key: pending.key, kind: 'get', value: sim.kv.get(pending.key), call_time: pending.call_time, ret_time: ++this.clock });
+      this.history.push({
+        id: this.history.length,
+        clientId,
+        key: pending.key,
+        kind: 'get',
+        value: sim.kv.get(pending.key),
+        call_time: pending.call_time,
+        ret_time: ++this.clock,
+      });
     }
   }
 

@@ -25,7 +25,10 @@ export class SimNetwork {
 
   private lossless = false; // set for the calm period at the end of a run
 
-  constructor(private readonly options: NetworkOptions, private readonly prng: Prng) {}
+  constructor(
+    private readonly options: NetworkOptions,
+    private readonly prng: Prng,
+  ) {}
 
   /** Heals partitions and stops drops and duplicates (delays and reordering stay). */
   calm(): void {
@@ -81,10 +84,11 @@ export class SimNetwork {
 
   /** Symmetric partition: no traffic between the groups. */
   partition(groups: readonly (readonly NodeId[])[]): void {
-    for (const a of groups) for (const b of groups) {
-      if (a === b) continue;
-      for (const from of a) for (const to of b) this.block(from, to);
-    }
+    for (const a of groups)
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const from of a) for (const to of b) this.block(from, to);
+      }
   }
 
   heal(): void {

@@ -91,7 +91,9 @@ class Simulation {
     });
     this.crashAfterPersistProbability = setup.pick([0, 0.002]);
     const snapshotEvery_entries = setup.pick([8, 25, 100]);
-    this.note(`setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${snapshotEvery_entries}`);
+    this.note(
+      `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${snapshotEvery_entries}`,
+    );
     const hooks = {
       send: (message: Parameters<SimNetwork['send']>[0]) => {
         if (message.type === 'snapshot') this.counters.snapshotsSent++;
@@ -120,7 +122,11 @@ class Simulation {
       if (this.tuning.preVote || this.tuning.checkQuorum) this.checkLiveness();
       this.clients.finish();
       const linear = checkRegisterHistory(this.clients.history);
-      if (!linear.ok) throw new SafetyViolation('linearizability', `the client history of key ${linear.failingKey ?? '?'} has no linearization (${this.clients.history.length} operations)`);
+      if (!linear.ok)
+        throw new SafetyViolation(
+          'linearizability',
+          `the client history of key ${linear.failingKey ?? '?'} has no linearization (${this.clients.history.length} operations)`,
+        );
       return this.result(true, undefined, linear.inconclusive);
     } catch (error) {
       if (error instanceof SafetyViolation || error instanceof ZkpError) return this.result(false, `${error.name}: ${error.message}`, false);
@@ -325,7 +331,10 @@ class Simulation {
       const follower = this.nodes.get(id)?.core?.status();
       if (follower === undefined) continue;
       if (follower.leaderId !== leader.id || follower.commit !== status.commit) {
-        throw new SafetyViolation('liveness', `after ${CALM_TICKS} calm ticks ${id} follows ${String(follower.leaderId)} at commit ${follower.commit}; leader ${leader.id} is at ${status.commit}`);
+        throw new SafetyViolation(
+          'liveness',
+          `after ${CALM_TICKS} calm ticks ${id} follows ${String(follower.leaderId)} at commit ${follower.commit}; leader ${leader.id} is at ${status.commit}`,
+        );
       }
     }
   }

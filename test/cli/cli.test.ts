@@ -39,7 +39,10 @@ const PROGRESS_LINE = /^zkp: (backend .*|[\w ]+: \d+ ms)$/;
 /** A user error: non-zero exit, one stderr line (besides progress) starting "zkp: ", no stack trace. */
 function expectUserError(run: Run, exitCode: number, message: RegExp): void {
   expect(run.code, run.stderr).toBe(exitCode);
-  const lines = run.stderr.trimEnd().split('\n').filter((line) => !PROGRESS_LINE.test(line));
+  const lines = run.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((line) => !PROGRESS_LINE.test(line));
   expect(lines, run.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^zkp: /);
   expect(lines[0]).toMatch(message);

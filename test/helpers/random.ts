@@ -33,7 +33,7 @@ export class SeededRandom {
 
 /** The run's seed: ZKP_TEST_SEED if set, else random; logged either way. */
 export function testRandom(label: string): SeededRandom {
-  const fromEnv = process.env['ZKP_TEST_SEED'];
+  const fromEnv = process.env.ZKP_TEST_SEED;
   const seed = fromEnv !== undefined && fromEnv !== '' ? BigInt(fromEnv) : BigInt(`0x${randomBytes(8).toString('hex')}`);
   console.log(`[${label}] seed ${seed} (replay with ZKP_TEST_SEED=${seed})`);
   return new SeededRandom(seed);

@@ -8,7 +8,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G1_AFFINE_BYTES, G2_AFFINE_BYTES, type ProverBackend } from '../../src/prover/backend.ts';
 import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
-import { FR_ORDER, SeededRandom, bigintToLe32, le32ToBigint, randomFr, randomPoints, referenceCurve, testSeed, type FfCurve, type FfGroup } from './fixtures.ts';
+import {
+  FR_ORDER,
+  SeededRandom,
+  bigintToLe32,
+  le32ToBigint,
+  randomFr,
+  randomPoints,
+  referenceCurve,
+  testSeed,
+  type FfCurve,
+  type FfGroup,
+} from './fixtures.ts';
 
 let curve: FfCurve;
 let backend: ProverBackend;

@@ -78,7 +78,20 @@ describe('native msmG1 matches ffjavascript', () => {
 
   it('scalars at the edges of the GLV split (lambda, r - lambda, powers of two)', async () => {
     const lambda = 0xb3c4d79d41a917585bfc41088d8daaa78b17ea66b99c90ddn;
-    const special = [lambda, lambda + 1n, lambda - 1n, FR_ORDER - lambda, lambda * lambda % FR_ORDER, 2n ** 126n, 2n ** 127n, 2n ** 128n, 2n ** 253n, (FR_ORDER - 1n) / 2n, 2n, 3n];
+    const special = [
+      lambda,
+      lambda + 1n,
+      lambda - 1n,
+      FR_ORDER - lambda,
+      (lambda * lambda) % FR_ORDER,
+      2n ** 126n,
+      2n ** 127n,
+      2n ** 128n,
+      2n ** 253n,
+      (FR_ORDER - 1n) / 2n,
+      2n,
+      3n,
+    ];
     const n = special.length;
     const bases = randomPoints(curve.G1, rng, n, G1_AFFINE_BYTES);
     const scalars = new Uint8Array(n * 32);

@@ -46,50 +46,62 @@ describe('backend primitives equal the snarkjs reference', () => {
     expect(backends.map((backend) => backend.name)).toContain('native');
   });
 
-  it('plain MSM G1 and G2 (non-power-of-two sizes, dense and 0/1 scalars)', async () => {
-    const rng = testRandom('ops msm');
-    const count = 500;
-    const g2Count = 130;
-    const g1 = zkey.bases.B1.subarray(0, count * G1_AFFINE_BYTES);
-    const g2 = zkey.bases.B2.subarray(0, g2Count * G2_AFFINE_BYTES);
-    const dense = scalars(rng, count);
-    const bits = scalars(rng, count, 2n);
-    const g2Scalars = scalars(rng, g2Count);
-    const expected = [await reference.msmG1(g1, dense), await reference.msmG1(g1, bits), await reference.msmG2(g2, g2Scalars)];
-    for (const backend of backends) {
-      expect(await backend.msmG1(g1, dense), `${backend.name} G1 dense`).toEqual(expected[0]);
-      expect(await backend.msmG1(g1, bits), `${backend.name} G1 bits`).toEqual(expected[1]);
-      expect(await backend.msmG2(g2, g2Scalars), `${backend.name} G2`).toEqual(expected[2]);
-    }
-  }, ALL_BACKENDS_TEST_TIMEOUT_MS);
+  it(
+    'plain MSM G1 and G2 (non-power-of-two sizes, dense and 0/1 scalars)',
+    async () => {
+      const rng = testRandom('ops msm');
+      const count = 500;
+      const g2Count = 130;
+      const g1 = zkey.bases.B1.subarray(0, count * G1_AFFINE_BYTES);
+      const g2 = zkey.bases.B2.subarray(0, g2Count * G2_AFFINE_BYTES);
+      const dense = scalars(rng, count);
+      const bits = scalars(rng, count, 2n);
+      const g2Scalars = scalars(rng, g2Count);
+      const expected = [await reference.msmG1(g1, dense), await reference.msmG1(g1, bits), await reference.msmG2(g2, g2Scalars)];
+      for (const backend of backends) {
+        expect(await backend.msmG1(g1, dense), `${backend.name} G1 dense`).toEqual(expected[0]);
+        expect(await backend.msmG1(g1, bits), `${backend.name} G1 bits`).toEqual(expected[1]);
+        expect(await backend.msmG2(g2, g2Scalars), `${backend.name} G2`).toEqual(expected[2]);
+      }
+    },
+    ALL_BACKENDS_TEST_TIMEOUT_MS,
+  );
 
-  it('NTT forward/inverse, coset shift, computeH', async () => {
-    const rng = testRandom('ops ntt');
-    const log2n = 10;
-    const values = montgomeryVector(rng, 1 << log2n);
-    const forward = await reference.ntt(values, log2n, 'forward');
-    const inverse = await reference.ntt(values, log2n, 'inverse');
-    const shifted = await reference.cosetShift(values, log2n);
-    expect(await reference.ntt(forward, log2n, 'inverse')).toEqual(values);
-    const [a, b, c] = [montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n)];
-    const h = await reference.computeH(a, b, c, log2n);
-    for (const backend of backends) {
-      expect(await backend.ntt(values, log2n, 'forward'), `${backend.name} forward`).toEqual(forward);
-      expect(await backend.ntt(values, log2n, 'inverse'), `${backend.name} inverse`).toEqual(inverse);
-      expect(await backend.cosetShift(values, log2n), `${backend.name} coset`).toEqual(shifted);
-      expect(await backend.computeH(a, b, c, log2n), `${backend.name} computeH`).toEqual(h);
-    }
-  }, ALL_BACKENDS_TEST_TIMEOUT_MS);
+  it(
+    'NTT forward/inverse, coset shift, computeH',
+    async () => {
+      const rng = testRandom('ops ntt');
+      const log2n = 10;
+      const values = montgomeryVector(rng, 1 << log2n);
+      const forward = await reference.ntt(values, log2n, 'forward');
+      const inverse = await reference.ntt(values, log2n, 'inverse');
+      const shifted = await reference.cosetShift(values, log2n);
+      expect(await reference.ntt(forward, log2n, 'inverse')).toEqual(values);
+      const [a, b, c] = [montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n)];
+      const h = await reference.computeH(a, b, c, log2n);
+      for (const backend of backends) {
+        expect(await backend.ntt(values, log2n, 'forward'), `${backend.name} forward`).toEqual(forward);
+        expect(await backend.ntt(values, log2n, 'inverse'), `${backend.name} inverse`).toEqual(inverse);
+        expect(await backend.cosetShift(values, log2n), `${backend.name} coset`).toEqual(shifted);
+        expect(await backend.computeH(a, b, c, log2n), `${backend.name} computeH`).toEqual(h);
+      }
+    },
+    ALL_BACKENDS_TEST_TIMEOUT_MS,
+  );
 
-  it('buildABC from a real zkey and a random witness', async () => {
-    const rng = testRandom('ops abc');
-    const witness = scalars(rng, zkey.nVars);
-    const expected = await reference.buildABC(zkey.coeffs, witness, zkey.domainSize);
-    for (const backend of backends) {
-      const got = await backend.buildABC(zkey.coeffs, witness, zkey.domainSize);
-      expect(got.a, `${backend.name} A`).toEqual(expected.a);
-      expect(got.b, `${backend.name} B`).toEqual(expected.b);
-      expect(got.c, `${backend.name} C`).toEqual(expected.c);
-    }
-  }, ALL_BACKENDS_TEST_TIMEOUT_MS);
+  it(
+    'buildABC from a real zkey and a random witness',
+    async () => {
+      const rng = testRandom('ops abc');
+      const witness = scalars(rng, zkey.nVars);
+      const expected = await reference.buildABC(zkey.coeffs, witness, zkey.domainSize);
+      for (const backend of backends) {
+        const got = await backend.buildABC(zkey.coeffs, witness, zkey.domainSize);
+        expect(got.a, `${backend.name} A`).toEqual(expected.a);
+        expect(got.b, `${backend.name} B`).toEqual(expected.b);
+        expect(got.c, `${backend.name} C`).toEqual(expected.c);
+      }
+    },
+    ALL_BACKENDS_TEST_TIMEOUT_MS,
+  );
 });

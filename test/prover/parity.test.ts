@@ -30,7 +30,7 @@ afterAll(async () => {
 
 /** snarkjs.groth16.prove with curve.Fr.random() temporarily returning r then s. */
 async function snarkjsProveWith(zkeyPath: string, witnessBytes: Uint8Array, r: bigint, s: bigint) {
-  const curve = (await (sj as unknown as { curves: { getCurveFromName(name: string): Promise<FfCurve> } }).curves.getCurveFromName('bn128'));
+  const curve = await (sj as unknown as { curves: { getCurveFromName(name: string): Promise<FfCurve> } }).curves.getCurveFromName('bn128');
   const fr = curve.Fr as { random: () => Uint8Array };
   const original = fr.random;
   const queue = [r, s];
@@ -71,33 +71,37 @@ function wtnsFile(values: Uint8Array, nWitness: number): Uint8Array {
 
 describe('groth16 parity with snarkjs', () => {
   for (const name of TEST_CIRCUIT_NAMES) {
-    it(`${name}: every backend equals snarkjs for fixed r, s and verifies for random r, s`, async () => {
-      const rng = testRandom(`parity ${name}`);
-      const circuit = await testCircuit(name);
-      const zkey = await readZkey(circuit.zkey);
-      const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
-      const witness = await calculateWitness(randomInput(name, rng), { wasm: await readFile(circuit.wasm), inputLabel: `${name} input` });
-      const r = rng.below(BN254_R);
-      const s = rng.below(BN254_R);
-      const reference = await snarkjsProveWith(circuit.zkey, wtnsFile(witness.values, witness.nWitness), r, s);
-      expect(await verifyProof(vkey, reference.publicSignals, reference.proof)).toBe(true);
+    it(
+      `${name}: every backend equals snarkjs for fixed r, s and verifies for random r, s`,
+      async () => {
+        const rng = testRandom(`parity ${name}`);
+        const circuit = await testCircuit(name);
+        const zkey = await readZkey(circuit.zkey);
+        const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
+        const witness = await calculateWitness(randomInput(name, rng), { wasm: await readFile(circuit.wasm), inputLabel: `${name} input` });
+        const r = rng.below(BN254_R);
+        const s = rng.below(BN254_R);
+        const reference = await snarkjsProveWith(circuit.zkey, wtnsFile(witness.values, witness.nWitness), r, s);
+        expect(await verifyProof(vkey, reference.publicSignals, reference.proof)).toBe(true);
 
-      for (const backend of backends) {
-        if (isSoftwareGpu(backend) && name !== 'manypublic') {
-          console.log(`[parity ${name}] ${backend.name} on a software GPU covers the smallest circuit (manypublic) only`);
-          continue;
+        for (const backend of backends) {
+          if (isSoftwareGpu(backend) && name !== 'manypublic') {
+            console.log(`[parity ${name}] ${backend.name} on a software GPU covers the smallest circuit (manypublic) only`);
+            continue;
+          }
+          const fixed = [r, s];
+          const ours = await prove(zkey, witness, { backend, random: () => fixed.shift()! });
+          expect(ours.publicSignals, `${backend.name} public signals`).toEqual(reference.publicSignals);
+          expect(ours.proof, `${backend.name} proof with fixed r, s`).toEqual(reference.proof);
+          expect(JSON.stringify(ours.proof), `${backend.name} proof.json text`).toBe(JSON.stringify(reference.proof));
+
+          const fresh = await prove(zkey, witness, { backend });
+          expect(await verifyProof(vkey, fresh.publicSignals, fresh.proof), `${backend.name} proof with random r, s verifies`).toBe(true);
+          expect(fresh.proof.pi_a, `${backend.name} draws fresh r`).not.toEqual(ours.proof.pi_a);
         }
-        const fixed = [r, s];
-        const ours = await prove(zkey, witness, { backend, random: () => fixed.shift()! });
-        expect(ours.publicSignals, `${backend.name} public signals`).toEqual(reference.publicSignals);
-        expect(ours.proof, `${backend.name} proof with fixed r, s`).toEqual(reference.proof);
-        expect(JSON.stringify(ours.proof), `${backend.name} proof.json text`).toBe(JSON.stringify(reference.proof));
-
-        const fresh = await prove(zkey, witness, { backend });
-        expect(await verifyProof(vkey, fresh.publicSignals, fresh.proof), `${backend.name} proof with random r, s verifies`).toBe(true);
-        expect(fresh.proof.pi_a, `${backend.name} draws fresh r`).not.toEqual(ours.proof.pi_a);
-      }
-    }, ALL_BACKENDS_TEST_TIMEOUT_MS);
+      },
+      ALL_BACKENDS_TEST_TIMEOUT_MS,
+    );
   }
 
   it('a proof for different public signals does not verify (the check is real)', async () => {

@@ -32,7 +32,12 @@ describe('batching and the pipeline', () => {
     leader.propose(new TextEncoder().encode('second'));
     const early = leader.takeLeaderMessages();
     const appendsOf = (to: string) => early.filter((m) => m.type === 'append' && m.to === to);
-    for (const to of ['2', '3']) expect(appendsOf(to).flatMap((m) => m.entries ?? []).map((e) => e.index)).toContain(firstIndex + 1);
+    for (const to of ['2', '3'])
+      expect(
+        appendsOf(to)
+          .flatMap((m) => m.entries ?? [])
+          .map((e) => e.index),
+      ).toContain(firstIndex + 1);
     expect(leader.takeLeaderMessages()).toEqual([]); // taken once
     // Followers persist and acknowledge both entries before the leader's own persist finishes.
     c.queue.push(...outstanding.messages, ...early);
@@ -160,7 +165,16 @@ describe('batching and the pipeline', () => {
     // A delayed append of 1's reaches 4 (prevIndex below 4's commit): 4 acks with its commit index, 1 has removed it already.
     c.heal();
     const term = c.core('1').status().term;
-    c.core('4').step({ type: 'append', from: '1', to: '4', term, index: committedBy4 - 1, logTerm: c.core('4').log.term(committedBy4 - 1), entries: [], commit: 0 });
+    c.core('4').step({
+      type: 'append',
+      from: '1',
+      to: '4',
+      term,
+      index: committedBy4 - 1,
+      logTerm: c.core('4').log.term(committedBy4 - 1),
+      entries: [],
+      commit: 0,
+    });
     c.handle('4');
     expect(c.queue.filter((m) => m.from === '4' && m.type === 'append-resp').map((m) => m.index)).toEqual([committedBy4]);
     c.deliver((m) => m.from === '4' && m.type === 'append-resp');
@@ -326,7 +340,17 @@ describe('membership', () => {
 describe('invariants and contracts', () => {
   it('bad configs are rejected with the field named', () => {
     const storage = new MemoryStorage({ voters: ['1'], learners: [] });
-    const base = { id: '1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxSizePerMsg: 1024, maxInflightMsgs: 4, storage, random: () => 0.5 };
+    const base = {
+      id: '1',
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      preVote: false,
+      checkQuorum: false,
+      maxSizePerMsg: 1024,
+      maxInflightMsgs: 4,
+      storage,
+      random: () => 0.5,
+    };
     expect(() => new RaftCore({ ...base, electionTicks: 1 })).toThrow(/electionTicks/);
     expect(() => new RaftCore({ ...base, maxInflightMsgs: 0 })).toThrow(/maxInflightMsgs/);
     expect(() => new RaftCore({ ...base, id: '' })).toThrow(/id/);
@@ -334,7 +358,20 @@ describe('invariants and contracts', () => {
 
   it('a random() outside [0, 1) is caught by an assertion', () => {
     const storage = new MemoryStorage({ voters: ['1'], learners: [] });
-    expect(() => new RaftCore({ id: '1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxSizePerMsg: 1024, maxInflightMsgs: 4, storage, random: () => 1 })).toThrow(AssertionFailure);
+    expect(
+      () =>
+        new RaftCore({
+          id: '1',
+          electionTicks: 10,
+          heartbeatTicks: 1,
+          preVote: false,
+          checkQuorum: false,
+          maxSizePerMsg: 1024,
+          maxInflightMsgs: 4,
+          storage,
+          random: () => 1,
+        }),
+    ).toThrow(AssertionFailure);
   });
 
   it('ready() twice without advance() is a driver bug', () => {

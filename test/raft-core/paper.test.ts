@@ -165,7 +165,7 @@ describe('§5.3 log replication', () => {
     expect(resp?.logTerm).toBe(2);
   });
 
-  it('log matching: a follower deletes a conflicting suffix and takes the leader\'s entries (§5.3)', () => {
+  it("log matching: a follower deletes a conflicting suffix and takes the leader's entries (§5.3)", () => {
     const storage = storageWith(V3, [1, 1, 2, 2], 2);
     const { core } = newCore('1', V3, {}, storage);
     core.step({ type: 'append', from: '2', to: '1', term: 3, index: 2, logTerm: 1, entries: [entry(3, 3, 'a'), entry(4, 3, 'b')], commit: 0 });
@@ -278,7 +278,10 @@ describe('§5.4 safety', () => {
     c.tickAll();
     c.stabilize();
     // (a) S1 replicates index 2 (term 1) to S2 only.
-    c.partition([['1', '2'], ['3', '4', '5']]);
+    c.partition([
+      ['1', '2'],
+      ['3', '4', '5'],
+    ]);
     c.propose('1', 'x');
     c.stabilize();
     expect(c.logOf('2')).toEqual(['1:1', '2:1']);

@@ -190,10 +190,12 @@ function expectation(c: TestCluster, args: readonly string[]): void {
     const reference = c.core(arg(ids, 0, 'node id'));
     for (const id of ids) {
       const core = c.core(id);
-      if (core.status().lastIndex !== reference.status().lastIndex) fail(`last index of ${id} is ${core.status().lastIndex}, of ${ids[0]} ${reference.status().lastIndex}`);
+      if (core.status().lastIndex !== reference.status().lastIndex)
+        fail(`last index of ${id} is ${core.status().lastIndex}, of ${ids[0]} ${reference.status().lastIndex}`);
       const from = Math.max(core.log.firstIndex(), reference.log.firstIndex()) - 1;
       for (let index = from; index <= reference.status().lastIndex; index++) {
-        if (core.log.term(index) !== reference.log.term(index)) fail(`term at ${index} on ${id} is ${String(core.log.term(index))}, on ${ids[0]} ${String(reference.log.term(index))}`);
+        if (core.log.term(index) !== reference.log.term(index))
+          fail(`term at ${index} on ${id} is ${String(core.log.term(index))}, on ${ids[0]} ${String(reference.log.term(index))}`);
       }
     }
     return;

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { runScenario, ScenarioError } from './scenario-runner.ts';
 
 const dir = join(import.meta.dirname, 'scenarios');
-const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('data-driven scenarios (test/raft-core/scenarios/*.txt)', () => {
   it('has scenarios to run', () => {

@@ -11,7 +11,12 @@ export interface SingleOptions {
 }
 
 /** One core over a MemoryStorage, for tests that craft messages by hand. */
-export function newCore(id: NodeId, voters: readonly NodeId[], options: SingleOptions = {}, storage = new MemoryStorage({ voters, learners: [] })): { core: RaftCore; storage: MemoryStorage } {
+export function newCore(
+  id: NodeId,
+  voters: readonly NodeId[],
+  options: SingleOptions = {},
+  storage = new MemoryStorage({ voters, learners: [] }),
+): { core: RaftCore; storage: MemoryStorage } {
   const prng = new Prng(options.seed ?? 7);
   const core = new RaftCore({
     id,

@@ -50,7 +50,12 @@ describe('raft cluster of 3 processes', () => {
       expect((refused as NotLeaderError).leaderAddress).toBe(cluster.clientAddress(leader));
 
       // Keep writing while the leader is killed; writes that resolve are acknowledged.
-      const during = Array.from({ length: 300 }, (_, i) => client.put(`d${i}`, value(i)).then((index) => acknowledged.set(`d${i}`, index), () => undefined));
+      const during = Array.from({ length: 300 }, (_, i) =>
+        client.put(`d${i}`, value(i)).then(
+          (index) => acknowledged.set(`d${i}`, index),
+          () => undefined,
+        ),
+      );
       await new Promise((r) => setTimeout(r, 20));
       const killedAt = performance.now();
       await cluster.killNode(leader);
@@ -76,17 +81,17 @@ describe('raft cluster of 3 processes', () => {
       const deadline = performance.now() + 10_000;
       let status: Record<string, unknown> = {};
       const leaderClient = new KvClient(cluster.clientAddress(newLeader));
-      const target = Number((await leaderClient.status())['commit']);
+      const target = Number((await leaderClient.status()).commit);
       leaderClient.close();
       for (;;) {
         status = await restarted.status();
-        if (Number(status['applied']) >= target || performance.now() > deadline) break;
+        if (Number(status.applied) >= target || performance.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       restarted.close();
-      console.log(`restarted ${leader}: applied ${String(status['applied'])} of ${target}, snapshot at ${String(status['snapshotIndex'])}`);
-      expect(Number(status['applied'])).toBeGreaterThanOrEqual(target);
-      expect(status['leaderId']).toBe(newLeader);
+      console.log(`restarted ${leader}: applied ${String(status.applied)} of ${target}, snapshot at ${String(status.snapshotIndex)}`);
+      expect(Number(status.applied)).toBeGreaterThanOrEqual(target);
+      expect(status.leaderId).toBe(newLeader);
     } finally {
       client.close();
     }
@@ -115,18 +120,22 @@ describe('raft cluster of 3 processes', () => {
         expect(await onNext.put('job-7', new TextEncoder().encode('queued'), tag)).toBe(first);
         expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
         const status = await onNext.status();
-        expect(Number(status['snapshotIndex'])).toBeGreaterThan(first);
-        expect((status['sessions'] as { duplicates: number }).duplicates).toBeGreaterThanOrEqual(1);
+        expect(Number(status.snapshotIndex)).toBeGreaterThan(first);
+        expect((status.sessions as { duplicates: number }).duplicates).toBeGreaterThanOrEqual(1);
 
         // The client moves on (request 2 says 1 was answered); a stray copy of 1 is refused, not applied.
         await onNext.put('job-8', new TextEncoder().encode('queued'), { clientId, seq: 2, ackedBelow: 2 });
         await expect(onNext.put('job-7', new TextEncoder().encode('queued'), tag)).rejects.toThrow(
-          new RegExp(`put of "job-7" is request 1 of client ${clientId}, below the oldest request whose result the cluster keeps for it: it was not applied now`),
+          new RegExp(
+            `put of "job-7" is request 1 of client ${clientId}, below the oldest request whose result the cluster keeps for it: it was not applied now`,
+          ),
         );
         // A session the cluster never opened (or forgot) is refused, never taken as new.
         await expect(onNext.put('job-7', new TextEncoder().encode('stolen'), { clientId: 's999999999', seq: 1, ackedBelow: 1 })).rejects.toMatchObject({
           code: 'NOT_FOUND',
-          message: expect.stringMatching(/client session s999999999 is unknown to the cluster \(never opened, or forgotten to make room for newer sessions\): it was not applied/),
+          message: expect.stringMatching(
+            /client session s999999999 is unknown to the cluster \(never opened, or forgotten to make room for newer sessions\): it was not applied/,
+          ),
         });
         expect(new TextDecoder().decode(await cluster_.get('job-7'))).toBe('taken by w2');
       } finally {
@@ -153,8 +162,11 @@ describe('raft cluster of 3 processes', () => {
     expect(missing.stderr).toContain('NOT_FOUND: key "never-set" is not set');
     const status = await kvCli('--cluster', addresses, 'status');
     expect(status.code).toBe(0);
-    const lines = status.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status: Record<string, unknown> });
-    expect(lines.map((line) => line.status['leaderId'])).toEqual([leader, leader, leader]);
+    const lines = status.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { status: Record<string, unknown> });
+    expect(lines.map((line) => line.status.leaderId)).toEqual([leader, leader, leader]);
     const bad = await kvCli('--cluster', 'no-port', 'status');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--cluster: "no-port" is not host:port');
@@ -189,7 +201,7 @@ describe('raft cluster of 3 processes', () => {
     expect(removal.code).toBe(0);
     expect(removal.stdout).not.toContain(` ${removed.id} voter `);
     const deadline = Date.now() + 5000;
-    const appliedOwnRemoval = () => removed.events.some((e) => e.event === 'membership-change' && e['type'] === 'remove-node' && e['nodeId'] === removed.id);
+    const appliedOwnRemoval = () => removed.events.some((e) => e.event === 'membership-change' && e.type === 'remove-node' && e.nodeId === removed.id);
     while (!appliedOwnRemoval() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(appliedOwnRemoval()).toBe(true);
     await cluster.stopNode(removed.id);

@@ -19,7 +19,10 @@ describe('raft codec', () => {
   it('round-trips entries, hard state and snapshots, including large integers', () => {
     const entry = { index: 2 ** 40 + 3, term: 7, type: 'conf-change' as const, data: new Uint8Array([1, 2, 3]) };
     expect(decodeEntry(encodeEntry(entry))).toEqual(entry);
-    for (const hs of [{ term: 0, vote: null, commit: 0 }, { term: 2 ** 53 - 1, vote: 'node-é', commit: 12345 }]) {
+    for (const hs of [
+      { term: 0, vote: null, commit: 0 },
+      { term: 2 ** 53 - 1, vote: 'node-é', commit: 12345 },
+    ]) {
       expect(decodeHardState(encodeHardState(hs))).toEqual(hs);
     }
     const snap = { metadata: { index: 10, term: 3, conf: { voters: ['a', 'b'], learners: ['c'] } }, data: new Uint8Array(100).fill(9) };
@@ -38,7 +41,8 @@ describe('raft codec', () => {
         const m: { -readonly [K in keyof Message]: Message[K] } = { type: types[int(types.length)]!, from: `n${int(5)}`, to: `n${int(5)}`, term: int(1000) };
         if (random() < 0.5) m.index = int(2 ** 45);
         if (random() < 0.5) m.logTerm = int(100);
-        if (random() < 0.5) m.entries = Array.from({ length: int(4) }, (_, k) => ({ index: k + 1, term: 1, type: 'normal' as const, data: new Uint8Array(int(20)).fill(k) }));
+        if (random() < 0.5)
+          m.entries = Array.from({ length: int(4) }, (_, k) => ({ index: k + 1, term: 1, type: 'normal' as const, data: new Uint8Array(int(20)).fill(k) }));
         if (random() < 0.5) m.commit = int(1e6);
         if (random() < 0.5) m.reject = random() < 0.5;
         if (random() < 0.5) m.rejectHint = int(1e6);
@@ -52,7 +56,7 @@ describe('raft codec', () => {
 
   it('writes strings as UTF-8 on both the short-ASCII path and the general one', () => {
     const encoder = new TextEncoder();
-    const cases = ['', 'n1', '\u0000', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'node-é', '日本', 'a'.repeat(40) + '€', '\u{1F600}', 'k'.repeat(300)];
+    const cases = ['', 'n1', '\u0000', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'node-é', '日本', `${'a'.repeat(40)}€`, '\u{1F600}', 'k'.repeat(300)];
     for (const text of cases) {
       const w = new Writer(4);
       w.string(text);
@@ -65,14 +69,19 @@ describe('raft codec', () => {
       r.expectEnd();
     }
     // A short string whose bytes are not UTF-8 is refused, as a long one is.
-    for (const bad of [[2, 0x61, 0xff], [3, 0xc3, 0x28, 0x61]]) {
+    for (const bad of [
+      [2, 0x61, 0xff],
+      [3, 0xc3, 0x28, 0x61],
+    ]) {
       expect(() => new Reader(new Uint8Array(bad), 'test string').string()).toThrow(/test string: invalid UTF-8 in string/);
     }
     expect(() => new Reader(new Uint8Array([5, 0x61]), 'test string').string()).toThrow(/test string: length 5 exceeds the 1 bytes left/);
   });
 
   it('rejects truncated or malformed input with CorruptFileError', () => {
-    const bytes = encodeMessageBatch([{ type: 'append', from: 'a', to: 'b', term: 1, entries: [{ index: 1, term: 1, type: 'normal', data: new Uint8Array(10) }] }]);
+    const bytes = encodeMessageBatch([
+      { type: 'append', from: 'a', to: 'b', term: 1, entries: [{ index: 1, term: 1, type: 'normal', data: new Uint8Array(10) }] },
+    ]);
     expect(() => decodeMessageBatch(bytes.subarray(0, bytes.length - 3))).toThrow(CorruptFileError);
     const badType = Uint8Array.from(bytes);
     badType[1] = 200; // the first message's type code

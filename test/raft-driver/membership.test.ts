@@ -43,7 +43,13 @@ async function cluster() {
   const members = new Map<string, Member>();
   for (const id of ['a', 'b', 'c', 'd']) {
     const port = await freePort();
-    members.set(id, { id, dir: `${base}/${id}`, address: { raftAddress: `127.0.0.1:${port}`, clientAddress: `client-of-${id}:${port}` }, sm: new KvStateMachine(), node: null });
+    members.set(id, {
+      id,
+      dir: `${base}/${id}`,
+      address: { raftAddress: `127.0.0.1:${port}`, clientAddress: `client-of-${id}:${port}` },
+      sm: new KvStateMachine(),
+      node: null,
+    });
   }
   const bootstrap = new Map(['a', 'b', 'c'].map((id) => [id, members.get(id)!.address]));
   const everyone = new Map([...members].map(([id, m]) => [id, m.address]));
@@ -52,7 +58,17 @@ async function cluster() {
   const start = async (id: string, peers: ReadonlyMap<string, PeerInfo>, join = false) => {
     const m = members.get(id)!;
     m.sm = new KvStateMachine();
-    m.node = await RaftNode.start({ id, clusterId: 'members', dataDir: m.dir, peers, stateMachine: m.sm, join, seed: id.charCodeAt(0), electionTicks: 30, snapshotEvery_entries: 20 });
+    m.node = await RaftNode.start({
+      id,
+      clusterId: 'members',
+      dataDir: m.dir,
+      peers,
+      stateMachine: m.sm,
+      join,
+      seed: id.charCodeAt(0),
+      electionTicks: 30,
+      snapshotEvery_entries: 20,
+    });
   };
   cleanups.push(async () => {
     for (const m of members.values()) await m.node?.close();
@@ -101,8 +117,18 @@ describe('RaftNode membership changes', () => {
     expect(promoted.members.filter((m) => m.role === 'voter').map((m) => m.id)).toEqual(['a', 'b', 'c', 'd']);
     // Every member learned d's addresses from the change itself (b and c were started without them).
     for (const id of ['a', 'b', 'c', 'd']) {
-      await eventually(`${id} applies the promotion`, () => members.get(id)!.node!.status().members.some((m) => m.id === 'd' && m.role === 'voter'));
-      expect(members.get(id)!.node!.status().members.find((m) => m.id === 'd')).toEqual({ id: 'd', role: 'voter', ...d.address });
+      await eventually(`${id} applies the promotion`, () =>
+        members
+          .get(id)!
+          .node!.status()
+          .members.some((m) => m.id === 'd' && m.role === 'voter'),
+      );
+      expect(
+        members
+          .get(id)!
+          .node!.status()
+          .members.find((m) => m.id === 'd'),
+      ).toEqual({ id: 'd', role: 'voter', ...d.address });
     }
 
     // Remove a follower other than d, then stop another: the leader and d are a majority of three only if d counts.
@@ -126,7 +152,12 @@ describe('RaftNode membership changes', () => {
     const leadId = lead2.id;
     await lead2.node!.close();
     await start(leadId, bootstrap);
-    expect(members.get(leadId)!.node!.status().members.find((m) => m.id === 'd')).toEqual({ id: 'd', role: 'voter', ...d.address });
+    expect(
+      members
+        .get(leadId)!
+        .node!.status()
+        .members.find((m) => m.id === 'd'),
+    ).toEqual({ id: 'd', role: 'voter', ...d.address });
     await put('after-restart', 'yes');
     await eventually('d applies the write after the restart', () => d.sm.get('after-restart') !== undefined);
   });
@@ -139,22 +170,31 @@ describe('RaftNode membership changes', () => {
     const follower = [...members.values()].find((m) => m.node !== null && m !== lead)!;
     const d = members.get('d')!;
 
-    await expect(follower.node!.addMember('d', 'learner', d.address)).rejects.toMatchObject({ constructor: NotLeaderError, leaderId: lead.id, leaderAddress: lead.address.clientAddress });
+    await expect(follower.node!.addMember('d', 'learner', d.address)).rejects.toMatchObject({
+      constructor: NotLeaderError,
+      leaderId: lead.id,
+      leaderAddress: lead.address.clientAddress,
+    });
     // Without addresses too: the leader may know them, so a follower redirects rather than refusing.
     await expect(follower.node!.addMember('d', 'voter')).rejects.toBeInstanceOf(NotLeaderError);
-    await expect(lead.node!.addMember('d', 'learner', { raftAddress: 'nowhere', clientAddress: d.address.clientAddress })).rejects.toThrow(/raft address of d must be host:port, got "nowhere"/);
+    await expect(lead.node!.addMember('d', 'learner', { raftAddress: 'nowhere', clientAddress: d.address.clientAddress })).rejects.toThrow(
+      /raft address of d must be host:port, got "nowhere"/,
+    );
     await expect(lead.node!.addMember('d e', 'learner', d.address)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lead.node!.addMember('d', 'learner')).rejects.toThrow(/no address is known for d/);
     await expect(lead.node!.removeMember('zz')).rejects.toThrow(/zz is not a member/);
     await expect(lead.node!.addMember(follower.id, 'voter')).rejects.toThrow(new RegExp(`${follower.id} is already a voter`));
     // A joining node that knows no member could never answer the leader.
-    await expect(RaftNode.start({ id: 'd', clusterId: 'members', dataDir: d.dir, peers: new Map([['d', d.address]]), stateMachine: new KvStateMachine(), join: true })).rejects.toThrow(
-      /peers must name the cluster's members as well as this node \(d\) to join/,
-    );
+    await expect(
+      RaftNode.start({ id: 'd', clusterId: 'members', dataDir: d.dir, peers: new Map([['d', d.address]]), stateMachine: new KvStateMachine(), join: true }),
+    ).rejects.toThrow(/peers must name the cluster's members as well as this node \(d\) to join/);
 
     // d is added as a learner but not running: it cannot be promoted.
     await lead.node!.addMember('d', 'learner', d.address);
-    await expect(lead.node!.addMember('d', 'voter')).rejects.toMatchObject({ constructor: UnavailableError, message: expect.stringMatching(/learner d is not caught up \(it has acknowledged nothing yet\)/) });
+    await expect(lead.node!.addMember('d', 'voter')).rejects.toMatchObject({
+      constructor: UnavailableError,
+      message: expect.stringMatching(/learner d is not caught up \(it has acknowledged nothing yet\)/),
+    });
     // Once it runs and catches up, it can.
     await start('d', new Map([...bootstrap, ['d', d.address]]), true);
     await eventually('d catches up', () => d.sm.get('x') !== undefined);

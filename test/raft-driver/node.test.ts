@@ -205,7 +205,7 @@ describe('RaftNode', () => {
     for (const m of followers) m.node = null;
   });
 
-  it('refuses a node of another cluster that has this cluster\'s addresses in its peers: the cluster goes on undisturbed and the stranger is told why', async () => {
+  it("refuses a node of another cluster that has this cluster's addresses in its peers: the cluster goes on undisturbed and the stranger is told why", async () => {
     const { members, leader, peers: clusterPeers } = await startCluster();
     const lead = await leader();
     await lead.node!.propose(encodePut('before', bytes('1')));
@@ -232,7 +232,7 @@ describe('RaftNode', () => {
     });
     // It campaigns every 100-200 ms; every stream it opens to b and c is refused.
     await eventually(() => ['b', 'c'].every((id) => (stranger.transportStats()[id]?.refusals ?? 0) >= 2), 5000);
-    expect(errors.map((e) => e['reason'])).toEqual(
+    expect(errors.map((e) => e.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/node "a" of cluster "old-deployment" \(at .+\) sent to node "b" of cluster "test": refused/)]),
     );
     expect(stranger.status().leaderId).toBeNull();
@@ -242,4 +242,3 @@ describe('RaftNode', () => {
     await eventually(() => members.every((m) => m.sm.get('after') !== undefined), 5000);
   });
 });
-

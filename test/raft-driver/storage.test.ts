@@ -43,7 +43,9 @@ describe('DurableLogStorage', () => {
     expect(joiner.lastIndex()).toBe(0);
     joiner.close();
 
-    expect(() => DurableLogStorage.open({ dir: freshDir(), clusterId: 'c1', nodeId: 'a', bootstrapConf: { voters: [], learners: [] } })).toThrow(/needs at least one voter/);
+    expect(() => DurableLogStorage.open({ dir: freshDir(), clusterId: 'c1', nodeId: 'a', bootstrapConf: { voters: [], learners: [] } })).toThrow(
+      /needs at least one voter/,
+    );
     expect(() => DurableLogStorage.open({ dir: freshDir(), clusterId: 'c1', nodeId: 'a' })).toThrow(/no bootstrap configuration/);
   });
 

@@ -27,7 +27,10 @@ afterEach(async () => {
 function errorRecorder(): { logger: DriverLogger; errors: { msg: string; fields: Record<string, unknown> }[] } {
   const errors: { msg: string; fields: Record<string, unknown> }[] = [];
   const ignore = () => {};
-  return { errors, logger: { debug: ignore, info: ignore, warn: ignore, error: (fields, msg) => errors.push({ msg: msg ?? '', fields: fields as Record<string, unknown> }) } };
+  return {
+    errors,
+    logger: { debug: ignore, info: ignore, warn: ignore, error: (fields, msg) => errors.push({ msg: msg ?? '', fields: fields as Record<string, unknown> }) },
+  };
 }
 
 function heartbeat(from: string, to: string, term: number): Message {
@@ -67,7 +70,7 @@ describe('GrpcTransport', () => {
     await waitFor(
       () => {
         a.send([heartbeat('a', 'b', 500)]);
-        return a.stats()['b']!.dropped_messages > 0;
+        return a.stats().b!.dropped_messages > 0;
       },
       5000,
       'drops while b is down',
@@ -87,7 +90,7 @@ describe('GrpcTransport', () => {
       'delivery after b restarts',
     );
     expect(afterRestart[0]!.term).toBe(900);
-    expect(a.stats()['b']!.reconnects).toBeGreaterThan(0);
+    expect(a.stats().b!.reconnects).toBeGreaterThan(0);
   });
 
   it('carries a snapshot larger than one gRPC message (150 MiB) in pieces, and the small messages around it in order', async () => {
@@ -95,7 +98,13 @@ describe('GrpcTransport', () => {
     const data = new Uint8Array(150 * 1024 * 1024);
     for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff; // a pattern, so a misplaced piece shows
     data[data.length - 1] = 0x5a;
-    const snapshot: Message = { type: 'snapshot', from: 'a', to: 'b', term: 7, snapshot: { metadata: { index: 900, term: 7, conf: { voters: ['a', 'b'], learners: [] } }, data } };
+    const snapshot: Message = {
+      type: 'snapshot',
+      from: 'a',
+      to: 'b',
+      term: 7,
+      snapshot: { metadata: { index: 900, term: 7, conf: { voters: ['a', 'b'], learners: [] } }, data },
+    };
     a.send([heartbeat('a', 'b', 6)]);
     a.send([snapshot]);
     a.send([heartbeat('a', 'b', 8)]);
@@ -105,7 +114,7 @@ describe('GrpcTransport', () => {
     expect(got.metadata).toEqual(snapshot.snapshot!.metadata);
     expect(got.data.length).toBe(data.length);
     expect(Buffer.compare(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength), Buffer.from(data.buffer))).toBe(0);
-    expect(a.stats()['b']!.dropped_messages).toBe(0);
+    expect(a.stats().b!.dropped_messages).toBe(0);
   }, 60_000);
 
   it('refuses pieces out of order, a batch above the limit, and a whole batch in the middle of one, then takes the next batch', () => {
@@ -141,7 +150,7 @@ describe('GrpcTransport', () => {
     open.push(a);
     await a.start();
     for (let i = 0; i < 1000; i++) a.send([heartbeat('a', 'b', i + 1)]);
-    const stats = a.stats()['b']!;
+    const stats = a.stats().b!;
     console.log(`silent peer: ${JSON.stringify(stats)}`);
     // grpc-js takes a few frames before write() reports backpressure; then at most 100 wait; the rest are dropped.
     expect(stats.sent_frames).toBeLessThan(50);
@@ -160,25 +169,42 @@ describe('GrpcTransport', () => {
     const sender = errorRecorder();
     const receiver = errorRecorder();
     const receivedB: Message[] = [];
-    const a = new GrpcTransport({ selfId: 'a', clusterId: 'old-cluster', listenAddress: peers.get('a')!, peers, onMessages: () => {}, reconnect_ms_min: 10, reconnect_ms_max: 40, logger: sender.logger });
-    const b = new GrpcTransport({ selfId: 'b', clusterId: 'prod', listenAddress: peers.get('b')!, peers, onMessages: (m) => receivedB.push(...m), logger: receiver.logger });
+    const a = new GrpcTransport({
+      selfId: 'a',
+      clusterId: 'old-cluster',
+      listenAddress: peers.get('a')!,
+      peers,
+      onMessages: () => {},
+      reconnect_ms_min: 10,
+      reconnect_ms_max: 40,
+      logger: sender.logger,
+    });
+    const b = new GrpcTransport({
+      selfId: 'b',
+      clusterId: 'prod',
+      listenAddress: peers.get('b')!,
+      peers,
+      onMessages: (m) => receivedB.push(...m),
+      logger: receiver.logger,
+    });
     open.push(a, b);
     await a.start();
     await b.start();
     // Keep sending for a while: a retries every 40 ms at most, so it is refused many times.
     const until = Date.now() + 600;
-    await waitFor(() => (a.send([heartbeat('a', 'b', 9)]), Date.now() > until && a.stats()['b']!.refusals >= 3), 5000, 'several refusals');
+    await waitFor(() => (a.send([heartbeat('a', 'b', 9)]), Date.now() > until && a.stats().b!.refusals >= 3), 5000, 'several refusals');
     expect(receivedB).toEqual([]);
     expect(b.refused_streams).toBeGreaterThanOrEqual(3);
-    const expected = /node "a" of cluster "old-cluster" \(at .+\) sent to node "b" of cluster "prod": refused; every node of one cluster must run with the same --cluster-id/;
+    const expected =
+      /node "a" of cluster "old-cluster" \(at .+\) sent to node "b" of cluster "prod": refused; every node of one cluster must run with the same --cluster-id/;
     // Logged once on each side however often it retries (at most once per 10 s).
     expect(receiver.errors).toHaveLength(1);
     expect(receiver.errors[0]!.msg).toBe('refused a raft stream');
-    expect(receiver.errors[0]!.fields['reason']).toMatch(expected);
+    expect(receiver.errors[0]!.fields.reason).toMatch(expected);
     expect(sender.errors).toHaveLength(1);
     expect(sender.errors[0]!.msg).toBe("raft peer refused this node's stream");
     expect(sender.errors[0]!.fields).toMatchObject({ peer: 'b', address: peers.get('b') });
-    expect(sender.errors[0]!.fields['reason']).toMatch(expected);
+    expect(sender.errors[0]!.fields.reason).toMatch(expected);
   });
 
   it('refuses a stream meant for another node (peers give b the address of c) and one without identity', async () => {
@@ -190,19 +216,41 @@ describe('GrpcTransport', () => {
     ]);
     const receiver = errorRecorder();
     const receivedC: Message[] = [];
-    const a = new GrpcTransport({ selfId: 'a', clusterId: 'test', listenAddress: peersOfA.get('a')!, peers: peersOfA, onMessages: () => {}, reconnect_ms_min: 10, reconnect_ms_max: 40 });
-    const c = new GrpcTransport({ selfId: 'c', clusterId: 'test', listenAddress: `127.0.0.1:${portC}`, peers: new Map([['a', peersOfA.get('a')!]]), onMessages: (m) => receivedC.push(...m), logger: receiver.logger });
+    const a = new GrpcTransport({
+      selfId: 'a',
+      clusterId: 'test',
+      listenAddress: peersOfA.get('a')!,
+      peers: peersOfA,
+      onMessages: () => {},
+      reconnect_ms_min: 10,
+      reconnect_ms_max: 40,
+    });
+    const c = new GrpcTransport({
+      selfId: 'c',
+      clusterId: 'test',
+      listenAddress: `127.0.0.1:${portC}`,
+      peers: new Map([['a', peersOfA.get('a')!]]),
+      onMessages: (m) => receivedC.push(...m),
+      logger: receiver.logger,
+    });
     open.push(a, c);
     await a.start();
     await c.start();
-    await waitFor(() => (a.send([heartbeat('a', 'b', 3)]), a.stats()['b']!.refusals >= 1), 5000, 'a refusal');
+    await waitFor(() => (a.send([heartbeat('a', 'b', 3)]), a.stats().b!.refusals >= 1), 5000, 'a refusal');
     expect(receivedC).toEqual([]);
-    expect(receiver.errors[0]!.fields['reason']).toMatch(/node "a" \(at .+\) sent a stream meant for node "b" to node "c": refused; the sender's --peers gives "b" this node's address/);
+    expect(receiver.errors[0]!.fields.reason).toMatch(
+      /node "a" \(at .+\) sent a stream meant for node "b" to node "c": refused; the sender's --peers gives "b" this node's address/,
+    );
 
     // A client that speaks the method but sends no identity (another program, an older node).
     const client = new grpc.Client(`127.0.0.1:${portC}`, grpc.credentials.createInsecure());
     const refused = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = client.makeClientStreamRequest<Buffer, Buffer>(RAFT_STREAM_PATH, (x) => x, (x) => x, (error) => resolve(error));
+      const call = client.makeClientStreamRequest<Buffer, Buffer>(
+        RAFT_STREAM_PATH,
+        (x) => x,
+        (x) => x,
+        (error) => resolve(error),
+      );
       call.on('error', () => {});
       call.write(Buffer.from([1, 2, 3]));
     });
@@ -234,4 +282,3 @@ describe('GrpcTransport', () => {
     expect(limiter.allow(first.key, 11_000)).toBe(true);
   });
 });
-

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeRequests, encodeRequests } from '../../src/raft/kv/protocol.ts';
 import { encodePut, KvStateMachine } from '../../src/raft/kv/kv-state-machine.ts';
 import { ClientSession } from '../../src/raft/sessions/client-session.ts';
-import { decodeSessionResult, encodePlainCommand, encodeRegisterCommand, encodeSessionCommand, type SessionResult, type SessionTag } from '../../src/raft/sessions/envelope.ts';
+import {
+  decodeSessionResult,
+  encodePlainCommand,
+  encodeRegisterCommand,
+  encodeSessionCommand,
+  type SessionResult,
+  type SessionTag,
+} from '../../src/raft/sessions/envelope.ts';
 import { ExactlyOnceStateMachine } from '../../src/raft/sessions/exactly-once.ts';
 import { Reader } from '../../src/raft/codec.ts';
 import { seededRandom, seedFromEnv } from '../raft-driver/helpers.ts';
@@ -140,7 +147,9 @@ describe('ExactlyOnceStateMachine', () => {
     const put = encodePut('k', bytes('v'));
     expect(() => encodeSessionCommand({ clientId: '', seq: 1, ackedBelow: 0 }, put)).toThrow(/client id must be 1 to 128 characters, got 0/);
     expect(() => encodeSessionCommand({ clientId: 'c', seq: 0, ackedBelow: 0 }, put)).toThrow(/seq must be an integer >= 1, got 0/);
-    expect(() => encodeSessionCommand({ clientId: 'c', seq: 4, ackedBelow: 5 }, put)).toThrow(/acked-below must be an integer from 0 to the request's seq \(4\), got 5/);
+    expect(() => encodeSessionCommand({ clientId: 'c', seq: 4, ackedBelow: 5 }, put)).toThrow(
+      /acked-below must be an integer from 0 to the request's seq \(4\), got 5/,
+    );
   });
 
   it('agrees across replicas on random retries, reorderings and snapshots (seeded)', async () => {
@@ -162,7 +171,8 @@ describe('ExactlyOnceStateMachine', () => {
     for (let step = 0; step < 3000; step++) {
       const client = clients[Math.floor(random() * clients.length)]!;
       let seq: number;
-      if (client.inFlight.length > 0 && random() < 0.4) seq = client.inFlight[Math.floor(random() * client.inFlight.length)]!; // a retry
+      if (client.inFlight.length > 0 && random() < 0.4)
+        seq = client.inFlight[Math.floor(random() * client.inFlight.length)]!; // a retry
       else {
         client.inFlight.push((seq = client.session.begin()));
         // Lost before it reached the log (a leader that died with it): only a later retry is applied,
@@ -217,7 +227,11 @@ describe('ClientSession', () => {
   it('travels in the KV protocol with a put, as does opening a session', () => {
     const session = { clientId: 'abc', seq: 7, ackedBelow: 5 };
     const decoded = decodeRequests(
-      encodeRequests([{ id: 1, op: 'put', key: 'k', value: bytes('v'), session }, { id: 2, op: 'put', key: 'k2', value: bytes('w') }, { id: 3, op: 'register' }]),
+      encodeRequests([
+        { id: 1, op: 'put', key: 'k', value: bytes('v'), session },
+        { id: 2, op: 'put', key: 'k2', value: bytes('w') },
+        { id: 3, op: 'register' },
+      ]),
     );
     expect(decoded).toEqual([
       { id: 1, op: 'put', key: 'k', value: bytes('v'), session },

@@ -8,7 +8,12 @@ describe('npm run sim argument parsing', () => {
   });
 
   it('takes values as the next argument or after =', () => {
-    expect(parseArgs(['--seeds', '200', '--seed', '7', '--steps', '300', '--verbose'])).toMatchObject({ seedCount: 200, seedStart: 7, steps: 300, verbose: true });
+    expect(parseArgs(['--seeds', '200', '--seed', '7', '--steps', '300', '--verbose'])).toMatchObject({
+      seedCount: 200,
+      seedStart: 7,
+      steps: 300,
+      verbose: true,
+    });
     expect(parseArgs(['--seeds=20', '--seed=3'])).toMatchObject({ seedCount: 20, seedStart: 3 });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
 
 /** Seeds and steps for CI: about 200 seeds of 1500 ticks (plus a calm period) each. */
-const FIRST_SEED = Number(process.env['ZKP_SIM_FIRST_SEED'] ?? 1);
+const FIRST_SEED = Number(process.env.ZKP_SIM_FIRST_SEED ?? 1);
 const SEEDS = 200;
 const STEPS = 1500;
 

@@ -47,7 +47,10 @@ describe('buildABC', () => {
     expect(native.kind, native.reason).toBe('native');
     const host = await createAbcBuilder({ preferHost: true });
     expect(host.kind).toBe('host');
-    for (const [domainSize, nSignals, nCoef] of [[16, 11, 60], [1000, 300, 2500]] as const) {
+    for (const [domainSize, nSignals, nCoef] of [
+      [16, 11, 60],
+      [1000, 300, 2500],
+    ] as const) {
       const { coeffs, witness } = randomSystem(rng, domainSize, nSignals, nCoef);
       const [n, h] = [await native.build(coeffs, witness, domainSize), await host.build(coeffs, witness, domainSize)];
       expect(hex(n.a)).toBe(hex(h.a));

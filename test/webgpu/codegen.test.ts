@@ -6,7 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chooseCodegen, curveCodeFromEnv } from '../../src/prover/backends/webgpu/codegen.ts';
-import { ADD_PART1, ADD_PART2, DOUBLE, MADD_PART1, MADD_PART2, REGISTER_COUNT, curveRunners, runProgram } from '../../src/prover/backends/webgpu/curve-programs.ts';
+import {
+  ADD_PART1,
+  ADD_PART2,
+  DOUBLE,
+  MADD_PART1,
+  MADD_PART2,
+  REGISTER_COUNT,
+  curveRunners,
+  runProgram,
+} from '../../src/prover/backends/webgpu/curve-programs.ts';
 import { buildMsmShader } from '../../src/prover/backends/webgpu/shader-builder.ts';
 import { BN254_P, Fq } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, testSeed } from './helpers.ts';
@@ -54,7 +63,8 @@ function evaluateRunner(wgsl: string, name: string, registers: bigint[]): bigint
     if (line === '') continue;
     if ((m = /^var (r\d+) = \(\*regs\)\[(\d+)\];$/.exec(line))) locals.set(m[1]!, registers[Number(m[2])]!);
     else if (/^var r\d+: Big;$/.test(line)) continue;
-    else if ((m = /^(r\d+) = fq_(mul|add|sub)\((r\d+), (r\d+)\);$/.exec(line))) locals.set(m[1]!, ops[m[2] as 'mul' | 'add' | 'sub'](value(m[3]!), value(m[4]!)));
+    else if ((m = /^(r\d+) = fq_(mul|add|sub)\((r\d+), (r\d+)\);$/.exec(line)))
+      locals.set(m[1]!, ops[m[2] as 'mul' | 'add' | 'sub'](value(m[3]!), value(m[4]!)));
     else if ((m = /^\(\*regs\)\[(\d+)\] = (r\d+);$/.exec(line))) registers[Number(m[1])] = value(m[2]!);
     else throw new Error(`${name}: unexpected statement '${line}'`);
   }
@@ -70,7 +80,11 @@ describe('straight-line runners', () => {
     for (let trial = 0; trial < 5; trial++) {
       const edges = [0n, 1n, BN254_P - 1n];
       const registers = Array.from({ length: REGISTER_COUNT }, (_, i) => (trial === 0 ? edges[i % 3]! : rng.below(BN254_P)));
-      const expected = runProgram(programs[name as keyof typeof programs], [...registers], { mul: (a, b) => Fq.montMul(a, b), add: (a, b) => Fq.add(a, b), sub: (a, b) => Fq.sub(a, b) });
+      const expected = runProgram(programs[name as keyof typeof programs], [...registers], {
+        mul: (a, b) => Fq.montMul(a, b),
+        add: (a, b) => Fq.add(a, b),
+        sub: (a, b) => Fq.sub(a, b),
+      });
       expect(evaluateRunner(wgsl, name, [...registers])).toEqual(expected);
     }
   });

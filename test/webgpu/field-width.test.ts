@@ -28,7 +28,10 @@ afterAll(() => {
   gpu?.destroy();
 });
 
-const montMul = (F: PrimeField, width: LimbWidth) => (a: bigint, b: bigint): bigint => (width === 16 ? F.montMul(a, b) : montMul13(F, a, b));
+const montMul =
+  (F: PrimeField, width: LimbWidth) =>
+  (a: bigint, b: bigint): bigint =>
+    width === 16 ? F.montMul(a, b) : montMul13(F, a, b);
 
 describe.each([
   ['fq', Fq, BN254_P],

@@ -8,7 +8,7 @@ import { buildBn128 } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/webgpu/shader-builder.ts';
-import { BN254_P, BN254_R, Fq, Fr, PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
+import { BN254_P, BN254_R, Fq, Fr, type PrimeField, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, edgeScalars, frBytes, g1EdgePoints, g2EdgePoints, hex, testSeed } from './helpers.ts';
 
 // The first use of each pipeline compiles it, and llvmpipe JITs some variants
@@ -45,7 +45,13 @@ async function runFieldKernel(field: FieldName, pairs: Array<[bigint, bigint]>):
   const enc = gpu.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, gpu.bindGroup(pipeline, [[0, inBuf], [1, outBuf]]));
+  pass.setBindGroup(
+    0,
+    gpu.bindGroup(pipeline, [
+      [0, inBuf],
+      [1, outBuf],
+    ]),
+  );
   pass.dispatchWorkgroups(Math.ceil(pairs.length / 64));
   pass.end();
   gpu.device.queue.submit([enc.finish()]);
@@ -110,7 +116,8 @@ describe('MSM on the device', () => {
 });
 
 describe('NTT on the device', () => {
-  const randomMont = (n: number): Uint8Array => frBytes(Array.from({ length: n }, (_, i) => (i === 0 ? 0n : i === 1 ? Fr.toMont(1n) : i === 2 ? Fr.toMont(BN254_R - 1n) : rng.below(BN254_R))));
+  const randomMont = (n: number): Uint8Array =>
+    frBytes(Array.from({ length: n }, (_, i) => (i === 0 ? 0n : i === 1 ? Fr.toMont(1n) : i === 2 ? Fr.toMont(BN254_R - 1n) : rng.below(BN254_R))));
   it.each([0, 1, 4, 9, 10, 12])('forward, inverse, coset at log2n=%i equal ffjavascript', async (log2n) => {
     const v = randomMont(1 << log2n);
     expect(hex(await backend.ntt(v, log2n, 'forward'))).toBe(hex(await curve.Fr.fft(v)));
@@ -122,7 +129,8 @@ describe('NTT on the device', () => {
     const log2n = 6;
     const n = 1 << log2n;
     const [a, b, c] = [randomMont(n), randomMont(n), randomMont(n)];
-    const step = async (x: Uint8Array): Promise<Uint8Array> => curve.Fr.fft(await curve.Fr.batchApplyKey(await curve.Fr.ifft(x), curve.Fr.e(1), curve.Fr.w[log2n + 1]));
+    const step = async (x: Uint8Array): Promise<Uint8Array> =>
+      curve.Fr.fft(await curve.Fr.batchApplyKey(await curve.Fr.ifft(x), curve.Fr.e(1), curve.Fr.w[log2n + 1]));
     const [ea, eb, ec] = [await step(a), await step(b), await step(c)];
     const exp = new Uint8Array(n * 32);
     for (let i = 0; i < n; i++) {

@@ -11,7 +11,7 @@ import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { BN254_R } from '../../src/prover/backends/webgpu/twins/field.ts';
-import { Rng, edgeScalars, frBytes, g1EdgePoints, g2EdgePoints, hex, testSeed } from './helpers.ts';
+import { Rng, edgeScalars, frBytes, g1EdgePoints, hex, testSeed } from './helpers.ts';
 
 // Straight-line formulas inline every field product: on the 2-core VM with a
 // cold cache lavapipe takes 1-5 minutes (load-dependent) to compile and JIT
@@ -61,5 +61,4 @@ describe('straight-line curve code', () => {
     const scalars = frBytes(Array.from({ length: n }, (_, i) => (i % 9 === 0 ? rng.below(BN254_R) : BN254_R - 1n)));
     expect(hex(await backend.msmG1(bases, scalars))).toBe(hex(curve.G1.toAffine(await curve.G1.multiExpAffine(bases, scalars, false))));
   });
-
 });

@@ -9,7 +9,18 @@ import { ADD_PART1, ADD_PART2, DOUBLE, MADD_PART1, MADD_PART2, runProgram } from
 import { G1, G2 } from '../../src/prover/backends/webgpu/twins/curve.ts';
 import { readG1Affine, readG2Affine } from '../../src/prover/backends/webgpu/twins/codec.ts';
 import { BN254_R, Fq, Fr, bytesToBigint } from '../../src/prover/backends/webgpu/twins/field.ts';
-import { accumulateTwin, bucketOffsetsTwin, bucketReduceTwin, combineWindows, decomposeTwin, naiveMsm, planWindows, scatterTwin, SIGN_BIT, NO_DIGIT } from '../../src/prover/backends/webgpu/twins/msm.ts';
+import {
+  accumulateTwin,
+  bucketOffsetsTwin,
+  bucketReduceTwin,
+  combineWindows,
+  decomposeTwin,
+  naiveMsm,
+  planWindows,
+  scatterTwin,
+  SIGN_BIT,
+  NO_DIGIT,
+} from '../../src/prover/backends/webgpu/twins/msm.ts';
 import { cosetShiftTwin, nttTwin, rootOfUnity } from '../../src/prover/backends/webgpu/twins/ntt.ts';
 import { Rng, edgeScalars, frBytes, testSeed } from './helpers.ts';
 
@@ -73,7 +84,11 @@ describe('MSM twins', () => {
     // heavy buckets: many equal scalars exercise multi-level accumulation
     const scalars = edgeScalars(rng, n).map((s, i) => (i % 3 === 0 ? 5n : s));
     const aff = Array.from({ length: n }, (_, i) => readG1Affine(bases, i));
-    for (const [c, K, segs] of [[4, 4, 2], [6, 8, 1], [9, 16, 4]] as const) {
+    for (const [c, K, segs] of [
+      [4, 4, 2],
+      [6, 8, 1],
+      [9, 16, 4],
+    ] as const) {
       const plan = planWindows(c);
       const digits = decomposeTwin(scalars, plan);
       const offsets = bucketOffsetsTwin(digits, n, plan);
@@ -90,13 +105,25 @@ describe('MSM twins', () => {
     const bases = g1Bases(n, rng);
     const scalars = edgeScalars(rng, n);
     const exp = curve.G1.toAffine(await curve.G1.multiExpAffine(bases, frBytes(scalars), false));
-    const got = G1.toAffine(naiveMsm(G1, Array.from({ length: n }, (_, i) => readG1Affine(bases, i)), scalars));
+    const got = G1.toAffine(
+      naiveMsm(
+        G1,
+        Array.from({ length: n }, (_, i) => readG1Affine(bases, i)),
+        scalars,
+      ),
+    );
     expect(got.x).toBe(Fq.fromMont(bytesToBigint(exp, 0)));
     const b2 = new Uint8Array(4 * 128);
     for (let i = 0; i < 4; i++) b2.set(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, 3 + i)), i * 128);
     const s2 = [5n, BN254_R - 1n, 0n, 77n];
     const exp2 = curve.G2.toAffine(await curve.G2.multiExpAffine(b2, frBytes(s2), false));
-    const got2 = G2.toAffine(naiveMsm(G2, Array.from({ length: 4 }, (_, i) => readG2Affine(b2, i)), s2));
+    const got2 = G2.toAffine(
+      naiveMsm(
+        G2,
+        Array.from({ length: 4 }, (_, i) => readG2Affine(b2, i)),
+        s2,
+      ),
+    );
     expect(got2.x[0]).toBe(Fq.fromMont(bytesToBigint(exp2, 0)));
     expect(got2.y[1]).toBe(Fq.fromMont(bytesToBigint(exp2, 96)));
   });

@@ -60,7 +60,9 @@ export function parseBinFile(bytes: Uint8Array, label: string, expected: BinFile
   let cursor = FILE_HEADER_BYTES;
   for (let index = 0; index < sectionCount; index++) {
     if (cursor + SECTION_HEADER_BYTES > bytes.byteLength) {
-      throw new CorruptFileError(`${label}: truncated: section ${index + 1} of ${sectionCount} starts at byte ${cursor} but the file has ${bytes.byteLength} bytes`);
+      throw new CorruptFileError(
+        `${label}: truncated: section ${index + 1} of ${sectionCount} starts at byte ${cursor} but the file has ${bytes.byteLength} bytes`,
+      );
     }
     const type = view.getUint32(cursor, true);
     const sizeLow = view.getUint32(cursor + 4, true);
@@ -68,7 +70,9 @@ export function parseBinFile(bytes: Uint8Array, label: string, expected: BinFile
     const size = sizeHigh * 2 ** 32 + sizeLow;
     const offset = cursor + SECTION_HEADER_BYTES;
     if (sizeHigh >= 2 ** 21 || offset + size > bytes.byteLength) {
-      throw new CorruptFileError(`${label}: truncated or corrupt: section type ${type} claims ${size} bytes at byte ${offset} but the file ends at byte ${bytes.byteLength}`);
+      throw new CorruptFileError(
+        `${label}: truncated or corrupt: section type ${type} claims ${size} bytes at byte ${offset} but the file ends at byte ${bytes.byteLength}`,
+      );
     }
     sections.push({ type, offset, size });
     cursor = offset + size;

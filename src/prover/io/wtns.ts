@@ -33,7 +33,8 @@ function decodeWtns(file: BinFile): Witness {
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const n8 = view.getUint32(0, true);
   if (n8 !== BN254_N8) throw new CorruptFileError(`${label}: witness element size is ${n8} bytes; only BN254 (32) is supported`);
-  if (header.byteLength !== 4 + n8 + 4) throw new CorruptFileError(`${label}: section 1 (witness header) is ${header.byteLength} bytes, expected ${4 + n8 + 4}`);
+  if (header.byteLength !== 4 + n8 + 4)
+    throw new CorruptFileError(`${label}: section 1 (witness header) is ${header.byteLength} bytes, expected ${4 + n8 + 4}`);
   const prime = readBigUintLE(header, 4, n8);
   if (prime !== BN254_R) throw new MismatchError(`${label}: witness is over a field other than BN254's scalar field (modulus ${prime})`);
   const nWitness = view.getUint32(4 + n8, true);
@@ -53,9 +54,7 @@ function decodeWtns(file: BinFile): Witness {
 /** The checks that tie a witness to a proving key; the message says what to look at. */
 export function checkWitnessFitsZkey(witness: Witness, zkey: Groth16Zkey): void {
   if (witness.nWitness !== zkey.nVars) {
-    throw new MismatchError(
-      `witness has ${witness.nWitness} values but ${zkey.label} expects ${zkey.nVars} (is this the witness of another circuit?)`,
-    );
+    throw new MismatchError(`witness has ${witness.nWitness} values but ${zkey.label} expects ${zkey.nVars} (is this the witness of another circuit?)`);
   }
   const first = readBigUintLE(witness.values, 0, BN254_N8);
   if (first !== 1n) {

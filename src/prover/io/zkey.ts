@@ -95,7 +95,9 @@ function decodeZkey(file: BinFile): Groth16Zkey {
     const constraint = coeffView.getUint32(at + 4, true);
     const signal = coeffView.getUint32(at + 8, true);
     if (matrix > 1 || constraint >= domainSize || signal >= nVars) {
-      throw new CorruptFileError(`${label}: coeffs entry ${index} is out of range (matrix ${matrix}, constraint ${constraint} of ${domainSize}, signal ${signal} of ${nVars})`);
+      throw new CorruptFileError(
+        `${label}: coeffs entry ${index} is out of range (matrix ${matrix}, constraint ${constraint} of ${domainSize}, signal ${signal} of ${nVars})`,
+      );
     }
   }
 
@@ -116,7 +118,8 @@ function decodeHeader(file: BinFile) {
   const bytes = sectionBytes(file, section);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (end: number) => {
-    if (end > bytes.byteLength) throw new CorruptFileError(`${label}: section 2 (groth16 header) is ${bytes.byteLength} bytes, too short (needs at least ${end})`);
+    if (end > bytes.byteLength)
+      throw new CorruptFileError(`${label}: section 2 (groth16 header) is ${bytes.byteLength} bytes, too short (needs at least ${end})`);
   };
   need(4);
   const n8q = view.getUint32(0, true);

@@ -10,8 +10,8 @@ const CONF_CHANGE_TYPES: readonly ConfChangeType[] = ['add-voter', 'remove-node'
 export function encodeConfChange(change: ConfChange): Uint8Array {
   validateConfChange(change);
   const plain: Record<string, string> = { type: change.type, nodeId: change.nodeId };
-  if (change.address !== undefined) plain['address'] = change.address;
-  if (change.clientAddress !== undefined) plain['clientAddress'] = change.clientAddress;
+  if (change.address !== undefined) plain.address = change.address;
+  if (change.clientAddress !== undefined) plain.clientAddress = change.clientAddress;
   return new TextEncoder().encode(JSON.stringify(plain));
 }
 
@@ -25,10 +25,10 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   if (typeof parsed !== 'object' || parsed === null) throw new InvalidArgumentError('conf-change entry is not an object');
   const record = parsed as Record<string, unknown>;
   const change: ConfChange = {
-    type: record['type'] as ConfChangeType,
-    nodeId: record['nodeId'] as string,
-    ...(typeof record['address'] === 'string' ? { address: record['address'] } : {}),
-    ...(typeof record['clientAddress'] === 'string' ? { clientAddress: record['clientAddress'] } : {}),
+    type: record.type as ConfChangeType,
+    nodeId: record.nodeId as string,
+    ...(typeof record.address === 'string' ? { address: record.address } : {}),
+    ...(typeof record.clientAddress === 'string' ? { clientAddress: record.clientAddress } : {}),
   };
   validateConfChange(change);
   return change;

@@ -19,7 +19,10 @@ export class RaftLog {
   committed: number; // highest index known committed; never decreases
   applied: number; // highest index handed to the driver to apply and acknowledged by advance(); never decreases
 
-  constructor(readonly storage: LogStorage, committed: number) {
+  constructor(
+    readonly storage: LogStorage,
+    committed: number,
+  ) {
     const first = storage.firstIndex();
     const last = storage.lastIndex();
     assert(first >= 1 && last >= first - 1, () => `storage bounds are inconsistent: first=${first} last=${last}`);

@@ -43,7 +43,9 @@ function validateConfig(config: RaftConfig): void {
     throw new InvalidArgumentError(`raft config heartbeatTicks must be a positive integer, got ${config.heartbeatTicks}`);
   }
   if (!Number.isInteger(config.electionTicks) || config.electionTicks <= config.heartbeatTicks) {
-    throw new InvalidArgumentError(`raft config electionTicks must be an integer greater than heartbeatTicks (${config.heartbeatTicks}), got ${config.electionTicks}`);
+    throw new InvalidArgumentError(
+      `raft config electionTicks must be an integer greater than heartbeatTicks (${config.heartbeatTicks}), got ${config.electionTicks}`,
+    );
   }
   if (!Number.isInteger(config.maxSizePerMsg) || config.maxSizePerMsg < 1) {
     throw new InvalidArgumentError(`raft config maxSizePerMsg must be a positive integer, got ${config.maxSizePerMsg}`);
@@ -140,7 +142,9 @@ export class RaftCore implements RaftCoreApi {
   proposeConfChange(change: ConfChange): { index: number; term: number } {
     this.checkCanPropose();
     if (this.pendingConfIndex > this.log.applied) {
-      throw new InvalidArgumentError(`a membership change is already in progress (entry ${this.pendingConfIndex} is not applied yet; applied ${this.log.applied})`);
+      throw new InvalidArgumentError(
+        `a membership change is already in progress (entry ${this.pendingConfIndex} is not applied yet; applied ${this.log.applied})`,
+      );
     }
     this.validateConfChange(change);
     const landed = this.appendEntry('conf-change', encodeConfChange(change));
@@ -236,13 +240,16 @@ export class RaftCore implements RaftCoreApi {
     if (this.role === 'leader') {
       // The leader counts its own copy only once it is durable.
       const self = this.progress.get(this.id);
-      if (self !== undefined && self.maybeUpdate(this.stableLastIndex()) && this.maybeCommit()) this.broadcastAppend();
+      if (self?.maybeUpdate(this.stableLastIndex()) && this.maybeCommit()) this.broadcastAppend();
     }
   }
 
   snapshotTaken(index: number): void {
     assert(index <= this.log.applied, () => `snapshot at ${index} is beyond applied ${this.log.applied}`);
-    assert(this.config.storage.firstIndex() - 1 >= index || this.config.storage.snapshot().metadata.index >= index, () => `storage has no snapshot at ${index}`);
+    assert(
+      this.config.storage.firstIndex() - 1 >= index || this.config.storage.snapshot().metadata.index >= index,
+      () => `storage has no snapshot at ${index}`,
+    );
   }
 
   status(): RaftStatus {
@@ -470,10 +477,7 @@ export class RaftCore implements RaftCoreApi {
 
   private handleVoteRequest(m: Message): void {
     const responseType = m.type === 'pre-vote' ? 'pre-vote-resp' : 'vote-resp';
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === null && this.leaderId === null) ||
-      (m.type === 'pre-vote' && m.term > this.term);
+    const canVote = this.vote === m.from || (this.vote === null && this.leaderId === null) || (m.type === 'pre-vote' && m.term > this.term);
     const upToDate = this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0);
     if (canVote && upToDate) {
       // A pre-vote is answered with the term it asks about, so the pre-candidate can count it.
@@ -554,7 +558,10 @@ export class RaftCore implements RaftCoreApi {
       this.handleReadIndex(m.context, m.from);
       return;
     }
-    assert(m.type !== 'append' && m.type !== 'heartbeat' && m.type !== 'snapshot', () => `two leaders in term ${this.term}: ${m.from} sent ${m.type} to leader ${this.id}`);
+    assert(
+      m.type !== 'append' && m.type !== 'heartbeat' && m.type !== 'snapshot',
+      () => `two leaders in term ${this.term}: ${m.from} sent ${m.type} to leader ${this.id}`,
+    );
     const pr = this.progress.get(m.from);
     if (pr === undefined) {
       // Not (or no longer) a member. A removed node whose ack of its own
@@ -844,7 +851,8 @@ export class RaftCore implements RaftCoreApi {
     const isVoter = this.conf.voters.includes(change.nodeId);
     const isLearner = this.conf.learners.includes(change.nodeId);
     if (change.type === 'add-voter' && isVoter) throw new InvalidArgumentError(`${change.nodeId} is already a voter`);
-    if (change.type === 'add-learner' && (isVoter || isLearner)) throw new InvalidArgumentError(`${change.nodeId} is already a member; demoting a voter is not supported`);
+    if (change.type === 'add-learner' && (isVoter || isLearner))
+      throw new InvalidArgumentError(`${change.nodeId} is already a member; demoting a voter is not supported`);
     if (change.type === 'remove-node') {
       if (!isVoter && !isLearner) throw new InvalidArgumentError(`${change.nodeId} is not a member`);
       if (isVoter && this.conf.voters.length === 1) throw new InvalidArgumentError(`cannot remove ${change.nodeId}: it is the last voter`);

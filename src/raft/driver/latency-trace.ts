@@ -36,7 +36,7 @@ export class LatencyTrace {
 
   /** A trace writing to RAFT_TRACE_DIR, or null when that is not set. */
   static fromEnv(nodeId: string): LatencyTrace | null {
-    const dir = process.env['RAFT_TRACE_DIR'];
+    const dir = process.env.RAFT_TRACE_DIR;
     if (dir === undefined || dir.length === 0) return null;
     fs.mkdirSync(dir, { recursive: true });
     return new LatencyTrace(path.join(dir, `${nodeId}.trace.jsonl`));
@@ -58,6 +58,6 @@ export class LatencyTrace {
     this.gcObserver.disconnect();
     const lines: string[] = [];
     for (let i = 0; i < this.records.length; i += 4) lines.push(JSON.stringify(this.records.slice(i, i + 4)));
-    fs.writeFileSync(this.file, lines.join('\n') + '\n');
+    fs.writeFileSync(this.file, `${lines.join('\n')}\n`);
   }
 }

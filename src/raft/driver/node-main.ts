@@ -126,9 +126,15 @@ async function main(): Promise<void> {
     stateMachine,
     logger,
     ...(integerFlag('tick-ms', values['tick-ms']) !== undefined ? { tick_ms: integerFlag('tick-ms', values['tick-ms'])! } : {}),
-    ...(integerFlag('election-ticks', values['election-ticks']) !== undefined ? { electionTicks: integerFlag('election-ticks', values['election-ticks'])! } : {}),
-    ...(integerFlag('heartbeat-ticks', values['heartbeat-ticks']) !== undefined ? { heartbeatTicks: integerFlag('heartbeat-ticks', values['heartbeat-ticks'])! } : {}),
-    ...(integerFlag('snapshot-every', values['snapshot-every']) !== undefined ? { snapshotEvery_entries: integerFlag('snapshot-every', values['snapshot-every'])! } : {}),
+    ...(integerFlag('election-ticks', values['election-ticks']) !== undefined
+      ? { electionTicks: integerFlag('election-ticks', values['election-ticks'])! }
+      : {}),
+    ...(integerFlag('heartbeat-ticks', values['heartbeat-ticks']) !== undefined
+      ? { heartbeatTicks: integerFlag('heartbeat-ticks', values['heartbeat-ticks'])! }
+      : {}),
+    ...(integerFlag('snapshot-every', values['snapshot-every']) !== undefined
+      ? { snapshotEvery_entries: integerFlag('snapshot-every', values['snapshot-every'])! }
+      : {}),
     ...(integerFlag('seed', values.seed) !== undefined ? { seed: integerFlag('seed', values.seed)! } : {}),
   };
   const node = await RaftNode.start(options);

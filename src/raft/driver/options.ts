@@ -69,7 +69,9 @@ export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): 
   if (self === undefined) throw new InvalidArgumentError(`raft node option peers must include this node (${options.id})`);
   if (options.join === true && options.peers.size < 2) {
     // Its answers to the leader would have nowhere to go, and it would never catch up.
-    throw new InvalidArgumentError(`raft node option peers must name the cluster's members as well as this node (${options.id}) to join: the leader's appends can be answered only where its address is known`);
+    throw new InvalidArgumentError(
+      `raft node option peers must name the cluster's members as well as this node (${options.id}) to join: the leader's appends can be answered only where its address is known`,
+    );
   }
   const tick_ms = positiveInteger('tick_ms', options.tick_ms ?? 10);
   const electionTicks = positiveInteger('electionTicks', options.electionTicks ?? 10);

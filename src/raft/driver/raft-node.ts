@@ -89,7 +89,10 @@ interface PendingRead {
 export declare interface RaftNode {
   on(event: 'leader-change', listener: (change: LeaderChange) => void): this;
   on(event: 'fatal', listener: (error: Error) => void): this;
-  on(event: 'membership-change', listener: (change: { readonly index: number; readonly change: ConfChange; readonly members: readonly MemberInfo[] }) => void): this;
+  on(
+    event: 'membership-change',
+    listener: (change: { readonly index: number; readonly change: ConfChange; readonly members: readonly MemberInfo[] }) => void,
+  ): this;
 }
 
 export class RaftNode extends EventEmitter {
@@ -151,7 +154,8 @@ export class RaftNode extends EventEmitter {
       this.restoreSnapshotData(snapshot.data);
       this.applied = snapshot.metadata.index;
       this.appliedConf = snapshot.metadata.conf;
-      if (recovery.created && options.join) this.logger.info({ peers: [...options.peers.keys()] }, 'joining: this node waits for a leader to add it to the configuration');
+      if (recovery.created && options.join)
+        this.logger.info({ peers: [...options.peers.keys()] }, 'joining: this node waits for a leader to add it to the configuration');
       this.core = new RaftCore({
         id: options.id,
         electionTicks: options.electionTicks,
@@ -366,11 +370,18 @@ export class RaftNode extends EventEmitter {
       const commit = core.commit;
       if (match === 0 || commit - match > PROMOTE_LAG_ENTRIES_MAX) {
         return Promise.reject(
-          new UnavailableError(`learner ${id} is not caught up (it has ${match === 0 ? 'acknowledged nothing yet' : `entries to ${match}, the commit index is ${commit}`}); promote it once it is within ${PROMOTE_LAG_ENTRIES_MAX} entries`),
+          new UnavailableError(
+            `learner ${id} is not caught up (it has ${match === 0 ? 'acknowledged nothing yet' : `entries to ${match}, the commit index is ${commit}`}); promote it once it is within ${PROMOTE_LAG_ENTRIES_MAX} entries`,
+          ),
         );
       }
     }
-    return this.proposeMembership({ type: as === 'voter' ? 'add-voter' : 'add-learner', nodeId: id, address: addresses.raftAddress, clientAddress: addresses.clientAddress });
+    return this.proposeMembership({
+      type: as === 'voter' ? 'add-voter' : 'add-learner',
+      nodeId: id,
+      address: addresses.raftAddress,
+      clientAddress: addresses.clientAddress,
+    });
   }
 
   /** Removes a voter or learner (leader only); a leader that removes itself steps down once the change applies. */
@@ -563,7 +574,8 @@ export class RaftNode extends EventEmitter {
       }
     }
     for (const entry of ready.committedEntries) this.applyEntry(entry);
-    if (this.trace !== null && ready.committedEntries.length > 0) this.trace.mark('committed', ready.committedEntries[ready.committedEntries.length - 1]!.index);
+    if (this.trace !== null && ready.committedEntries.length > 0)
+      this.trace.mark('committed', ready.committedEntries[ready.committedEntries.length - 1]!.index);
     for (const readState of ready.readStates) {
       const key = Buffer.from(readState.context).toString('hex');
       const pending = this.reads.get(key);
@@ -602,7 +614,10 @@ export class RaftNode extends EventEmitter {
       if (change.nodeId === this.id) {
         const own = this.options.peers.get(this.id)!;
         if (own.raftAddress !== info.raftAddress || own.clientAddress !== info.clientAddress) {
-          this.logger.warn({ cluster: info, started: own }, 'the cluster added this node with other addresses than it was started with; peers and clients use the cluster\'s');
+          this.logger.warn(
+            { cluster: info, started: own },
+            "the cluster added this node with other addresses than it was started with; peers and clients use the cluster's",
+          );
         }
       } else {
         this.connectPeer(change.nodeId, info.raftAddress);
@@ -673,7 +688,12 @@ export class RaftNode extends EventEmitter {
       }
     }
     if (leaderChanged) {
-      const change: LeaderChange = { leaderId: soft.leaderId, leaderAddress: this.clientAddressOf(soft.leaderId), term: this.core.status().term, role: soft.role };
+      const change: LeaderChange = {
+        leaderId: soft.leaderId,
+        leaderAddress: this.clientAddressOf(soft.leaderId),
+        term: this.core.status().term,
+        role: soft.role,
+      };
       this.logger.info(change, 'leader change');
       this.emit('leader-change', change);
     }
@@ -742,7 +762,10 @@ export class RaftNode extends EventEmitter {
     const install_ms = performance.now() - started_ms;
     const timings = this.snapshotTimings?.index === index ? this.snapshotTimings : null;
     this.trace?.mark('snapshot', index, install_ms);
-    this.logger.info({ index, bytes: prepared.snapshot.data.length, serialize_ms: timings?.serialize_ms, write_ms: timings?.write_ms, install_ms }, 'snapshot taken; log compacted');
+    this.logger.info(
+      { index, bytes: prepared.snapshot.data.length, serialize_ms: timings?.serialize_ms, write_ms: timings?.write_ms, install_ms },
+      'snapshot taken; log compacted',
+    );
   }
 
   // ---- shutdown ----

@@ -42,24 +42,42 @@ interface Command {
 function parse(argv: string[]): Command | 'help' {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { cluster: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { cluster: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message.split('. ')[0]!);
   }
   if (parsed.values.help === true) return 'help';
   const cluster = parsed.values.cluster;
   if (cluster === undefined) throw new InvalidArgumentError('--cluster is required');
-  const addresses = cluster.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  const addresses = cluster
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0);
   for (const address of addresses) {
     if (!isHostPort(address)) throw new InvalidArgumentError(`--cluster: ${JSON.stringify(address)} is not host:port`);
   }
   if (addresses.length === 0) throw new InvalidArgumentError('--cluster needs at least one host:port');
   const timeoutText = parsed.values['timeout-ms'] ?? '5000';
   const timeout_ms = Number(timeoutText);
-  if (!Number.isSafeInteger(timeout_ms) || timeout_ms < 1) throw new InvalidArgumentError(`--timeout-ms needs a positive integer, got ${JSON.stringify(timeoutText)}`);
+  if (!Number.isSafeInteger(timeout_ms) || timeout_ms < 1)
+    throw new InvalidArgumentError(`--timeout-ms needs a positive integer, got ${JSON.stringify(timeoutText)}`);
   const words = parsed.positionals;
   const [verb, ...rest] = words;
-  const arity: Record<string, readonly number[]> = { put: [2], get: [1], status: [0], members: [0], 'add-learner': [3], 'add-voter': [1, 3], remove: [1], 'transfer-leader': [1] };
+  const arity: Record<string, readonly number[]> = {
+    put: [2],
+    get: [1],
+    status: [0],
+    members: [0],
+    'add-learner': [3],
+    'add-voter': [1, 3],
+    remove: [1],
+    'transfer-leader': [1],
+  };
   const verbs = Object.keys(arity).join(', ');
   if (verb === undefined) throw new InvalidArgumentError(`no command given (${verbs})`);
   if (!(verb in arity)) throw new InvalidArgumentError(`unknown command ${JSON.stringify(verb)} (${verbs})`);
@@ -69,7 +87,10 @@ function parse(argv: string[]): Command | 'help' {
     throw new InvalidArgumentError(`${verb} takes ${wanted} argument${wanted === '1' ? '' : 's'}, got ${rest.length}`);
   }
   if (verb === 'add-learner' || verb === 'add-voter') {
-    for (const [what, address] of [['RAFT', rest[1]], ['CLIENT', rest[2]]] as const) {
+    for (const [what, address] of [
+      ['RAFT', rest[1]],
+      ['CLIENT', rest[2]],
+    ] as const) {
       if (address !== undefined && !isHostPort(address)) throw new InvalidArgumentError(`${verb}: ${what} address ${JSON.stringify(address)} is not host:port`);
     }
   }
@@ -123,9 +144,9 @@ async function run(command: Command, out: (line: string) => void): Promise<void>
     const answered = results.flatMap((result) => ('status' in result ? [result.status] : []));
     if (answered.length === 0) throw new UnavailableError('no node answered');
     if (verb === 'status') return;
-    const chosen = answered.find((status) => status['role'] === 'leader') ?? answered[0]!;
-    out(`as applied by ${String(chosen['id'])} (${String(chosen['role'])}, commit ${String(chosen['commit'])}):`);
-    for (const line of describeMembers(chosen['members'] as MemberView[])) out(`  ${line}`);
+    const chosen = answered.find((status) => status.role === 'leader') ?? answered[0]!;
+    out(`as applied by ${String(chosen.id)} (${String(chosen.role)}, commit ${String(chosen.commit)}):`);
+    for (const line of describeMembers(chosen.members as MemberView[])) out(`  ${line}`);
     return;
   }
   if (verb === 'add-learner' || verb === 'add-voter' || verb === 'remove') {

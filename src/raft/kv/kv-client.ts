@@ -69,10 +69,17 @@ export class KvClient {
 
   status(timeout_ms = 1000): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest<Buffer, Buffer>(KV_STATUS_PATH, identity, identity, Buffer.alloc(0), { deadline: Date.now() + timeout_ms }, (error, value) => {
-        if (error !== null || value === undefined) reject(new UnavailableError(`status from ${this.address} failed: ${error?.message ?? 'no value'}`));
-        else resolve(JSON.parse(value.toString()) as Record<string, unknown>);
-      });
+      this.client.makeUnaryRequest<Buffer, Buffer>(
+        KV_STATUS_PATH,
+        identity,
+        identity,
+        Buffer.alloc(0),
+        { deadline: Date.now() + timeout_ms },
+        (error, value) => {
+          if (error !== null || value === undefined) reject(new UnavailableError(`status from ${this.address} failed: ${error?.message ?? 'no value'}`));
+          else resolve(JSON.parse(value.toString()) as Record<string, unknown>);
+        },
+      );
     });
   }
 
@@ -97,7 +104,13 @@ export class KvClient {
           reject(new UnavailableError(`${what} through ${this.address} failed: ${error?.message ?? 'no value'}`));
           return;
         }
-        const reply = JSON.parse(value.toString()) as { status: string; leaderId?: string | null; leaderAddress?: string | null; code?: string; message?: string };
+        const reply = JSON.parse(value.toString()) as {
+          status: string;
+          leaderId?: string | null;
+          leaderAddress?: string | null;
+          code?: string;
+          message?: string;
+        };
         if (reply.status === 'ok') resolve(reply as Extract<R, { status: 'ok' }>);
         else if (reply.status === 'not-leader') reject(new NotLeaderError(reply.leaderId ?? null, reply.leaderAddress ?? null));
         else reject(new ZkpError((reply.code ?? 'INTERNAL') as ErrorCode, reply.message ?? `${what} failed`));

@@ -10,7 +10,14 @@ import type { LeaderChange, RaftNode } from '../driver/raft-node.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../transport/logger.ts';
 import { encodePut, putBytesMax, writePut, type KvStateMachine } from './kv-state-machine.ts';
-import { decodeSessionResult, encodePlainCommand, encodeRegisterCommand, sessionHeaderBytesMax, writeSessionHeader, type SessionTag } from '../sessions/envelope.ts';
+import {
+  decodeSessionResult,
+  encodePlainCommand,
+  encodeRegisterCommand,
+  sessionHeaderBytesMax,
+  writeSessionHeader,
+  type SessionTag,
+} from '../sessions/envelope.ts';
 import type { ExactlyOnceStateMachine } from '../sessions/exactly-once.ts';
 import {
   decodeRequests,
@@ -69,7 +76,9 @@ function jsonUnary(what: string, handle: (fields: Record<string, unknown>) => Pr
 }
 
 /** The refusal half of an administrative JSON reply. */
-function adminRefusal(error: unknown): { status: 'not-leader'; leaderId: string | null; leaderAddress: string | null } | { status: 'error'; code: string; message: string } {
+function adminRefusal(
+  error: unknown,
+): { status: 'not-leader'; leaderId: string | null; leaderAddress: string | null } | { status: 'error'; code: string; message: string } {
   if (error instanceof NotLeaderError) return { status: 'not-leader', leaderId: error.leaderId, leaderAddress: error.leaderAddress };
   const code = error instanceof ZkpError ? error.code : 'INTERNAL';
   return { status: 'error', code, message: error instanceof Error ? error.message : String(error) };
@@ -225,7 +234,9 @@ export class KvService {
           ? { raftAddress: request.raftAddress, clientAddress: request.clientAddress }
           : undefined;
       const result =
-        request.op === 'remove' ? await this.node.removeMember(request.id) : await this.node.addMember(request.id, request.op === 'add-voter' ? 'voter' : 'learner', given);
+        request.op === 'remove'
+          ? await this.node.removeMember(request.id)
+          : await this.node.addMember(request.id, request.op === 'add-voter' ? 'voter' : 'learner', given);
       return { status: 'ok', index: result.index, members: result.members };
     } catch (error) {
       return adminRefusal(error);
@@ -240,7 +251,7 @@ export class KvService {
    */
   private async transfer(fields: Record<string, unknown>): Promise<TransferReply> {
     try {
-      const to = fields['to'];
+      const to = fields.to;
       if (typeof to !== 'string' || to.length === 0) throw new InvalidArgumentError('transfer request needs the id of the node to hand leadership to');
       const wait_ms = 4 * this.node.options.electionTicks * this.node.options.tick_ms;
       const led = new Promise<TransferReply>((resolve, reject) => {
@@ -285,10 +296,12 @@ export class KvService {
 
 function parseMembershipRequest(fields: Record<string, unknown>): MembershipRequest {
   const { op, id, raftAddress, clientAddress } = fields;
-  if (op !== 'add-learner' && op !== 'add-voter' && op !== 'remove') throw new InvalidArgumentError(`membership op must be add-learner, add-voter or remove, got ${JSON.stringify(op)}`);
+  if (op !== 'add-learner' && op !== 'add-voter' && op !== 'remove')
+    throw new InvalidArgumentError(`membership op must be add-learner, add-voter or remove, got ${JSON.stringify(op)}`);
   if (typeof id !== 'string') throw new InvalidArgumentError('membership request needs an id');
   if (op === 'remove') return { op, id };
   if ((raftAddress === undefined) !== (clientAddress === undefined)) throw new InvalidArgumentError('give both the raft and the client address, or neither');
-  if (raftAddress !== undefined && (typeof raftAddress !== 'string' || typeof clientAddress !== 'string')) throw new InvalidArgumentError('addresses must be strings');
+  if (raftAddress !== undefined && (typeof raftAddress !== 'string' || typeof clientAddress !== 'string'))
+    throw new InvalidArgumentError('addresses must be strings');
   return raftAddress === undefined ? { op, id } : { op, id, raftAddress: raftAddress as string, clientAddress: clientAddress as string };
 }

@@ -93,8 +93,7 @@ export function decodeRequests(frame: Uint8Array): KvRequest[] {
     else if (op === 3) {
       const value = r.bytes().slice();
       out.push({ id, op: 'put', key, value, session: { clientId: r.string(), seq: r.varuint(), ackedBelow: r.varuint() } });
-    }
-    else throw new CorruptFileError(`kv request frame: unknown op ${op}`);
+    } else throw new CorruptFileError(`kv request frame: unknown op ${op}`);
   }
   r.expectEnd();
   return out;

@@ -88,7 +88,8 @@ export function writeSessionHeader(w: Writer, tag: SessionTag): void {
 
 /** Refuses a tag that could never be valid, with the reason (the client's bug, not the cluster's). */
 export function checkTag(tag: SessionTag): void {
-  if (tag.clientId.length === 0 || tag.clientId.length > CLIENT_ID_CHARS_MAX) throw new InvalidArgumentError(`session client id must be 1 to ${CLIENT_ID_CHARS_MAX} characters, got ${tag.clientId.length}`);
+  if (tag.clientId.length === 0 || tag.clientId.length > CLIENT_ID_CHARS_MAX)
+    throw new InvalidArgumentError(`session client id must be 1 to ${CLIENT_ID_CHARS_MAX} characters, got ${tag.clientId.length}`);
   if (!Number.isSafeInteger(tag.seq) || tag.seq < 1) throw new InvalidArgumentError(`session seq must be an integer >= 1, got ${tag.seq}`);
   if (!Number.isSafeInteger(tag.ackedBelow) || tag.ackedBelow < 0 || tag.ackedBelow > tag.seq) {
     throw new InvalidArgumentError(`session acked-below must be an integer from 0 to the request's seq (${tag.seq}), got ${tag.ackedBelow}`);

@@ -32,18 +32,12 @@ import { readHardState, readSnapshot, writeHardState, writeSnapshot } from '../c
 import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
 import { DataDirLock } from './dir-lock.ts';
 import { decodeEnvelope, encodeEnvelope, fsyncDirectory, writeFileAtomic, type Identity } from './files.ts';
-import {
-  encodeBatchRecord,
-  encodeSegmentHeader,
-  parseSegmentFileName,
-  scanSegment,
-  segmentFileName,
-} from './segment.ts';
+import { encodeBatchRecord, encodeSegmentHeader, parseSegmentFileName, scanSegment, segmentFileName } from './segment.ts';
 import { sliceEntries, sliceFirstIndex, sliceLastIndex, sliceTerm } from '../core/log-slice.ts';
 
 const fdatasyncAsync = promisify(fs.fdatasync);
 /** Synchronized data writes (Linux, macOS); undefined where the platform has no such flag. */
-const O_DSYNC: number | undefined = (fs.constants as Record<string, number | undefined>)['O_DSYNC'];
+const O_DSYNC: number | undefined = (fs.constants as Record<string, number | undefined>).O_DSYNC;
 
 /** How far ahead of its records a segment file is extended with zeros (capped at segment_bytes_max). */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
@@ -210,9 +204,7 @@ export class DurableLogStorage implements LogStorage {
         fs.unlinkSync(path.join(this.dir, name));
         staleSegmentsDeleted++;
       } else if (parsed.generation > this.generation) {
-        throw new CorruptFileError(
-          `${path.join(this.dir, name)} has generation ${parsed.generation}, newer than the snapshot's ${this.generation}`,
-        );
+        throw new CorruptFileError(`${path.join(this.dir, name)} has generation ${parsed.generation}, newer than the snapshot's ${this.generation}`);
       } else {
         current.push({ name, ...parsed });
       }
@@ -230,7 +222,9 @@ export class DurableLogStorage implements LogStorage {
       const file = path.join(this.dir, info.name);
       const scanned = scanSegment(fs.readFileSync(file), this.identity, file);
       if (scanned.header.generation !== info.generation || scanned.header.sequence !== info.sequence) {
-        throw new CorruptFileError(`${file}: header (generation ${scanned.header.generation}, sequence ${scanned.header.sequence}) does not match the file name`);
+        throw new CorruptFileError(
+          `${file}: header (generation ${scanned.header.generation}, sequence ${scanned.header.sequence}) does not match the file name`,
+        );
       }
       if (scanned.tornTail_bytes > 0) {
         if (s !== current.length - 1) {
@@ -265,13 +259,22 @@ export class DurableLogStorage implements LogStorage {
         replayed.length = first - replayedStart;
         for (const e of batch.entries) replayed.push(e);
       }
-      this.segments.push({ name: info.name, generation: info.generation, sequence: info.sequence, maxIndex, size_bytes: scanned.validEnd_bytes, allocated_bytes: scanned.validEnd_bytes + scanned.preallocated_bytes });
+      this.segments.push({
+        name: info.name,
+        generation: info.generation,
+        sequence: info.sequence,
+        maxIndex,
+        size_bytes: scanned.validEnd_bytes,
+        allocated_bytes: scanned.validEnd_bytes + scanned.preallocated_bytes,
+      });
     }
 
     const snapIndex = this.snap.metadata.index;
     if (replayed.length > 0) {
       if (replayedStart > snapIndex + 1) {
-        throw new CorruptFileError(`${this.dir}: the log starts at index ${replayedStart} but the snapshot ends at ${snapIndex}; entries in between are missing`);
+        throw new CorruptFileError(
+          `${this.dir}: the log starts at index ${replayedStart} but the snapshot ends at ${snapIndex}; entries in between are missing`,
+        );
       }
       const atSnapshot = replayed[snapIndex - replayedStart];
       if (atSnapshot !== undefined && atSnapshot.term !== this.snap.metadata.term) {
@@ -419,7 +422,8 @@ export class DurableLogStorage implements LogStorage {
   // ---- writes ----
 
   private checkWritable(): void {
-    if (this.failed !== null) throw new CorruptFileError(`durable log in ${this.dir} failed earlier and refuses writes: ${this.failed.message}`, { cause: this.failed });
+    if (this.failed !== null)
+      throw new CorruptFileError(`durable log in ${this.dir} failed earlier and refuses writes: ${this.failed.message}`, { cause: this.failed });
     assert(!this.closed, 'durable log used after close');
     assert(!this.writing, 'durable log: one write at a time (the Ready loop is serial)');
   }

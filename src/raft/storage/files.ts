@@ -50,12 +50,7 @@ export function encodeEnvelope(magic: string, identity: Identity, writeBody: (w:
  * and identity. Returns the body reader (positioned after the ids) and the
  * envelope's total length.
  */
-export function decodeEnvelope(
-  bytes: Buffer,
-  magic: string,
-  expected: Identity,
-  file: string,
-): { body: Reader; length_bytes: number } {
+export function decodeEnvelope(bytes: Buffer, magic: string, expected: Identity, file: string): { body: Reader; length_bytes: number } {
   if (bytes.length < ENVELOPE_OVERHEAD_BYTES) {
     throw new CorruptFileError(`${file}: header is truncated (${bytes.length} bytes)`);
   }

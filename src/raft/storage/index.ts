@@ -1,1 +1,8 @@
-export { BOOTSTRAP_INDEX, DurableLogStorage, SEGMENT_BYTES_MAX_DEFAULT, type DurableLogOptions, type PreparedSnapshot, type RecoveryReport } from './durable-log.ts';
+export {
+  BOOTSTRAP_INDEX,
+  DurableLogStorage,
+  SEGMENT_BYTES_MAX_DEFAULT,
+  type DurableLogOptions,
+  type PreparedSnapshot,
+  type RecoveryReport,
+} from './durable-log.ts';

@@ -187,5 +187,11 @@ export function scanSegment(bytes: Buffer, identity: Identity, file: string): Sc
     batches.push({ offset, entries: decodeBatchPayload(payload, file, offset) });
     offset += length;
   }
-  return { header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex }, batches, validEnd_bytes: offset, tornTail_bytes: 0, preallocated_bytes: 0 };
+  return {
+    header: { generation: header.generation, sequence: header.sequence, firstIndex: header.firstIndex },
+    batches,
+    validEnd_bytes: offset,
+    tornTail_bytes: 0,
+    preallocated_bytes: 0,
+  };
 }

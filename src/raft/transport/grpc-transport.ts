@@ -60,7 +60,9 @@ export class GrpcTransport {
     if (options.clusterId.length === 0) throw new InvalidArgumentError('raft transport: clusterId must be non-empty');
     this.logger = options.logger ?? silentLogger;
     for (const [peerId, address] of options.peers) this.setPeer(peerId, address);
-    this.server.addService(RAFT_SERVICE, { Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => this.serve(call, callback) });
+    this.server.addService(RAFT_SERVICE, {
+      Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => this.serve(call, callback),
+    });
   }
 
   /**
@@ -98,7 +100,8 @@ export class GrpcTransport {
   start(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(this.options.listenAddress, grpc.ServerCredentials.createInsecure(), (error, port) => {
-        if (error !== null) reject(new InvalidArgumentError(`raft transport cannot listen on ${this.options.listenAddress}: ${error.message}`, { cause: error }));
+        if (error !== null)
+          reject(new InvalidArgumentError(`raft transport cannot listen on ${this.options.listenAddress}: ${error.message}`, { cause: error }));
         else resolve(port);
       });
     });
@@ -130,7 +133,10 @@ export class GrpcTransport {
       // The stream's identity was checked; each message must agree with it.
       const forMe = messages.filter((m) => m.to === this.options.selfId && m.from === from);
       if (forMe.length !== messages.length && this.logLimiter.allow(`misaddressed ${from}`)) {
-        this.logger.warn({ peer: from, dropped: messages.length - forMe.length }, 'dropping raft messages whose sender or recipient differs from their stream\'s');
+        this.logger.warn(
+          { peer: from, dropped: messages.length - forMe.length },
+          "dropping raft messages whose sender or recipient differs from their stream's",
+        );
       }
       this.senders.get(from)?.noteAlive();
       if (forMe.length > 0 && !this.closed) this.options.onMessages(forMe);

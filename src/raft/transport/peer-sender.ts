@@ -93,7 +93,11 @@ export class PeerSender {
         // Refused for who we are: retrying soon cannot help, and the operator must hear why.
         this.stats.refusals++;
         this.backoff_ms = this.options.reconnect_ms_max;
-        if (this.refusalLog.allow('refused')) this.options.logger.error({ peer: this.options.peerId, address: this.options.address, reason: error.details }, 'raft peer refused this node\'s stream');
+        if (this.refusalLog.allow('refused'))
+          this.options.logger.error(
+            { peer: this.options.peerId, address: this.options.address, reason: error.details },
+            "raft peer refused this node's stream",
+          );
       } else {
         this.options.logger.debug({ peer: this.options.peerId, error: error?.message }, 'raft stream to peer ended');
       }
@@ -118,7 +122,10 @@ export class PeerSender {
     if (encoded.length > BATCH_BYTES_MAX) {
       // Nothing can carry it; the core resends a snapshot later, so say why it never arrives.
       this.stats.dropped_messages += batch.length;
-      this.options.logger.error({ peer: this.options.peerId, bytes: encoded.length, limit_bytes: BATCH_BYTES_MAX }, 'raft batch (a snapshot?) above the transport limit; dropped');
+      this.options.logger.error(
+        { peer: this.options.peerId, bytes: encoded.length, limit_bytes: BATCH_BYTES_MAX },
+        'raft batch (a snapshot?) above the transport limit; dropped',
+      );
       return;
     }
     this.stats.sent_messages += batch.length;

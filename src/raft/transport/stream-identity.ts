@@ -61,7 +61,7 @@ export function checkStream(metadata: grpc.Metadata, self: LocalIdentity, remote
       ok: false,
       reason:
         `node ${JSON.stringify(from)} of cluster ${JSON.stringify(clusterId)} (at ${remote}) sent to node ${JSON.stringify(self.nodeId)} of cluster ${JSON.stringify(self.clusterId)}: ` +
-        'refused; every node of one cluster must run with the same --cluster-id, and --peers must name only that cluster\'s nodes',
+        "refused; every node of one cluster must run with the same --cluster-id, and --peers must name only that cluster's nodes",
       key: `cluster ${JSON.stringify(clusterId)} node ${JSON.stringify(from)}`,
     };
   }

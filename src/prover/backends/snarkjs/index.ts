@@ -3,7 +3,16 @@
  * what snarkjs's groth16_prove.js does. Every other backend is tested against
  * this one, so it favours being obviously the same as snarkjs over speed.
  */
-import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES, type BaseSet, type CircuitBases, type ProgressFn, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
+import {
+  FR_BYTES,
+  G1_AFFINE_BYTES,
+  G2_AFFINE_BYTES,
+  type BaseSet,
+  type CircuitBases,
+  type ProgressFn,
+  type ProverBackend,
+  type ResidentCircuit,
+} from '../../backend.ts';
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { bn128, type FfCurve, type FfGroup } from '../../ffjs.ts';
 import { COEFF_ENTRY_BYTES } from '../../io/zkey.ts';
@@ -44,7 +53,12 @@ export async function createSnarkjsBackend(): Promise<ProverBackend> {
     },
 
     async computeH(a, b, c, log2n, progress) {
-      for (const [what, values] of [['a', a], ['b', b], ['c', c]] as const) checkVector(`computeH ${what}`, values, log2n);
+      for (const [what, values] of [
+        ['a', a],
+        ['b', b],
+        ['c', c],
+      ] as const)
+        checkVector(`computeH ${what}`, values, log2n);
       const inc = cosetGenerator(curve, log2n);
       const toCoset = async (values: Uint8Array, what: string, step: number): Promise<Uint8Array> => {
         progress?.(`computeH ${what}`, step, 3);
@@ -101,12 +115,14 @@ async function msm(group: FfGroup, what: string, pointBytes: number, bases: Uint
 /** snarkjs's buildABC1, element by element with ffjavascript's Fr (Montgomery products). */
 function buildABC(curve: FfCurve, coeffs: Uint8Array, witness: Uint8Array, domainSize: number): { a: Uint8Array; b: Uint8Array; c: Uint8Array } {
   const Fr = curve.Fr;
-  if (!Number.isInteger(domainSize) || domainSize < 1 || (domainSize & (domainSize - 1)) !== 0) throw new InvalidArgumentError(`buildABC: domainSize ${domainSize} is not a power of two`);
+  if (!Number.isInteger(domainSize) || domainSize < 1 || (domainSize & (domainSize - 1)) !== 0)
+    throw new InvalidArgumentError(`buildABC: domainSize ${domainSize} is not a power of two`);
   if (coeffs.byteLength < 4) throw new InvalidArgumentError('buildABC: coeffs is shorter than its count');
   if (witness.byteLength % FR_BYTES !== 0) throw new InvalidArgumentError(`buildABC: witness is ${witness.byteLength} bytes, not a multiple of ${FR_BYTES}`);
   const view = new DataView(coeffs.buffer, coeffs.byteOffset, coeffs.byteLength);
   const nCoeffs = view.getUint32(0, true);
-  if (coeffs.byteLength !== 4 + nCoeffs * COEFF_ENTRY_BYTES) throw new InvalidArgumentError(`buildABC: coeffs is ${coeffs.byteLength} bytes but counts ${nCoeffs} entries`);
+  if (coeffs.byteLength !== 4 + nCoeffs * COEFF_ENTRY_BYTES)
+    throw new InvalidArgumentError(`buildABC: coeffs is ${coeffs.byteLength} bytes but counts ${nCoeffs} entries`);
   const nWitness = witness.byteLength / FR_BYTES;
 
   const a = new Uint8Array(domainSize * FR_BYTES);
@@ -172,7 +188,9 @@ function cosetGenerator(curve: FfCurve, log2n: number): Uint8Array {
 }
 
 function checkVector(what: string, values: Uint8Array, log2n: number): void {
-  if (!Number.isInteger(log2n) || log2n < 0 || log2n > LOG2N_MAX) throw new InvalidArgumentError(`${what}: log2n must be an integer in 0..${LOG2N_MAX}, got ${log2n}`);
+  if (!Number.isInteger(log2n) || log2n < 0 || log2n > LOG2N_MAX)
+    throw new InvalidArgumentError(`${what}: log2n must be an integer in 0..${LOG2N_MAX}, got ${log2n}`);
   const expected_bytes = FR_BYTES * 2 ** log2n;
-  if (values.byteLength !== expected_bytes) throw new InvalidArgumentError(`${what}: ${values.byteLength} bytes given, 2^${log2n} Fr elements need ${expected_bytes}`);
+  if (values.byteLength !== expected_bytes)
+    throw new InvalidArgumentError(`${what}: ${values.byteLength} bytes given, 2^${log2n} Fr elements need ${expected_bytes}`);
 }

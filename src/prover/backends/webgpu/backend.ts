@@ -5,7 +5,7 @@
  * backend so those retry on a CPU backend).
  */
 import { InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
-import { FR_BYTES, type BaseSet, type CircuitBases, type ProgressFn, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
+import { FR_BYTES, type BaseSet, type CircuitBases, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
 import { createAbcBuilder } from './build-abc.ts';
 import { chooseCodegen, curveCodeFromEnv, type CodegenOptions, type CurveCode } from './codegen.ts';
 import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts';
@@ -115,7 +115,8 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
     codegen,
     buildAbcKind: abc.kind,
     // Ends with "(backend)": the CLI prints this line and its tests match that shape.
-    describe: () => `webgpu: ${gpu.adapterDescription} [curve code ${codegen.curveCode}, limbs ${codegen.unrollLimbs ? 'unrolled' : 'rolled'}, buildABC ${abc.kind}] (${gpu.backend})`,
+    describe: () =>
+      `webgpu: ${gpu.adapterDescription} [curve code ${codegen.curveCode}, limbs ${codegen.unrollLimbs ? 'unrolled' : 'rolled'}, buildABC ${abc.kind}] (${gpu.backend})`,
     warm: (group) => guarded('warm', () => (group === 'G1' ? g1.warm() : g2.warm())),
     loadCircuit: (bases) => guarded('loadCircuit', () => loadCircuit(bases)),
     msmG1: (bases, scalars) => guarded('msmG1', () => plainMsm(g1, bases, scalars, G1_SPEC.affineBytes)),
@@ -138,15 +139,21 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
         NttEngine.checkSize(c, log2n);
         progress?.('computeH', 0, 1);
         // One command buffer: three (iNTT, coset, NTT) chains, then join.
-        const out = await ntt.run([a, b, c], 2, async (enc, buffers, owned) => {
-          const scratch = buffers[3]!;
-          for (const data of buffers.slice(0, 3)) {
-            await ntt.encodeNtt(enc, data, scratch, log2n, 'inverse', owned);
-            await ntt.encodeCoset(enc, data, log2n, owned);
-            await ntt.encodeNtt(enc, data, scratch, log2n, 'forward', owned);
-          }
-          await ntt.encodeJoin(enc, buffers[0]!, buffers[1]!, buffers[2]!, buffers[4]!, n, owned);
-        }, 4, n * FR_BYTES);
+        const out = await ntt.run(
+          [a, b, c],
+          2,
+          async (enc, buffers, owned) => {
+            const scratch = buffers[3]!;
+            for (const data of buffers.slice(0, 3)) {
+              await ntt.encodeNtt(enc, data, scratch, log2n, 'inverse', owned);
+              await ntt.encodeCoset(enc, data, log2n, owned);
+              await ntt.encodeNtt(enc, data, scratch, log2n, 'forward', owned);
+            }
+            await ntt.encodeJoin(enc, buffers[0]!, buffers[1]!, buffers[2]!, buffers[4]!, n, owned);
+          },
+          4,
+          n * FR_BYTES,
+        );
         progress?.('computeH', 1, 1);
         return out;
       }),

@@ -46,7 +46,8 @@ export function buildAbcHost(coeffs: Uint8Array, witness: Uint8Array, domainSize
   if (coeffs.byteLength < 4) throw new CorruptFileError('zkey coefficients section is shorter than its count');
   const view = new DataView(coeffs.buffer, coeffs.byteOffset, coeffs.byteLength);
   const nCoef = view.getUint32(0, true);
-  if (coeffs.byteLength !== 4 + nCoef * COEF_BYTES) throw new CorruptFileError(`zkey coefficients section: ${nCoef} coefficients need ${4 + nCoef * COEF_BYTES} bytes, found ${coeffs.byteLength}`);
+  if (coeffs.byteLength !== 4 + nCoef * COEF_BYTES)
+    throw new CorruptFileError(`zkey coefficients section: ${nCoef} coefficients need ${4 + nCoef * COEF_BYTES} bytes, found ${coeffs.byteLength}`);
   const nSignals = witness.byteLength / FR_BYTES;
   const w = new Map<number, bigint>();
   const acc = [new Array<bigint>(domainSize).fill(0n), new Array<bigint>(domainSize).fill(0n)];

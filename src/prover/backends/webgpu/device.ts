@@ -89,12 +89,16 @@ export class GpuDevice {
       if (adapter && !candidates.some((a) => describeAdapter(a) === describeAdapter(adapter))) candidates.push(adapter);
     }
     if (candidates.length === 0) {
-      throw new BackendUnavailableError(`webgpu: no adapter found for Dawn backend '${backend}' (set ZKP_WEBGPU_BACKEND; on hosts without a GPU install Mesa lavapipe)`);
+      throw new BackendUnavailableError(
+        `webgpu: no adapter found for Dawn backend '${backend}' (set ZKP_WEBGPU_BACKEND; on hosts without a GPU install Mesa lavapipe)`,
+      );
     }
     const match = options.adapterMatch?.toLowerCase();
     const adapter = match === undefined ? candidates[0] : candidates.find((a) => describeAdapter(a).toLowerCase().includes(match));
     if (!adapter) {
-      throw new BackendUnavailableError(`webgpu: no adapter matches ZKP_WEBGPU_ADAPTER='${options.adapterMatch}'; found: ${candidates.map(describeAdapter).join('; ')}`);
+      throw new BackendUnavailableError(
+        `webgpu: no adapter matches ZKP_WEBGPU_ADAPTER='${options.adapterMatch}'; found: ${candidates.map(describeAdapter).join('; ')}`,
+      );
     }
     adapterRefs.add(adapter);
     const l = adapter.limits;

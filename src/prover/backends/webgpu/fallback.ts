@@ -64,9 +64,17 @@ export function withNativeFallback(primary: ProverBackend, loadFallback: Backend
     return {
       id: bases.id,
       msmG1: (set: Exclude<BaseSet, 'B2'>, scalars, progress) =>
-        attempt(`msmG1 ${set}`, () => (onGpu ? onGpu.msmG1(set, scalars, progress) : Promise.reject(new DeviceLostError('no device circuit'))), async (b) => (await cpuCircuit(b)).msmG1(set, scalars, progress)),
+        attempt(
+          `msmG1 ${set}`,
+          () => (onGpu ? onGpu.msmG1(set, scalars, progress) : Promise.reject(new DeviceLostError('no device circuit'))),
+          async (b) => (await cpuCircuit(b)).msmG1(set, scalars, progress),
+        ),
       msmG2: (set, scalars, progress) =>
-        attempt(`msmG2 ${set}`, () => (onGpu ? onGpu.msmG2(set, scalars, progress) : Promise.reject(new DeviceLostError('no device circuit'))), async (b) => (await cpuCircuit(b)).msmG2(set, scalars, progress)),
+        attempt(
+          `msmG2 ${set}`,
+          () => (onGpu ? onGpu.msmG2(set, scalars, progress) : Promise.reject(new DeviceLostError('no device circuit'))),
+          async (b) => (await cpuCircuit(b)).msmG2(set, scalars, progress),
+        ),
       release: async () => {
         if (onGpu && !primaryLost) await onGpu.release().catch(() => undefined);
         if (onCpu) await (await onCpu).release();
@@ -95,12 +103,42 @@ export function withNativeFallback(primary: ProverBackend, loadFallback: Backend
       circuits.set(bases.id, handle);
       return handle;
     },
-    msmG1: (bases, scalars) => attempt('msmG1', () => primary.msmG1(bases, scalars), (b) => b.msmG1(bases, scalars)),
-    msmG2: (bases, scalars) => attempt('msmG2', () => primary.msmG2(bases, scalars), (b) => b.msmG2(bases, scalars)),
-    buildABC: (coeffs, witness, domainSize) => attempt('buildABC', () => primary.buildABC(coeffs, witness, domainSize), (b) => b.buildABC(coeffs, witness, domainSize)),
-    ntt: (values, log2n, direction) => attempt('ntt', () => primary.ntt(values, log2n, direction), (b) => b.ntt(values, log2n, direction)),
-    cosetShift: (values, log2n) => attempt('cosetShift', () => primary.cosetShift(values, log2n), (b) => b.cosetShift(values, log2n)),
-    computeH: (a, b, c, log2n, progress) => attempt('computeH', () => primary.computeH(a, b, c, log2n, progress), (cpuBackend) => cpuBackend.computeH(a, b, c, log2n, progress)),
+    msmG1: (bases, scalars) =>
+      attempt(
+        'msmG1',
+        () => primary.msmG1(bases, scalars),
+        (b) => b.msmG1(bases, scalars),
+      ),
+    msmG2: (bases, scalars) =>
+      attempt(
+        'msmG2',
+        () => primary.msmG2(bases, scalars),
+        (b) => b.msmG2(bases, scalars),
+      ),
+    buildABC: (coeffs, witness, domainSize) =>
+      attempt(
+        'buildABC',
+        () => primary.buildABC(coeffs, witness, domainSize),
+        (b) => b.buildABC(coeffs, witness, domainSize),
+      ),
+    ntt: (values, log2n, direction) =>
+      attempt(
+        'ntt',
+        () => primary.ntt(values, log2n, direction),
+        (b) => b.ntt(values, log2n, direction),
+      ),
+    cosetShift: (values, log2n) =>
+      attempt(
+        'cosetShift',
+        () => primary.cosetShift(values, log2n),
+        (b) => b.cosetShift(values, log2n),
+      ),
+    computeH: (a, b, c, log2n, progress) =>
+      attempt(
+        'computeH',
+        () => primary.computeH(a, b, c, log2n, progress),
+        (cpuBackend) => cpuBackend.computeH(a, b, c, log2n, progress),
+      ),
     close: async () => {
       for (const c of circuits.values()) await c.release().catch(() => undefined);
       circuits.clear();

@@ -25,7 +25,15 @@ function pairBytes(pairs: ReadonlyArray<readonly [bigint, bigint]>): Uint8Array 
   return out;
 }
 
-async function dispatch(gpu: GpuDevice, pipe: GPUComputePipeline, entry: 'field_ops' | 'mul_chain', input: Uint8Array, threads: number, resultBytes: number, chainLength: number): Promise<{ out: Uint8Array; ms: number }> {
+async function dispatch(
+  gpu: GpuDevice,
+  pipe: GPUComputePipeline,
+  entry: 'field_ops' | 'mul_chain',
+  input: Uint8Array,
+  threads: number,
+  resultBytes: number,
+  chainLength: number,
+): Promise<{ out: Uint8Array; ms: number }> {
   const inBuf = await gpu.uploadBuffer('field-kernels-in', input);
   const outBuf = await gpu.storageBuffer('field-kernels-out', resultBytes);
   const params = await gpu.uniform('field-kernels-chain', [chainLength, 0, 0, 0]);
@@ -33,7 +41,10 @@ async function dispatch(gpu: GpuDevice, pipe: GPUComputePipeline, entry: 'field_
     const enc = gpu.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipe);
-    const bindings: Array<readonly [number, GPUBuffer]> = [[0, inBuf], [1, outBuf]];
+    const bindings: Array<readonly [number, GPUBuffer]> = [
+      [0, inBuf],
+      [1, outBuf],
+    ];
     if (entry === 'mul_chain') bindings.push([2, params]); // field_ops does not use the uniform
     pass.setBindGroup(0, gpu.bindGroup(pipe, bindings));
     const [x, y] = gpu.grid(threads, WORKGROUP_SIZE);
@@ -52,7 +63,13 @@ async function dispatch(gpu: GpuDevice, pipe: GPUComputePipeline, entry: 'field_
 }
 
 /** [a + b, a - b, mul(a, b)] per pair, where mul is the width's Montgomery product (a*b/2^256 or a*b/2^260). */
-export async function runFieldOps(gpu: GpuDevice, field: FieldName, width: LimbWidth, codegen: CodegenOptions, pairs: ReadonlyArray<readonly [bigint, bigint]>): Promise<bigint[][]> {
+export async function runFieldOps(
+  gpu: GpuDevice,
+  field: FieldName,
+  width: LimbWidth,
+  codegen: CodegenOptions,
+  pairs: ReadonlyArray<readonly [bigint, bigint]>,
+): Promise<bigint[][]> {
   if (pairs.length === 0) throw new InvalidArgumentError('runFieldOps: no input pairs');
   const pipe = await pipeline(gpu, field, width, codegen, 'field_ops');
   const { out } = await dispatch(gpu, pipe, 'field_ops', pairBytes(pairs), pairs.length, pairs.length * 3 * 32, 0);
@@ -60,8 +77,16 @@ export async function runFieldOps(gpu: GpuDevice, field: FieldName, width: LimbW
 }
 
 /** Per thread x <- mul(x, y), chainLength times; returns every thread's x and the wall time of the dispatch. */
-export async function runMulChain(gpu: GpuDevice, field: FieldName, width: LimbWidth, codegen: CodegenOptions, pairs: ReadonlyArray<readonly [bigint, bigint]>, chainLength: number): Promise<{ results: bigint[]; ms: number }> {
-  if (!Number.isInteger(chainLength) || chainLength < 1) throw new InvalidArgumentError(`runMulChain: chain length must be a positive integer, got ${chainLength}`);
+export async function runMulChain(
+  gpu: GpuDevice,
+  field: FieldName,
+  width: LimbWidth,
+  codegen: CodegenOptions,
+  pairs: ReadonlyArray<readonly [bigint, bigint]>,
+  chainLength: number,
+): Promise<{ results: bigint[]; ms: number }> {
+  if (!Number.isInteger(chainLength) || chainLength < 1)
+    throw new InvalidArgumentError(`runMulChain: chain length must be a positive integer, got ${chainLength}`);
   if (pairs.length === 0) throw new InvalidArgumentError('runMulChain: no input pairs');
   const pipe = await pipeline(gpu, field, width, codegen, 'mul_chain');
   const { out, ms } = await dispatch(gpu, pipe, 'mul_chain', pairBytes(pairs), pairs.length, pairs.length * 32, chainLength);

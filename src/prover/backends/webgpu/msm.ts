@@ -17,7 +17,15 @@ export const MSM_WORKGROUP_SIZE = 64;
 /** Entries per accumulation thread: bounds each thread's work (watchdog) and sets the level shrink factor K/2. */
 export const ENTRIES_PER_THREAD = 32;
 
-type Entry = 'msm_decompose' | 'scan_local' | 'scan_blocks' | 'scan_finish' | 'msm_scatter' | 'msm_accumulate_affine' | 'msm_accumulate_jac' | 'msm_bucket_reduce';
+type Entry =
+  | 'msm_decompose'
+  | 'scan_local'
+  | 'scan_blocks'
+  | 'scan_finish'
+  | 'msm_scatter'
+  | 'msm_accumulate_affine'
+  | 'msm_accumulate_jac'
+  | 'msm_bucket_reduce';
 
 export interface MsmOptions {
   /** Upper bound on points per chunk (tests use it to exercise chunking); the device limits may lower it. */
@@ -85,24 +93,43 @@ export class MsmEngine<T> {
 
   private pipeline(entry: Entry): Promise<GPUComputePipeline> {
     const key = `msm-${this.spec.name}-wg${MSM_WORKGROUP_SIZE}-k${ENTRIES_PER_THREAD}-${codegenKey(this.codegen)}`;
-    return this.gpu.pipeline(key, () => buildMsmShader(this.spec.name, { workgroupSize: MSM_WORKGROUP_SIZE, entriesPerThread: ENTRIES_PER_THREAD }, this.codegen), entry);
+    return this.gpu.pipeline(
+      key,
+      () => buildMsmShader(this.spec.name, { workgroupSize: MSM_WORKGROUP_SIZE, entriesPerThread: ENTRIES_PER_THREAD }, this.codegen),
+      entry,
+    );
   }
 
   /** Compiles every stage now (the first MSM would otherwise pay for it). */
   async warm(): Promise<void> {
-    for (const e of ['msm_decompose', 'scan_local', 'scan_blocks', 'scan_finish', 'msm_scatter', 'msm_accumulate_affine', 'msm_accumulate_jac', 'msm_bucket_reduce'] as const) await this.pipeline(e);
+    for (const e of [
+      'msm_decompose',
+      'scan_local',
+      'scan_blocks',
+      'scan_finish',
+      'msm_scatter',
+      'msm_accumulate_affine',
+      'msm_accumulate_jac',
+      'msm_bucket_reduce',
+    ] as const)
+      await this.pipeline(e);
   }
 
   async upload(bases: Uint8Array, label: string): Promise<ResidentBases> {
     if (bases.byteLength % this.spec.affineBytes !== 0) {
-      throw new InvalidArgumentError(`${label}: ${bases.byteLength} bytes is not a whole number of ${this.spec.name.toUpperCase()} affine points (${this.spec.affineBytes} bytes each)`);
+      throw new InvalidArgumentError(
+        `${label}: ${bases.byteLength} bytes is not a whole number of ${this.spec.name.toUpperCase()} affine points (${this.spec.affineBytes} bytes each)`,
+      );
     }
     const points = bases.byteLength / this.spec.affineBytes;
     const chunks: { buffer: GPUBuffer; first: number; points: number }[] = [];
     try {
       for (let first = 0; first < points; first += this.chunkPoints) {
         const count = Math.min(this.chunkPoints, points - first);
-        const buffer = await this.gpu.uploadBuffer(`${label}[${first}]`, bases.subarray(first * this.spec.affineBytes, (first + count) * this.spec.affineBytes));
+        const buffer = await this.gpu.uploadBuffer(
+          `${label}[${first}]`,
+          bases.subarray(first * this.spec.affineBytes, (first + count) * this.spec.affineBytes),
+        );
         chunks.push({ buffer, first, points: count });
       }
     } catch (e) {
@@ -117,7 +144,8 @@ export class MsmEngine<T> {
   }
 
   async msm(resident: ResidentBases, scalars: Uint8Array): Promise<Uint8Array> {
-    if (scalars.byteLength % FR_BYTES !== 0) throw new InvalidArgumentError(`scalars: ${scalars.byteLength} bytes is not a whole number of 32-byte Fr elements`);
+    if (scalars.byteLength % FR_BYTES !== 0)
+      throw new InvalidArgumentError(`scalars: ${scalars.byteLength} bytes is not a whole number of 32-byte Fr elements`);
     const n = scalars.byteLength / FR_BYTES;
     if (n > resident.points) throw new InvalidArgumentError(`${n} scalars for only ${resident.points} bases`);
     for (let i = 0; i < n; i++) {
@@ -185,12 +213,58 @@ export class MsmEngine<T> {
       };
       const g = (threads: number): [number, number] => gpu.grid(threads, MSM_WORKGROUP_SIZE);
       const p0 = await params(entries, entries <= K);
-      await run('msm_decompose', g(n), [[0, p0], [1, scalarBuf], [2, digits], [3, counts]]);
-      await run('scan_local', [scanTiles, 1], [[0, p0], [16, counts], [4, offsets], [5, blockSums]]);
-      await run('scan_blocks', [1, 1], [[0, p0], [4, offsets], [5, blockSums]]);
-      await run('scan_finish', [scanTiles, 1], [[0, p0], [4, offsets], [5, blockSums], [6, cursor]]);
-      await run('msm_scatter', g(n), [[0, p0], [2, digits], [6, cursor], [7, keys], [8, vals]]);
-      await run('msm_accumulate_affine', g(threads0), [[0, p0], [4, offsets], [7, keys], [8, vals], [9, bases], [12, levelKeys[0]!], [13, levelPts[0]!], [14, buckets]]);
+      await run('msm_decompose', g(n), [
+        [0, p0],
+        [1, scalarBuf],
+        [2, digits],
+        [3, counts],
+      ]);
+      await run(
+        'scan_local',
+        [scanTiles, 1],
+        [
+          [0, p0],
+          [16, counts],
+          [4, offsets],
+          [5, blockSums],
+        ],
+      );
+      await run(
+        'scan_blocks',
+        [1, 1],
+        [
+          [0, p0],
+          [4, offsets],
+          [5, blockSums],
+        ],
+      );
+      await run(
+        'scan_finish',
+        [scanTiles, 1],
+        [
+          [0, p0],
+          [4, offsets],
+          [5, blockSums],
+          [6, cursor],
+        ],
+      );
+      await run('msm_scatter', g(n), [
+        [0, p0],
+        [2, digits],
+        [6, cursor],
+        [7, keys],
+        [8, vals],
+      ]);
+      await run('msm_accumulate_affine', g(threads0), [
+        [0, p0],
+        [4, offsets],
+        [7, keys],
+        [8, vals],
+        [9, bases],
+        [12, levelKeys[0]!],
+        [13, levelPts[0]!],
+        [14, buckets],
+      ]);
       let count = 2 * threads0;
       let side = 0;
       if (entries > K) {
@@ -198,13 +272,24 @@ export class MsmEngine<T> {
           assert(level < 64, 'accumulation levels do not converge');
           const last = count <= K;
           const p = await params(count, last);
-          await run('msm_accumulate_jac', g(Math.ceil(count / K)), [[0, p], [10, levelKeys[side]!], [11, levelPts[side]!], [12, levelKeys[1 - side]!], [13, levelPts[1 - side]!], [14, buckets]]);
+          await run('msm_accumulate_jac', g(Math.ceil(count / K)), [
+            [0, p],
+            [10, levelKeys[side]!],
+            [11, levelPts[side]!],
+            [12, levelKeys[1 - side]!],
+            [13, levelPts[1 - side]!],
+            [14, buckets],
+          ]);
           if (last) break;
           count = 2 * Math.ceil(count / K);
           side = 1 - side;
         }
       }
-      await run('msm_bucket_reduce', g(plan.nw * segs), [[0, p0], [14, buckets], [15, reduced]]);
+      await run('msm_bucket_reduce', g(plan.nw * segs), [
+        [0, p0],
+        [14, buckets],
+        [15, reduced],
+      ]);
       gpu.device.queue.submit([encoder.finish()]);
       const bytes = await gpu.read(reduced, plan.nw * segs * jac);
       if (this.inspect) {

@@ -30,13 +30,18 @@ export class NttEngine {
   }
 
   private pipeline(entry: Entry): Promise<GPUComputePipeline> {
-    return this.gpu.pipeline(`ntt-wg${WORKGROUP_SIZE}-${codegenKey(this.codegen)}`, () => buildNttShader({ workgroupSize: WORKGROUP_SIZE }, this.codegen), entry);
+    return this.gpu.pipeline(
+      `ntt-wg${WORKGROUP_SIZE}-${codegenKey(this.codegen)}`,
+      () => buildNttShader({ workgroupSize: WORKGROUP_SIZE }, this.codegen),
+      entry,
+    );
   }
 
   static checkSize(values: Uint8Array, log2n: number): number {
     if (!Number.isInteger(log2n) || log2n < 0 || log2n > MAX_LOG2N) throw new InvalidArgumentError(`log2n must be an integer in 0..${MAX_LOG2N}, got ${log2n}`);
     const n = 2 ** log2n;
-    if (values.byteLength !== n * FR_BYTES) throw new InvalidArgumentError(`expected ${n} Fr elements (${n * FR_BYTES} bytes) for log2n=${log2n}, got ${values.byteLength} bytes`);
+    if (values.byteLength !== n * FR_BYTES)
+      throw new InvalidArgumentError(`expected ${n} Fr elements (${n * FR_BYTES} bytes) for log2n=${log2n}, got ${values.byteLength} bytes`);
     return n;
   }
 
@@ -44,7 +49,13 @@ export class NttEngine {
     return this.gpu.uniform('ntt-params', [n, log2n, half, loBits]);
   }
 
-  private async dispatch(encoder: GPUCommandEncoder, entry: Entry, threads: number, bindings: ReadonlyArray<readonly [number, GPUBuffer]>, grid?: [number, number]): Promise<void> {
+  private async dispatch(
+    encoder: GPUCommandEncoder,
+    entry: Entry,
+    threads: number,
+    bindings: ReadonlyArray<readonly [number, GPUBuffer]>,
+    grid?: [number, number],
+  ): Promise<void> {
     const pipeline = await this.pipeline(entry);
     const pass = this.gpu.beginPass(encoder);
     pass.setPipeline(pipeline);
@@ -79,7 +90,12 @@ export class NttEngine {
     const out = await this.gpu.storageBuffer(`powers-${key}`, Math.max(n, 1) * FR_BYTES);
     const params = await this.params(n, 0, 0, loBits);
     const encoder = this.gpu.device.createCommandEncoder();
-    await this.dispatch(encoder, 'fr_powers', n, [[0, params], [5, loBuf], [6, hiBuf], [7, out]]);
+    await this.dispatch(encoder, 'fr_powers', n, [
+      [0, params],
+      [5, loBuf],
+      [6, hiBuf],
+      [7, out],
+    ]);
     this.gpu.device.queue.submit([encoder.finish()]);
     await this.gpu.device.queue.onSubmittedWorkDone();
     loBuf.destroy();
@@ -100,20 +116,45 @@ export class NttEngine {
   }
 
   /** Encodes an in-place transform of `data` (n elements) using `scratch` as the bit-reversal source. */
-  async encodeNtt(encoder: GPUCommandEncoder, data: GPUBuffer, scratch: GPUBuffer, log2n: number, direction: 'forward' | 'inverse', owned: GPUBuffer[]): Promise<void> {
+  async encodeNtt(
+    encoder: GPUCommandEncoder,
+    data: GPUBuffer,
+    scratch: GPUBuffer,
+    log2n: number,
+    direction: 'forward' | 'inverse',
+    owned: GPUBuffer[],
+  ): Promise<void> {
     const n = 2 ** log2n;
     const tw = await this.twiddles(log2n, direction);
     encoder.copyBufferToBuffer(data, 0, scratch, 0, n * FR_BYTES);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'ntt_bitrev', n, [[0, base], [1, data], [2, scratch]]);
+    await this.dispatch(encoder, 'ntt_bitrev', n, [
+      [0, base],
+      [1, data],
+      [2, scratch],
+    ]);
     if (n > 1) {
       const tileSize = Math.min(n, TILE);
-      await this.dispatch(encoder, 'ntt_tile', 0, [[0, base], [1, data], [3, tw]], this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE));
+      await this.dispatch(
+        encoder,
+        'ntt_tile',
+        0,
+        [
+          [0, base],
+          [1, data],
+          [3, tw],
+        ],
+        this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE),
+      );
       for (let half = tileSize; half < n; half *= 2) {
         const p = await this.params(n, log2n, half, 0);
         owned.push(p);
-        await this.dispatch(encoder, 'ntt_stage', n / 2, [[0, p], [1, data], [3, tw]]);
+        await this.dispatch(encoder, 'ntt_stage', n / 2, [
+          [0, p],
+          [1, data],
+          [3, tw],
+        ]);
       }
     }
     if (direction === 'inverse') {
@@ -121,7 +162,11 @@ export class NttEngine {
       bigintToBytes(Fr.toMont(Fr.inv(BigInt(n))), factor, 0);
       const f = await this.gpu.uploadBuffer('ntt-1/n', factor);
       owned.push(f);
-      await this.dispatch(encoder, 'fr_scale', n, [[0, base], [1, data], [4, f]]);
+      await this.dispatch(encoder, 'fr_scale', n, [
+        [0, base],
+        [1, data],
+        [4, f],
+      ]);
     }
   }
 
@@ -130,17 +175,33 @@ export class NttEngine {
     const pw = await this.cosetPowers(log2n);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_coset', n, [[0, base], [1, data], [3, pw]]);
+    await this.dispatch(encoder, 'fr_coset', n, [
+      [0, base],
+      [1, data],
+      [3, pw],
+    ]);
   }
 
   async encodeJoin(encoder: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, out: GPUBuffer, n: number, owned: GPUBuffer[]): Promise<void> {
     const base = await this.params(n, 0, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_join', n, [[0, base], [8, a], [9, b], [10, c], [7, out]]);
+    await this.dispatch(encoder, 'fr_join', n, [
+      [0, base],
+      [8, a],
+      [9, b],
+      [10, c],
+      [7, out],
+    ]);
   }
 
   /** Runs `encode` on freshly uploaded copies of `inputs` and reads back `resultIndex`. */
-  async run(inputs: readonly Uint8Array[], extraBuffers: number, encode: (encoder: GPUCommandEncoder, buffers: GPUBuffer[], owned: GPUBuffer[]) => Promise<void>, resultIndex: number, resultBytes: number): Promise<Uint8Array> {
+  async run(
+    inputs: readonly Uint8Array[],
+    extraBuffers: number,
+    encode: (encoder: GPUCommandEncoder, buffers: GPUBuffer[], owned: GPUBuffer[]) => Promise<void>,
+    resultIndex: number,
+    resultBytes: number,
+  ): Promise<Uint8Array> {
     const owned: GPUBuffer[] = [];
     try {
       const buffers: GPUBuffer[] = [];

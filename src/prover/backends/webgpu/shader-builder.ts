@@ -44,7 +44,9 @@ export function instantiate(template: string, values: Readonly<Record<string, st
 }
 
 function limbList(value: bigint): string {
-  return toLimbs16(value).map((l) => `${l}u`).join(', ');
+  return toLimbs16(value)
+    .map((l) => `${l}u`)
+    .join(', ');
 }
 
 export type FieldName = 'fq' | 'fr';
@@ -121,7 +123,9 @@ export function field13Part(field: FieldName, codegen: CodegenOptions = CPU_DRIV
   const p = MODULI[field];
   return instantiate(part('field13.wgsl', codegen), {
     FIELD: `${field}13`,
-    FIELD_P: toLimbs13(p).map((l) => `${l}u`).join(', '),
+    FIELD_P: toLimbs13(p)
+      .map((l) => `${l}u`)
+      .join(', '),
     FIELD_NINV: negInverse13(p).toString(),
   });
 }
@@ -130,8 +134,16 @@ export function field13Part(field: FieldName, codegen: CodegenOptions = CPU_DRIV
 export function buildFieldKernelShader(field: FieldName, width: LimbWidth, codegen: CodegenOptions = CPU_DRIVER_CODEGEN): string {
   const kernels = (values: Record<string, string>): string => instantiate(part('field_kernels.wgsl', codegen), values);
   if (width === 16) {
-    return [part('bigint.wgsl', codegen), fieldPart(field, codegen), kernels({ T: 'Big', F: field, FROM_WORDS: 'big_from_words', TO_WORDS: 'big_to_words' })].join('\n');
+    return [
+      part('bigint.wgsl', codegen),
+      fieldPart(field, codegen),
+      kernels({ T: 'Big', F: field, FROM_WORDS: 'big_from_words', TO_WORDS: 'big_to_words' }),
+    ].join('\n');
   }
   // bigint.wgsl for big_init/limb_bound, which keep the 13-bit limb loops rolled on CPU drivers too.
-  return [part('bigint.wgsl', codegen), field13Part(field, codegen), kernels({ T: 'Big13', F: `${field}13`, FROM_WORDS: 'big13_from_words', TO_WORDS: 'big13_to_words' })].join('\n');
+  return [
+    part('bigint.wgsl', codegen),
+    field13Part(field, codegen),
+    kernels({ T: 'Big13', F: `${field}13`, FROM_WORDS: 'big13_from_words', TO_WORDS: 'big13_to_words' }),
+  ].join('\n');
 }

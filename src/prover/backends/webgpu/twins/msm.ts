@@ -133,7 +133,14 @@ export function accumulateLevelTwin<T>(curve: JacobianCurve<T>, input: Level<T>,
 }
 
 /** All levels until one slice remains; returns the filled buckets. */
-export function accumulateTwin<T>(curve: JacobianCurve<T>, keys: Uint32Array, vals: Uint32Array, bases: readonly Aff<T>[], totalBuckets: number, K: number): Jac<T>[] {
+export function accumulateTwin<T>(
+  curve: JacobianCurve<T>,
+  keys: Uint32Array,
+  vals: Uint32Array,
+  bases: readonly Aff<T>[],
+  totalBuckets: number,
+  K: number,
+): Jac<T>[] {
   assert(K >= 4, 'K must be at least 4 so each level shrinks');
   const buckets: Jac<T>[] = Array.from({ length: totalBuckets }, () => curve.identity());
   let level: Level<T> = {
