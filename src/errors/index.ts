@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'NOT_LEADER' // a Raft write sent to a follower
   | 'UNAVAILABLE' // overloaded (a full bounded queue) or shutting down: retry later, possibly elsewhere
   | 'IN_USE' // a resource another process holds (a Raft data directory another node has open)
+  | 'RESOURCE_EXHAUSTED' // a bound reached by this caller's request (a full job queue, an oversize message): retry after the hint, or send less
+  | 'FAILED_PRECONDITION' // the request is valid but the target's state refuses it (cancelling a finished job)
+  | 'CANCELLED' // the work was cancelled by a client before it finished
+  | 'DEADLINE_EXCEEDED' // the work's deadline passed before it finished
   | 'INTERNAL'; // a bug: an assertion that should never fail
 
 export class ZkpError extends Error {
@@ -87,6 +91,36 @@ export class InUseError extends ZkpError {
   }
 }
 
+/** A bound was reached (a full queue, an oversize message); nothing was done. `retryAfter_ms`, when set, is how long to wait before trying again. */
+export class ResourceExhaustedError extends ZkpError {
+  readonly retryAfter_ms: number | null;
+  constructor(message: string, options?: { cause?: unknown; retryAfter_ms?: number }) {
+    super('RESOURCE_EXHAUSTED', message, options);
+    this.retryAfter_ms = options?.retryAfter_ms ?? null;
+  }
+}
+
+/** The request is well formed but the state of its target refuses it (cancelling a job that already finished); nothing was done. */
+export class FailedPreconditionError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FAILED_PRECONDITION', message, options);
+  }
+}
+
+/** The work was cancelled by a client before it finished. */
+export class CancelledError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CANCELLED', message, options);
+  }
+}
+
+/** The work's deadline passed before it finished. */
+export class DeadlineExceededError extends ZkpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEADLINE_EXCEEDED', message, options);
+  }
+}
+
 /** Exit status of a command that stops on an error of each code (complete: a new code needs one; docs/errors.md lists them). */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   VERIFICATION_FAILED: 1,
@@ -99,6 +133,10 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   NOT_LEADER: 8,
   UNAVAILABLE: 9,
   IN_USE: 10,
+  RESOURCE_EXHAUSTED: 11,
+  FAILED_PRECONDITION: 12,
+  CANCELLED: 13,
+  DEADLINE_EXCEEDED: 14,
   INTERNAL: 70,
 };
 

@@ -4,9 +4,9 @@
  * (see docs/raft-driver.md).
  */
 import { InvalidArgumentError } from '../../errors/index.ts';
-import type { DriverLogger } from '../transport/logger.ts';
+import type { DriverLogger } from '../logger.ts';
 import type { NodeId } from '../types.ts';
-import type { StateMachine } from './state-machine.ts';
+import type { StateMachine } from '../state-machine.ts';
 
 export interface PeerInfo {
   /** host:port of the peer's Raft transport. */

@@ -24,14 +24,14 @@ import { applyConfChangeTo, decodeConfChange } from '../core/conf-change.ts';
 import { RaftCore } from '../core/index.ts';
 import { DurableLogStorage, type PreparedSnapshot } from '../storage/index.ts';
 import { GrpcTransport } from '../transport/index.ts';
-import { silentLogger, type DriverLogger } from '../transport/logger.ts';
+import { silentLogger, type DriverLogger } from '../logger.ts';
 import type { ConfChange, ConfState, Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
 import { AddressBook, checkHostPort } from './address-book.ts';
 import { compileOptions, type CompiledRaftNodeOptions, type PeerInfo, type RaftNodeOptions } from './options.ts';
 import { unwrapSnapshotData, wrapSnapshotData } from './snapshot-envelope.ts';
 import { LatencyTrace } from './latency-trace.ts';
 import { seededRandom } from './random.ts';
-import type { StateMachine } from './state-machine.ts';
+import type { StateMachine } from '../state-machine.ts';
 
 export interface RaftNodeStatus {
   readonly id: NodeId;

@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { encodeVaruint, Reader, Writer } from '../codec.ts';
-import type { StateMachine } from '../driver/state-machine.ts';
+import type { StateMachine } from '../state-machine.ts';
 import type { Entry } from '../types.ts';
 
 const OP_PUT = 1;

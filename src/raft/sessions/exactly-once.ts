@@ -25,7 +25,7 @@
  */
 import { assert, CorruptFileError } from '../../errors/index.ts';
 import { Reader, Writer } from '../codec.ts';
-import type { StateMachine } from '../driver/state-machine.ts';
+import type { StateMachine } from '../state-machine.ts';
 import type { Entry } from '../types.ts';
 import { clientIdBytesOf, decodeForClient, decodeSessionCommand, encodeSessionResult, type SessionResult } from './envelope.ts';
 

@@ -11,7 +11,7 @@ import { decodeMessageBatch } from '../codec.ts';
 import type { Message, NodeId } from '../types.ts';
 import { BatchAssembler } from './frames.ts';
 import { identity, serverOptions } from './grpc-options.ts';
-import { silentLogger, type DriverLogger } from './logger.ts';
+import { silentLogger, type DriverLogger } from '../logger.ts';
 import { PeerSender, RAFT_STREAM_PATH, type PeerSenderStats } from './peer-sender.ts';
 import { LogLimiter, REPEATED_LOG_MS } from './log-limiter.ts';
 import { shutdownServer } from './shutdown.ts';

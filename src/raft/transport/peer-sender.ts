@@ -14,7 +14,7 @@ import { encodeMessageBatch } from '../codec.ts';
 import { BATCH_BYTES_MAX, framesOf } from './frames.ts';
 import type { Message, NodeId } from '../types.ts';
 import { channelOptions, identity } from './grpc-options.ts';
-import type { DriverLogger } from './logger.ts';
+import type { DriverLogger } from '../logger.ts';
 import { LogLimiter, REPEATED_LOG_MS } from './log-limiter.ts';
 import { streamMetadata, type LocalIdentity } from './stream-identity.ts';
 

@@ -1,4 +1,4 @@
-import type { Entry } from '../types.ts';
+import type { Entry } from './types.ts';
 
 /**
  * The application's replicated state, driven by RaftNode. apply() must be
