@@ -1,0 +1,3 @@
+/** The leader's pure scheduling policy. */
+export * from './plan.ts';
+export * from './view.ts';
