@@ -2,17 +2,17 @@
  * Native backend vs ffjavascript (WASM on worker threads) on the same inputs
  * in the same process: G1 MSM (random scalars and a Groth16-like witness of
  * mostly 0/1), G2 MSM at a smaller size, and Fr NTT. Results are checked equal
- * before timing counts. Prints a table and writes bench/results/msm-<host>.json.
+ * before timing counts. Prints a table and writes bench/results/msm-<host>.json
+ * (latest at the top, every run also under bench/results/<date>/).
  *
  *   npx tsx bench/msm.ts [--log2n 16] [--g2-log2n 13] [--ntt-log2n 16] [--reps 3]
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createNativeBackend } from '../src/prover/backends/native/index.ts';
+import type { Prng } from '../src/random/prng.ts';
+import { testRandom } from '../src/random/seed.ts';
 import { BenchCli } from './lib/cli.ts';
+import { writeResults } from './lib/results.ts';
 import { chainPoints, loadBn128 } from './lib/ffjavascript.ts';
 
 interface Row {
@@ -27,17 +27,24 @@ interface Row {
   native_cpu_ms: number;
 }
 
+/** n bytes from the seeded PRNG. */
+function randomBytes(rng: Prng, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.nextUint32() & 0xff;
+  return out;
+}
+
 /** Random standard-form Fr scalars below 2^253 < r. */
-function randomScalars(n: number): Uint8Array {
-  const s = new Uint8Array(randomBytes(n * 32));
+function randomScalars(rng: Prng, n: number): Uint8Array {
+  const s = randomBytes(rng, n * 32);
   for (let i = 0; i < n; i++) s[i * 32 + 31] = s[i * 32 + 31]! & 0x1f;
   return s;
 }
 
 /** A witness-like vector: 45% zeros, 45% ones, the rest random. */
-function witnessLikeScalars(n: number): Uint8Array {
-  const s = randomScalars(n);
-  const pick = randomBytes(n);
+function witnessLikeScalars(rng: Prng, n: number): Uint8Array {
+  const s = randomScalars(rng, n);
+  const pick = randomBytes(rng, n);
   for (let i = 0; i < n; i++) {
     if (pick[i]! < 115) s.fill(0, i * 32, i * 32 + 32);
     else if (pick[i]! < 230) {
@@ -88,8 +95,8 @@ async function main(): Promise<void> {
 
 The native backend against ffjavascript (WASM on worker threads) on the same
 inputs: G1 MSM (random and witness-like scalars), G2 MSM and the Fr NTT;
-results are checked equal before a timing counts. Writes
-bench/results/msm-<host>.json.
+results are checked equal before a timing counts; inputs from ZKP_TEST_SEED
+(else a drawn seed, logged). Writes bench/results/msm-<host>.json.
 
   --log2n N       G1 MSM size 2^N (default 16)
   --g2-log2n N    G2 MSM size 2^N (default log2n - 3)
@@ -102,6 +109,7 @@ bench/results/msm-<host>.json.
   const g2Log2n = cli.int('g2-log2n', Math.max(1, log2n - 3), 1, 24);
   const nttLog2n = cli.int('ntt-log2n', log2n, 1, 28);
   const reps = cli.int('reps', 3, 1);
+  const rng = testRandom('bench:msm'); // inputs from ZKP_TEST_SEED, else a drawn seed; logged
 
   const curve = await loadBn128();
   const native = await createNativeBackend();
@@ -123,8 +131,8 @@ bench/results/msm-<host>.json.
   console.log(`generating ${n1} G1 points...`);
   const g1Bases = chainPoints(curve.G1, n1, 64);
   for (const [name, scalars] of [
-    ['G1 MSM random scalars', randomScalars(n1)],
-    ['G1 MSM witness-like (0/1 mostly)', witnessLikeScalars(n1)],
+    ['G1 MSM random scalars', randomScalars(rng, n1)],
+    ['G1 MSM witness-like (0/1 mostly)', witnessLikeScalars(rng, n1)],
   ] as const) {
     const base = await best(reps, async () => curve.G1.toAffine(await curve.G1.multiExpAffine(g1Bases, scalars)));
     const nat = await best(reps, () => native.msmG1(g1Bases, scalars));
@@ -135,7 +143,7 @@ bench/results/msm-<host>.json.
   const n2 = 2 ** g2Log2n;
   console.log(`generating ${n2} G2 points...`);
   const g2Bases = chainPoints(curve.G2, n2, 128);
-  const g2Scalars = randomScalars(n2);
+  const g2Scalars = randomScalars(rng, n2);
   {
     const base = await best(reps, async () => curve.G2.toAffine(await curve.G2.multiExpAffine(g2Bases, g2Scalars)));
     const nat = await best(reps, () => native.msmG2(g2Bases, g2Scalars));
@@ -144,7 +152,7 @@ bench/results/msm-<host>.json.
   }
 
   const nNtt = 2 ** nttLog2n;
-  const nttInput = randomScalars(nNtt); // < 2^253 < r: a valid Montgomery-form vector
+  const nttInput = randomScalars(rng, nNtt); // < 2^253 < r: a valid Montgomery-form vector
   for (const direction of ['forward', 'inverse'] as const) {
     const base = await best(reps, async () => new Uint8Array(direction === 'forward' ? await curve.Fr.fft(nttInput) : await curve.Fr.ifft(nttInput)));
     const nat = await best(reps, () => native.ntt(nttInput, nttLog2n, direction));
@@ -166,10 +174,9 @@ bench/results/msm-<host>.json.
     );
   }
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
-  const outPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `msm-${host}.json`);
-  mkdirSync(dirname(outPath), { recursive: true });
   const report = {
     benchmark: 'msm',
+    date: new Date().toISOString(),
     host,
     backend: native.describe(),
     cpus: availableParallelism(),
@@ -178,8 +185,8 @@ bench/results/msm-<host>.json.
     statistic: 'best wall time',
     rows,
   };
-  writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${outPath}`);
+  const written = writeResults(`msm-${host}`, { json: `${JSON.stringify(report, null, 2)}\n` });
+  console.log(`\nwrote ${written.join(', ')}`);
 }
 
 await main();

@@ -3,7 +3,8 @@
  * our prover on each requested backend, in one process, on the cached bench
  * circuit (a multiplication chain filling a 2^log2n domain). Every proof is
  * verified with snarkjs. Prints a ratio table and writes
- * bench/results/prover-<host>.json and .md.
+ * bench/results/prover-<host>.json and .md (latest at the top, every run
+ * also under bench/results/<date>/).
  *
  *   npm run bench:prover [-- --log2n 16] [--backends native,webgpu] [--runs 2] [--seed N]
  *
@@ -11,23 +12,24 @@
  * backend's first run also uploads its resident bases (loadCircuit); "best"
  * is the fastest of the runs.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, hostname, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import { releaseCurve, snarkjs } from '../src/prover/ffjs.ts';
 import { prove } from '../src/prover/groth16.ts';
 import { BN254_R } from '../src/prover/io/bn254.ts';
+import { Prng } from '../src/random/prng.ts';
+import { testSeed } from '../src/random/seed.ts';
 import { readWtns } from '../src/prover/io/wtns.ts';
 import { readZkey, type Groth16Zkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
 import { openBackend } from '../src/prover/select-backend.ts';
 import { backendNames as registeredBackends } from '../src/prover/backends/index.ts';
 import { BenchCli } from './lib/cli.ts';
+import { writeResults } from './lib/results.ts';
 
 interface Row {
   prover: string;
@@ -58,19 +60,6 @@ function checkBasesNotDegenerate(zkey: Groth16Zkey): void {
   }
 }
 
-/** SplitMix64 field elements from a printed seed, so a run's input can be reproduced. */
-function seededField(seed: bigint): () => bigint {
-  let state = seed & 0xffffffffffffffffn;
-  const next = () => {
-    state = (state + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
-    return z ^ (z >> 31n);
-  };
-  return () => ((next() << 192n) | (next() << 128n) | (next() << 64n) | next()) % BN254_R;
-}
-
 export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--seed S]
 
 A whole Groth16 proof of the bench circuit (a multiplication chain filling a
@@ -85,7 +74,7 @@ snarkjs. Writes bench/results/prover-<host>.json and .md.
     .join(', ')} (default native;
                    snarkjs always runs, as the baseline)
   --runs N         runs of each prover; the best counts (default 2)
-  --seed S         the witness inputs' seed, to reproduce a run (default random)
+  --seed S         the witness inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
   --help           this text`;
 
 export async function runProverBench(argv: string[]): Promise<Row[]> {
@@ -99,9 +88,10 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
   const runs = cli.int('runs', 2, 1);
   const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
   const seedText = cli.string('seed');
-  if (seedText !== undefined && !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()))
-    cli.fail(`--seed needs a non-negative integer, got ${JSON.stringify(seedText)}`);
-  const seed = seedText !== undefined ? BigInt(seedText.trim()) : BigInt(`0x${randomBytes(8).toString('hex')}`);
+  if (seedText !== undefined && !(/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()) && Number.isSafeInteger(Number(seedText.trim()))))
+    cli.fail(`--seed needs a non-negative integer below 2^53, got ${JSON.stringify(seedText)}`);
+  // The witness inputs' seed: --seed, else ZKP_TEST_SEED, else drawn; logged by testSeed and written in the report.
+  const seed = seedText !== undefined ? Number(seedText.trim()) : testSeed('bench:prover');
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   say(`bench:prover log2n=${log2n} runs=${runs} backends=snarkjs(baseline),${backendNames.join(',')} seed=${seed}`);
@@ -111,7 +101,8 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
   checkBasesNotDegenerate(await readZkey(circuit.zkey));
 
   const sj = await snarkjs();
-  const field = seededField(seed);
+  const rng = new Prng(seed);
+  const field = (): bigint => rng.below(BN254_R);
   const wtnsPath = join(tmpdir(), `zkp-bench-${process.pid}.wtns`);
   await sj.wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
 
@@ -208,10 +199,7 @@ export async function runProverBench(argv: string[]): Promise<Row[]> {
     .filter((row) => row.stages_ms)
     .map((row) => `${row.prover} ${JSON.stringify(row.stages_ms)}`)
     .join('; ')}\n`;
-  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `prover-${host}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(resultsDir, `prover-${host}.md`), markdown);
+  writeResults(`prover-${host}`, { json: `${JSON.stringify(report, null, 2)}\n`, md: markdown });
   console.log(table);
   if (!rows.every((row) => row.verified)) throw new Error('a proof did not verify');
   return rows;

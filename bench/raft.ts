@@ -18,9 +18,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KvClient, KvClusterClient } from '../src/raft/kv/kv-client.ts';
 import { BenchCli } from './lib/cli.ts';
+import { writeResults } from './lib/results.ts';
 import { ProcessCluster, type ClusterNode, type NodeEvent } from './lib/raft-cluster.ts';
 import { processCpu_ms } from './lib/proc-cpu.ts';
 import { startFloorPipeline } from './lib/raft-floor.ts';
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
       `    ${wire} floor pooled: p50 ${f.p50_ms.toFixed(2)} ms, p99 ${f.p99_ms.toFixed(2)} ms, max ${f.max_ms.toFixed(2)} ms${cpu === null ? '' : `; CPU per commit leader ${cpu.leader.toFixed(0)}, followers ${cpu.followers.map((x) => x.toFixed(0)).join('/')}, client ${cpu.client.toFixed(0)} us`}`,
     );
   }
-  const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery });
+  const cluster = await ProcessCluster.start({ size: 3, tick_ms, electionTicks, snapshotEvery_entries: snapshotEvery });
   try {
     const leader = await cluster.waitForLeader(10_000);
     // Follows NotLeader redirects, so an election under load costs retries, not failures.
@@ -458,12 +458,9 @@ async function main(): Promise<void> {
     };
     const markdown = formatMarkdown(report, a0, a, b, bRuns, c, failover, floors);
     console.log(`\n${markdown}`);
-    const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-    fs.mkdirSync(outDir, { recursive: true });
     const safeHost = `${host}${tag !== undefined ? `-${tag}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_');
-    fs.writeFileSync(path.join(outDir, `raft-${safeHost}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    fs.writeFileSync(path.join(outDir, `raft-${safeHost}.md`), markdown);
-    console.log(`wrote bench/results/raft-${safeHost}.json and .md`);
+    const written = writeResults(`raft-${safeHost}`, { json: `${JSON.stringify(report, null, 2)}\n`, md: markdown });
+    console.log(`wrote ${written.join(', ')}`);
   } finally {
     await cluster.close();
   }

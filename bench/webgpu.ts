@@ -7,7 +7,8 @@
  *          baseline, both verified with snarkjs;
  *   field: the limb-width micro-benchmark: chains of dependent Montgomery
  *          multiplications per thread, 16 x 16-bit vs 20 x 13-bit limbs.
- * Writes bench/results/webgpu-<adapter>-<host>.{json,md}.
+ * Writes bench/results/webgpu-<adapter>-<host>.{json,md} (latest at the top,
+ * every run also under bench/results/<date>/).
  *
  *   npm run bench:webgpu -- [flags]   (--help lists them; defaults suit lavapipe)
  *
@@ -16,27 +17,28 @@
  * the bases upload; kernel = device time of the compute passes of one
  * extra resident run (timestamp-query; '-' where the adapter lacks it).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import type { ProverBackend } from '../src/prover/backend.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
 import { isCpuDriver } from '../src/prover/backends/webgpu/codegen.ts';
-import { loadCpuBackend } from '../src/prover/backends/webgpu/fallback.ts';
-import { runMulChain } from '../src/prover/backends/webgpu/field-kernels.ts';
-import type { LimbWidth } from '../src/prover/backends/webgpu/shader-builder.ts';
+import { deviceOptionsFromEnv } from '../src/prover/backends/webgpu/device.ts';
+import { loadCpuBackend, loadNativeBackend } from '../src/prover/backends/index.ts';
+import { runMulChain } from './experiments/field-width/field-kernels.ts';
+import { montMul13 } from './experiments/field-width/field13-twin.ts';
+import type { LimbWidth } from './experiments/field-width/shader.ts';
 import { BN254_P, BN254_R, Fq } from '../src/prover/backends/webgpu/twins/field.ts';
-import { montMul13 } from '../src/prover/backends/webgpu/twins/field13.ts';
 import { snarkjs } from '../src/prover/ffjs.ts';
 import { prove, type ProgressEvent } from '../src/prover/groth16.ts';
 import { readWtns } from '../src/prover/io/wtns.ts';
 import { readZkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
+import { testRandom } from '../src/random/seed.ts';
 import { BenchCli } from './lib/cli.ts';
+import { writeResults } from './lib/results.ts';
 
 async function time<T>(fn: () => Promise<T>, repeat: number): Promise<{ ms: number; value: T }> {
   let best = Infinity;
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
   for (const name of ['field-threads', 'field-chain']) cli.int(name, 1, 1);
   cli.int('prove-log2n', 10, 4, 22);
   const curve = await buildBn128(true);
-  const gpu = await createRawWebgpuBackend();
+  const gpu = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), loadAbcBackend: loadNativeBackend });
   const cpu = await loadCpuBackend();
   const onCpuDriver = isCpuDriver(gpu.gpu.adapterDescription);
   console.log(
@@ -135,8 +137,7 @@ async function main(): Promise<void> {
       .split(/[:\s]/)[0]!
       .toLowerCase()
       .replace(/[^a-z0-9-]/g, '') || 'adapter';
-  const base = `bench/results/webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
-  mkdirSync('bench/results', { recursive: true });
+  const name = `webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
   const command = `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim();
   const report = {
     webgpu: gpu.describe(),
@@ -150,12 +151,11 @@ async function main(): Promise<void> {
     prove: proveRows,
     field: fieldRows,
   };
-  writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
-  writeFileSync(
-    `${base}.md`,
-    `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\ncommand: \`${command}\`; load average at the end ${report.load_average_at_end.map((x) => x.toFixed(2)).join(' ')} (2 shared cores); ${report.date}\n\n${md}`,
-  );
-  console.log(`wrote ${base}.json and .md`);
+  const written = writeResults(name, {
+    json: JSON.stringify(report, null, 2),
+    md: `# WebGPU benchmark\n\nwebgpu: ${report.webgpu}\nbaseline: ${report.baseline}\ncommand: \`${command}\`; load average at the end ${report.load_average_at_end.map((x) => x.toFixed(2)).join(' ')} (2 shared cores); ${report.date}\n\n${md}`,
+  });
+  console.log(`wrote ${written.join(', ')}`);
   const allEqual = rows.every((r) => r.equal) && proveRows.every((r) => r.verified) && fieldRows.every((r) => r.equal);
   await gpu.close();
   await cpu.close();
@@ -208,11 +208,10 @@ function fieldTable(rows: FieldBenchRow[]): string {
   );
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function msmSection(
   gpu: RawWebgpuBackend,
   cpu: ProverBackend,
-  curve: any,
+  curve: FfCurve,
   minLog: number,
   maxLog: number,
   g2MaxLog: number,
@@ -315,7 +314,8 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
   say(`prove: circuit ${circuit.name}, ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
   const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
   const wtnsPath = join(tmpdir(), `zkp-bench-webgpu-${process.pid}.wtns`);
-  const field = () => BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_R;
+  const rng = testRandom('bench:webgpu prove');
+  const field = (): bigint => rng.below(BN254_R);
   await (await snarkjs()).wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
   const rows: ProveBenchRow[] = [];
   try {
@@ -373,10 +373,8 @@ interface FieldBenchRow {
 /** Dependent Fq multiplications (x <- x*y, `chain` times per thread) for each limb width; a few threads checked against the twin. */
 async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: number, repeat: number, say: (line: string) => void): Promise<FieldBenchRow[]> {
   const rows: FieldBenchRow[] = [];
-  const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [
-    BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P,
-    BigInt(`0x${randomBytes(32).toString('hex')}`) % BN254_P,
-  ]);
+  const rng = testRandom('bench:webgpu field');
+  const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [rng.below(BN254_P), rng.below(BN254_P)]);
   for (const width of [16, 13] as const satisfies readonly LimbWidth[]) {
     await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs.slice(0, 64), 1); // compile outside the timing
     let best = Infinity;

@@ -25,9 +25,10 @@ struct MsmParams {
 
 const WG: u32 = @WORKGROUP_SIZE@u;
 const K: u32 = @ENTRIES_PER_THREAD@u; // entries summed by one accumulation thread
-const SENTINEL: u32 = 0xffffffffu;
-const NO_DIGIT: u32 = 0xffffffffu;
-const SIGN_BIT: u32 = 0x80000000u;
+// Injected by the shader builder from the CPU twin (twins/msm.ts), so both sides share one definition.
+const SENTINEL: u32 = @SENTINEL_KEY@; // the key of an empty accumulation output (a thread past the last entry); no bucket has it
+const NO_DIGIT: u32 = @NO_DIGIT@; // a zero digit: the point adds to no bucket of this window
+const SIGN_BIT: u32 = @SIGN_BIT@; // set in a digit code (and a scattered value) when the point is negated
 
 @group(0) @binding(0) var<uniform> params: MsmParams;
 @group(0) @binding(1) var<storage, read> scalars: array<u32>;

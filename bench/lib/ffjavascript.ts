@@ -1,29 +1,10 @@
-/**
- * ffjavascript's bn128 as a benchmark baseline: the slice of its API the
- * benchmarks use, loaded by a computed specifier (the package has no types).
- */
-export interface FfGroup {
-  g: Uint8Array;
-  add(a: Uint8Array, b: Uint8Array): Uint8Array;
-  timesScalar(p: Uint8Array, s: number): Uint8Array;
-  toAffine(p: Uint8Array): Uint8Array;
-  multiExpAffine(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
-}
-export interface FfField {
-  fft(buff: Uint8Array): Promise<Uint8Array>;
-  ifft(buff: Uint8Array): Promise<Uint8Array>;
-}
-export interface FfCurve {
-  G1: FfGroup;
-  G2: FfGroup;
-  Fr: FfField;
-  terminate(): Promise<void>;
-}
+/** ffjavascript's bn128 as a benchmark baseline (its types: src/prover/ffjavascript.d.ts). */
+import { buildBn128, type FfCurve, type FfGroup } from 'ffjavascript';
 
-export async function loadBn128(): Promise<FfCurve> {
-  const specifier: string = 'ffjavascript';
-  const ff = (await import(specifier)) as { buildBn128(): Promise<unknown> };
-  return (await ff.buildBn128()) as FfCurve;
+export type { FfCurve, FfField, FfGroup } from 'ffjavascript';
+
+export function loadBn128(): Promise<FfCurve> {
+  return buildBn128();
 }
 
 /** n distinct affine points: a chain P, P+Q, P+2Q, ... restarted every 1024 points. */

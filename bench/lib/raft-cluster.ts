@@ -1,5 +1,5 @@
 /**
- * Runs a Raft cluster of real node processes (src/raft/driver/node-main.ts via
+ * Runs a Raft cluster of real node processes (src/raft/kv/kv-node-main.ts via
  * tsx) on loopback, for the cluster tests and bench/raft.ts: free ports, temp
  * data dirs, kill -9 and restart of single nodes, and the nodes' stdout events
  * (leader changes) time-stamped on arrival in this process.
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/driver/node-main.ts');
+const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-node-main.ts');
 
 /** The kernel's range of ephemeral (source) ports; Linux's default where it cannot be read. */
 function ephemeralPortRange(): [number, number] {
@@ -79,7 +79,7 @@ export interface ClusterOptions {
   readonly tick_ms?: number;
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;
-  readonly snapshotEvery?: number;
+  readonly snapshotEvery_entries?: number;
   readonly logLevel?: string;
   readonly baseDir?: string;
 }
@@ -141,7 +141,7 @@ export class ProcessCluster {
     if (o.tick_ms !== undefined) args.push('--tick-ms', String(o.tick_ms));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
     if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
-    if (o.snapshotEvery !== undefined) args.push('--snapshot-every', String(o.snapshotEvery));
+    if (o.snapshotEvery_entries !== undefined) args.push('--snapshot-every', String(o.snapshotEvery_entries));
     args.push('--log-level', o.logLevel ?? 'warn');
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;

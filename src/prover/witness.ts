@@ -46,7 +46,7 @@ export function normalizeInput(input: CircuitInput, label: string): Map<string, 
     const flat: bigint[] = [];
     const visit = (item: unknown, path: string): void => {
       if (Array.isArray(item)) {
-        item.forEach((inner, index) => visit(inner, `${path}[${index}]`));
+        for (const [index, inner] of item.entries()) visit(inner, `${path}[${index}]`);
         return;
       }
       flat.push(toFieldValue(item, path, label));

@@ -3,7 +3,7 @@ import type { Entry, NodeId, ReadState } from '../raft/types.ts';
 import { decodePut, encodePut } from './kv.ts';
 import type { RegisterOp } from './linearizability.ts';
 import type { SimNode } from './node.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../random/prng.ts';
 
 interface PendingPut {
   readonly kind: 'put';

@@ -1,6 +1,6 @@
 import { assert } from '../errors/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../random/prng.ts';
 
 export interface NetworkOptions {
   readonly dropProbability: number;

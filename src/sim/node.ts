@@ -3,7 +3,7 @@ import { MemoryStorage, RaftCore } from '../raft/core/index.ts';
 import type { Entry, Message, NodeId, RaftConfig, ReadState } from '../raft/types.ts';
 import type { SafetyChecker } from './checkers.ts';
 import { decodePut, KvStore } from './kv.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../random/prng.ts';
 
 export type RaftTuning = Omit<RaftConfig, 'id' | 'storage' | 'random'>;
 

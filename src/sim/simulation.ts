@@ -5,7 +5,7 @@ import { SimClients } from './clients.ts';
 import { checkRegisterHistory } from './linearizability.ts';
 import { SimNetwork } from './network.ts';
 import { SimNode, type RaftTuning } from './node.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../random/prng.ts';
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -81,14 +81,15 @@ class Simulation {
       },
       this.prng.fork(),
     );
-    const tuning: RaftTuning = (this.tuning = {
+    const tuning: RaftTuning = {
       electionTicks: 10,
       heartbeatTicks: setup.pick([1, 2, 3]),
       preVote: setup.chance(0.75),
       checkQuorum: setup.chance(0.75),
       maxSizePerMsg: setup.pick([64, 256, 4096]),
       maxInflightMsgs: setup.pick([1, 2, 8]),
-    });
+    };
+    this.tuning = tuning;
     this.crashAfterPersistProbability = setup.pick([0, 0.002]);
     const snapshotEvery_entries = setup.pick([8, 25, 100]);
     this.note(

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snarkjs } from '../../src/prover/ffjs.ts';
+import { BN254_R } from '../../src/prover/io/bn254.ts';
 import { verifyProof } from '../../src/prover/prove-files.ts';
 import type { BuiltCircuit } from '../../scripts/build-circuits.ts';
 import { randomInput, testCircuit } from '../helpers/circuits.ts';
@@ -153,7 +154,7 @@ describe('zkp CLI: user errors', () => {
     await writeFile(missing, JSON.stringify({ a: '3' }));
     expectUserError(await zkp('fullprove', missing, chain.wasm, chain.zkey, join(dir, 'x.json'), join(dir, 'y.json')), 2, /missing input signal b/);
     const range = join(dir, 'range.json');
-    await writeFile(range, JSON.stringify({ a: '3', b: '21888242871839275222246405745257275088548364400416034343698204186575808495617' }));
+    await writeFile(range, JSON.stringify({ a: '3', b: BN254_R.toString() }));
     expectUserError(await zkp('fullprove', range, chain.wasm, chain.zkey, join(dir, 'x.json'), join(dir, 'y.json')), 2, /signal b = \d+ is out of range/);
     const malformed = join(dir, 'malformed.json');
     await writeFile(malformed, '{"a": 3, "b": ');

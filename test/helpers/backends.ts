@@ -4,8 +4,10 @@
  * fallback the project ships), so failing to open them fails the test;
  * webgpu is covered whenever it opens (a GPU or lavapipe is present).
  */
+import { expect } from 'vitest';
 import type { ProverBackend } from '../../src/prover/backend.ts';
 import { backendNames } from '../../src/prover/backends/index.ts';
+import { isFallbackBackend, type OperationCounts } from '../../src/prover/backends/webgpu/fallback.ts';
 import { openBackend } from '../../src/prover/select-backend.ts';
 
 export const REQUIRED_BACKENDS = ['snarkjs', 'native'] as const;
@@ -35,3 +37,24 @@ export function isSoftwareGpu(backend: ProverBackend): boolean {
 
 /** Per-test timeout for tests that run every backend (a software GPU needs minutes). */
 export const ALL_BACKENDS_TEST_TIMEOUT_MS = 600_000;
+
+/** Where a backend's operations ran so far: the WebGPU wrapper counts device and fallback work; any other backend is itself. */
+export function workCounts(backend: ProverBackend): OperationCounts | null {
+  return isFallbackBackend(backend) ? backend.operationCounts() : null;
+}
+
+/**
+ * Asserts that `backend` itself did the work since `before` (from workCounts):
+ * a WebGPU backend must have run on the device and never on its CPU fallback,
+ * so a device lost mid-test cannot pass as WebGPU parity.
+ */
+export function expectWorkOnDevice(backend: ProverBackend, before: OperationCounts | null, what: string): void {
+  const after = workCounts(backend);
+  if (backend.name !== 'webgpu') {
+    expect(after, `${what}: ${backend.name} is not wrapped`).toBeNull();
+    return;
+  }
+  expect(after, `${what}: webgpu is the fallback wrapper`).not.toBeNull();
+  expect(after!.fallback - (before?.fallback ?? 0), `${what}: operations on the CPU fallback`).toBe(0);
+  expect(after!.primary - (before?.primary ?? 0), `${what}: operations on the device`).toBeGreaterThan(0);
+}

@@ -58,7 +58,7 @@ function buildAbcTwin(coefs: Coef[], witness: Uint8Array, domainSize: number): {
 function randomCoefs(count: number, domainSize: number, nSignals: number): Coef[] {
   const coefs: Coef[] = [];
   for (let i = 0; i < count; i++) {
-    coefs.push({ matrix: rng.below(2), constraint: rng.below(domainSize), signal: rng.below(nSignals), value: randomFr(rng) });
+    coefs.push({ matrix: rng.int(2), constraint: rng.int(domainSize), signal: rng.int(nSignals), value: randomFr(rng) });
   }
   return coefs;
 }

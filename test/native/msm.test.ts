@@ -95,7 +95,7 @@ describe('native msmG1 matches ffjavascript', () => {
     const n = special.length;
     const bases = randomPoints(curve.G1, rng, n, G1_AFFINE_BYTES);
     const scalars = new Uint8Array(n * 32);
-    special.forEach((k, i) => scalars.set(bigintToLe32(k), i * 32));
+    for (const [i, k] of special.entries()) scalars.set(bigintToLe32(k), i * 32);
     expect(await backend.msmG1(bases, scalars)).toEqual(await reference(curve.G1, bases, scalars));
     for (let i = 0; i < n; i++) {
       const one = bases.subarray(i * G1_AFFINE_BYTES, (i + 1) * G1_AFFINE_BYTES);
@@ -120,7 +120,7 @@ describe('native msmG1 matches ffjavascript', () => {
     const bases = randomPoints(curve.G1, rng, n, G1_AFFINE_BYTES);
     const scalars = randomFrVector(rng, n);
     for (let i = 0; i < n; i++) {
-      const kind = rng.below(10);
+      const kind = rng.int(10);
       if (kind < 4) scalars.fill(0, i * 32, i * 32 + 32);
       else if (kind < 8) scalars.set(bigintToLe32(1n), i * 32);
     }

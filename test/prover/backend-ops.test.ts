@@ -9,7 +9,7 @@ import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES, type ProverBackend } from '
 import { createSnarkjsBackend } from '../../src/prover/backends/snarkjs/index.ts';
 import { BN254_R } from '../../src/prover/io/bn254.ts';
 import { readZkey, type Groth16Zkey } from '../../src/prover/io/zkey.ts';
-import { ALL_BACKENDS_TEST_TIMEOUT_MS, openBackendsUnderTest } from '../helpers/backends.ts';
+import { ALL_BACKENDS_TEST_TIMEOUT_MS, expectWorkOnDevice, openBackendsUnderTest, workCounts } from '../helpers/backends.ts';
 import { testCircuit } from '../helpers/circuits.ts';
 import { testRandom, type SeededRandom } from '../helpers/random.ts';
 
@@ -59,9 +59,11 @@ describe('backend primitives equal the snarkjs reference', () => {
       const g2Scalars = scalars(rng, g2Count);
       const expected = [await reference.msmG1(g1, dense), await reference.msmG1(g1, bits), await reference.msmG2(g2, g2Scalars)];
       for (const backend of backends) {
+        const before = workCounts(backend);
         expect(await backend.msmG1(g1, dense), `${backend.name} G1 dense`).toEqual(expected[0]);
         expect(await backend.msmG1(g1, bits), `${backend.name} G1 bits`).toEqual(expected[1]);
         expect(await backend.msmG2(g2, g2Scalars), `${backend.name} G2`).toEqual(expected[2]);
+        expectWorkOnDevice(backend, before, 'msm');
       }
     },
     ALL_BACKENDS_TEST_TIMEOUT_MS,
@@ -80,10 +82,12 @@ describe('backend primitives equal the snarkjs reference', () => {
       const [a, b, c] = [montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n), montgomeryVector(rng, 1 << log2n)];
       const h = await reference.computeH(a, b, c, log2n);
       for (const backend of backends) {
+        const before = workCounts(backend);
         expect(await backend.ntt(values, log2n, 'forward'), `${backend.name} forward`).toEqual(forward);
         expect(await backend.ntt(values, log2n, 'inverse'), `${backend.name} inverse`).toEqual(inverse);
         expect(await backend.cosetShift(values, log2n), `${backend.name} coset`).toEqual(shifted);
         expect(await backend.computeH(a, b, c, log2n), `${backend.name} computeH`).toEqual(h);
+        expectWorkOnDevice(backend, before, 'ntt');
       }
     },
     ALL_BACKENDS_TEST_TIMEOUT_MS,
@@ -96,10 +100,12 @@ describe('backend primitives equal the snarkjs reference', () => {
       const witness = scalars(rng, zkey.nVars);
       const expected = await reference.buildABC(zkey.coeffs, witness, zkey.domainSize);
       for (const backend of backends) {
+        const before = workCounts(backend);
         const got = await backend.buildABC(zkey.coeffs, witness, zkey.domainSize);
         expect(got.a, `${backend.name} A`).toEqual(expected.a);
         expect(got.b, `${backend.name} B`).toEqual(expected.b);
         expect(got.c, `${backend.name} C`).toEqual(expected.c);
+        expectWorkOnDevice(backend, before, 'buildABC');
       }
     },
     ALL_BACKENDS_TEST_TIMEOUT_MS,

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CorruptFileError, MismatchError, NotFoundError } from '../../src/errors/index.ts';
 import { parseWtns, checkWitnessFitsZkey, readWtns } from '../../src/prover/io/wtns.ts';
 import { parseZkey, readZkey, type Groth16Zkey } from '../../src/prover/io/zkey.ts';
+import { BN254_R } from '../../src/prover/io/bn254.ts';
 import { calculateWitness } from '../../src/prover/witness.ts';
 import { randomInput, testCircuit } from '../helpers/circuits.ts';
 import { testRandom } from '../helpers/random.ts';
@@ -137,7 +138,7 @@ function buildWtns(values: Uint8Array): Uint8Array {
   view.setUint32(12, 1, true);
   view.setUint32(16, 40, true);
   view.setUint32(24, 32, true);
-  let prime = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+  let prime = BN254_R;
   for (let index = 0; index < 32; index++, prime >>= 8n) out[28 + index] = Number(prime & 0xffn);
   view.setUint32(60, n, true);
   view.setUint32(64, 2, true);

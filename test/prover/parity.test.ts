@@ -12,7 +12,7 @@ import { BN254_R } from '../../src/prover/io/bn254.ts';
 import { readZkey } from '../../src/prover/io/zkey.ts';
 import { verifyProof } from '../../src/prover/prove-files.ts';
 import { calculateWitness } from '../../src/prover/witness.ts';
-import { ALL_BACKENDS_TEST_TIMEOUT_MS, isSoftwareGpu, openBackendsUnderTest } from '../helpers/backends.ts';
+import { ALL_BACKENDS_TEST_TIMEOUT_MS, expectWorkOnDevice, isSoftwareGpu, openBackendsUnderTest, workCounts } from '../helpers/backends.ts';
 import { randomInput, testCircuit, TEST_CIRCUIT_NAMES } from '../helpers/circuits.ts';
 import { testRandom } from '../helpers/random.ts';
 
@@ -89,6 +89,7 @@ describe('groth16 parity with snarkjs', () => {
             console.log(`[parity ${name}] ${backend.name} on a software GPU covers the smallest circuit (manypublic) only`);
             continue;
           }
+          const before = workCounts(backend);
           const fixed = [r, s];
           const ours = await prove(zkey, witness, { backend, random: () => fixed.shift()! });
           expect(ours.publicSignals, `${backend.name} public signals`).toEqual(reference.publicSignals);
@@ -98,6 +99,7 @@ describe('groth16 parity with snarkjs', () => {
           const fresh = await prove(zkey, witness, { backend });
           expect(await verifyProof(vkey, fresh.publicSignals, fresh.proof), `${backend.name} proof with random r, s verifies`).toBe(true);
           expect(fresh.proof.pi_a, `${backend.name} draws fresh r`).not.toEqual(ours.proof.pi_a);
+          expectWorkOnDevice(backend, before, `parity ${name}`);
         }
       },
       ALL_BACKENDS_TEST_TIMEOUT_MS,

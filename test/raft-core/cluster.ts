@@ -1,7 +1,7 @@
 import { assert } from '../../src/errors/index.ts';
 import { MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
 import type { Entry, Message, NodeId, ReadState } from '../../src/raft/types.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/random/prng.ts';
 
 export interface ClusterOptions {
   preVote?: boolean;

@@ -1,6 +1,6 @@
 import { MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
 import type { Entry, Message, NodeId, Ready } from '../../src/raft/types.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/random/prng.ts';
 
 export interface SingleOptions {
   preVote?: boolean;

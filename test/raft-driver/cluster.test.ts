@@ -18,7 +18,7 @@ let cluster: ProcessCluster;
 beforeAll(async () => {
   // 300-600 ms election timeout: other test files load the 2 CPUs meanwhile,
   // and leader churn would break the assertions that name the leader.
-  cluster = await ProcessCluster.start({ size: 3, tick_ms: 10, electionTicks: 30, snapshotEvery: 300 });
+  cluster = await ProcessCluster.start({ size: 3, tick_ms: 10, electionTicks: 30, snapshotEvery_entries: 300 });
 });
 afterAll(async () => {
   await cluster?.close();

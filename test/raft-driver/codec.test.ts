@@ -13,7 +13,7 @@ import {
 } from '../../src/raft/codec.ts';
 import { CorruptFileError } from '../../src/errors/index.ts';
 import type { Message } from '../../src/raft/types.ts';
-import { seededRandom, seedFromEnv } from './helpers.ts';
+import { seededRandom, testSeed } from './helpers.ts';
 
 describe('raft codec', () => {
   it('round-trips entries, hard state and snapshots, including large integers', () => {
@@ -30,8 +30,7 @@ describe('raft codec', () => {
   });
 
   it('round-trips random message batches (seeded)', () => {
-    const seed = seedFromEnv('CODEC_SEED');
-    console.log(`codec test seed ${seed} (rerun with CODEC_SEED=${seed})`);
+    const seed = testSeed('raft codec');
     const random = seededRandom(seed);
     const int = (max: number) => Math.floor(random() * max);
     const types = ['pre-vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'snapshot', 'read-index-resp'] as const;

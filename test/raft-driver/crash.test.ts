@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DurableLogStorage } from '../../src/raft/storage/index.ts';
-import { makeEntries, seededRandom, seedFromEnv, tempDir } from './helpers.ts';
+import { makeEntries, seededRandom, testSeed, tempDir } from './helpers.ts';
 
 const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crash-writer.ts');
 const TRIALS = 4;
@@ -47,8 +47,7 @@ function runAndKill(delay_ms: number, childSeed: number): Promise<number> {
 
 describe('durable log crash safety', () => {
   it(`keeps every acknowledged entry across ${TRIALS} kill -9s at random moments`, async () => {
-    const seed = seedFromEnv('CRASH_SEED');
-    console.log(`crash test seed ${seed} (rerun with CRASH_SEED=${seed})`);
+    const seed = testSeed('raft crash');
     const random = seededRandom(seed);
     let ackedEver = 0;
     for (let trial = 0; trial < TRIALS; trial++) {

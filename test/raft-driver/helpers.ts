@@ -8,12 +8,13 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-// The driver's own seeded PRNG (mulberry32), so a failing randomised test replays from its logged seed.
-export { seededRandom } from '../../src/raft/driver/random.ts';
+import { Prng } from '../../src/random/prng.ts';
 
-export function seedFromEnv(name: string): number {
-  const fromEnv = process.env[name];
-  return fromEnv !== undefined ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
+export { testSeed } from '../../src/random/seed.ts';
+
+/** Numbers in [0, 1) from the project's seeded PRNG, so a failing randomised test replays from its logged seed (ZKP_TEST_SEED). */
+export function seededRandom(seed: number): () => number {
+  return new Prng(seed).floats();
 }
 
 export function makeEntries(first: number, count: number, term: number, tag = ''): Entry[] {

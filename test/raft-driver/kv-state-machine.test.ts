@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { encodePut, KvStateMachine } from '../../src/raft/kv/kv-state-machine.ts';
-import { seededRandom, seedFromEnv } from './helpers.ts';
+import { seededRandom, testSeed } from './helpers.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('KvStateMachine', () => {
   it('snapshots the state as of the call while puts go on during a sliced serialisation (seeded)', async () => {
-    const seed = seedFromEnv('KV_SEED');
-    console.log(`kv snapshot test seed ${seed} (rerun with KV_SEED=${seed})`);
+    const seed = testSeed('kv snapshot');
     const random = seededRandom(seed);
     const sm = new KvStateMachine();
     let index = 0;

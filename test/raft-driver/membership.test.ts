@@ -76,7 +76,10 @@ async function cluster() {
   });
   const leader = async (): Promise<Member> => {
     let found: Member | undefined;
-    await eventually('a leader is elected', () => (found = [...members.values()].find((m) => m.node?.status().role === 'leader')) !== undefined);
+    await eventually('a leader is elected', () => {
+      found = [...members.values()].find((m) => m.node?.status().role === 'leader');
+      return found !== undefined;
+    });
     return found!;
   };
   const put = async (key: string, value: string): Promise<void> => {

@@ -192,7 +192,14 @@ describe('GrpcTransport', () => {
     await b.start();
     // Keep sending for a while: a retries every 40 ms at most, so it is refused many times.
     const until = Date.now() + 600;
-    await waitFor(() => (a.send([heartbeat('a', 'b', 9)]), Date.now() > until && a.stats().b!.refusals >= 3), 5000, 'several refusals');
+    await waitFor(
+      () => {
+        a.send([heartbeat('a', 'b', 9)]);
+        return Date.now() > until && a.stats().b!.refusals >= 3;
+      },
+      5000,
+      'several refusals',
+    );
     expect(receivedB).toEqual([]);
     expect(b.refused_streams).toBeGreaterThanOrEqual(3);
     const expected =
@@ -236,7 +243,14 @@ describe('GrpcTransport', () => {
     open.push(a, c);
     await a.start();
     await c.start();
-    await waitFor(() => (a.send([heartbeat('a', 'b', 3)]), a.stats().b!.refusals >= 1), 5000, 'a refusal');
+    await waitFor(
+      () => {
+        a.send([heartbeat('a', 'b', 3)]);
+        return a.stats().b!.refusals >= 1;
+      },
+      5000,
+      'a refusal',
+    );
     expect(receivedC).toEqual([]);
     expect(receiver.errors[0]!.fields.reason).toMatch(
       /node "a" \(at .+\) sent a stream meant for node "b" to node "c": refused; the sender's --peers gives "b" this node's address/,

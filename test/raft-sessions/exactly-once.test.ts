@@ -12,7 +12,7 @@ import {
 } from '../../src/raft/sessions/envelope.ts';
 import { ExactlyOnceStateMachine } from '../../src/raft/sessions/exactly-once.ts';
 import { Reader } from '../../src/raft/codec.ts';
-import { seededRandom, seedFromEnv } from '../raft-driver/helpers.ts';
+import { seededRandom, testSeed } from '../raft-driver/helpers.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -153,8 +153,7 @@ describe('ExactlyOnceStateMachine', () => {
   });
 
   it('agrees across replicas on random retries, reorderings and snapshots (seeded)', async () => {
-    const seed = seedFromEnv('ONCE_SEED');
-    console.log(`exactly-once replica test seed ${seed} (rerun with ONCE_SEED=${seed})`);
+    const seed = testSeed('exactly-once replicas');
     const random = seededRandom(seed);
     // Enough client slots for all six; few result slots, so results are
     // evicted and late retries come back stale.
@@ -174,7 +173,8 @@ describe('ExactlyOnceStateMachine', () => {
       if (client.inFlight.length > 0 && random() < 0.4)
         seq = client.inFlight[Math.floor(random() * client.inFlight.length)]!; // a retry
       else {
-        client.inFlight.push((seq = client.session.begin()));
+        seq = client.session.begin();
+        client.inFlight.push(seq);
         // Lost before it reached the log (a leader that died with it): only a later retry is applied,
         // after requests numbered above it.
         if (random() < 0.2) continue;

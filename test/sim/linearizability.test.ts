@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkRegisterHistory, type RegisterOp } from '../../src/sim/linearizability.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/random/prng.ts';
 
 let nextId = 0;
 function put(value: string, call: number, ret: number, key = 'k'): RegisterOp {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { testSeed } from '../../src/random/seed.ts';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
 
-/** Seeds and steps for CI: about 200 seeds of 1500 ticks (plus a calm period) each. */
-const FIRST_SEED = Number(process.env.ZKP_SIM_FIRST_SEED ?? 1);
+/** Seeds and steps for CI: 200 seeds of 1500 ticks (plus a calm period) each, from 1 unless ZKP_TEST_SEED names the first. */
+const FIRST_SEED = testSeed('simulation first seed', { fallback: 1 });
 const SEEDS = 200;
 const STEPS = 1500;
 

@@ -6,7 +6,7 @@
  * is found.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import type { ProverBackend } from '../../src/prover/backend.ts';
 import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
@@ -15,8 +15,7 @@ import { Rng, edgeScalars, frBytes, g2EdgePoints, hex, testSeed } from '../webgp
 
 vi.setConfig({ testTimeout: 3_600_000, hookTimeout: 900_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 let backend: RawWebgpuBackend;
 let native: ProverBackend;
 const rng = new Rng(testSeed('webgpu-straight-line-g2'));
@@ -24,7 +23,7 @@ const rng = new Rng(testSeed('webgpu-straight-line-g2'));
 beforeAll(async () => {
   curve = await buildBn128(true);
   native = await createNativeBackend();
-  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), curveCode: 'straight', maxChunkPoints: 64 });
+  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), curveCode: 'straight', chunk_points_max: 64 });
   console.log(backend.describe());
 });
 afterAll(async () => {

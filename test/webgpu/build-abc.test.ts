@@ -4,7 +4,8 @@
  * bad-input errors.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
+import { loadNativeBackend } from '../../src/prover/backends/index.ts';
 import { buildAbcHost, createAbcBuilder } from '../../src/prover/backends/webgpu/build-abc.ts';
 import { BN254_R } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { Rng, frBytes, hex, testSeed } from './helpers.ts';
@@ -13,8 +14,7 @@ import { Rng, frBytes, hex, testSeed } from './helpers.ts';
 // with other test files compiling at the same time, one compile can take minutes.
 vi.setConfig({ testTimeout: 600_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 beforeAll(async () => {
   curve = await buildBn128(true);
 });
@@ -42,7 +42,7 @@ describe('buildABC', () => {
   const rng = new Rng(testSeed('build-abc'));
 
   it('runs in the native addon when it loads, and equals the host BigInt path', async () => {
-    const native = await createAbcBuilder();
+    const native = await createAbcBuilder({ loadNative: loadNativeBackend });
     // CI builds the addon (scripts/setup.sh); without it this comparison would be vacuous.
     expect(native.kind, native.reason).toBe('native');
     const host = await createAbcBuilder({ preferHost: true });

@@ -59,13 +59,13 @@ function evaluateRunner(wgsl: string, name: string, registers: bigint[]): bigint
   const ops = { mul: (a: bigint, b: bigint) => Fq.montMul(a, b), add: (a: bigint, b: bigint) => Fq.add(a, b), sub: (a: bigint, b: bigint) => Fq.sub(a, b) };
   for (const raw of body.split('\n')) {
     const line = raw.trim();
-    let m: RegExpExecArray | null;
-    if (line === '') continue;
-    if ((m = /^var (r\d+) = \(\*regs\)\[(\d+)\];$/.exec(line))) locals.set(m[1]!, registers[Number(m[2])]!);
-    else if (/^var r\d+: Big;$/.test(line)) continue;
-    else if ((m = /^(r\d+) = fq_(mul|add|sub)\((r\d+), (r\d+)\);$/.exec(line)))
-      locals.set(m[1]!, ops[m[2] as 'mul' | 'add' | 'sub'](value(m[3]!), value(m[4]!)));
-    else if ((m = /^\(\*regs\)\[(\d+)\] = (r\d+);$/.exec(line))) registers[Number(m[1])] = value(m[2]!);
+    if (line === '' || /^var r\d+: Big;$/.test(line)) continue;
+    const load = /^var (r\d+) = \(\*regs\)\[(\d+)\];$/.exec(line);
+    const op = /^(r\d+) = fq_(mul|add|sub)\((r\d+), (r\d+)\);$/.exec(line);
+    const store = /^\(\*regs\)\[(\d+)\] = (r\d+);$/.exec(line);
+    if (load !== null) locals.set(load[1]!, registers[Number(load[2])]!);
+    else if (op !== null) locals.set(op[1]!, ops[op[2] as 'mul' | 'add' | 'sub'](value(op[3]!), value(op[4]!)));
+    else if (store !== null) registers[Number(store[1])] = value(store[2]!);
     else throw new Error(`${name}: unexpected statement '${line}'`);
   }
   return registers;

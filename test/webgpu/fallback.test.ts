@@ -4,9 +4,10 @@
  * returns the right answer.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import { BackendUnavailableError, InvalidArgumentError } from '../../src/errors/index.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
+import { loadCpuBackend } from '../../src/prover/backends/index.ts';
 import { createRawWebgpuBackend, createWebgpuBackend } from '../../src/prover/backends/webgpu/index.ts';
 import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
 
@@ -14,8 +15,7 @@ import { Rng, edgeScalars, frBytes, hex, testSeed } from './helpers.ts';
 // with other test files compiling at the same time, one compile can take minutes.
 vi.setConfig({ testTimeout: 600_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 const rng = new Rng(testSeed('webgpu-fallback'));
 beforeAll(async () => {
   curve = await buildBn128(true);
@@ -32,7 +32,7 @@ function recorder(): { warnings: string[]; logger: { warn(d: Record<string, unkn
 describe('webgpu fallback', () => {
   it('a lost device during an MSM falls back and returns the correct point', async () => {
     const { warnings, logger } = recorder();
-    const backend = await createWebgpuBackend({ fault: 'lose-device', logger });
+    const backend = await createWebgpuBackend({ fault: 'lose-device', logger, loadFallback: loadCpuBackend });
     try {
       const n = 20;
       const bases = new Uint8Array(n * 64);
@@ -43,6 +43,7 @@ describe('webgpu fallback', () => {
       expect(warnings.length).toBe(1);
       expect(warnings[0]).toMatch(/device lost/);
       expect(backend.describe()).toMatch(/CPU fallback/);
+      expect(backend.operationCounts()).toEqual({ primary: 0, fallback: 1 });
     } finally {
       await backend.close();
     }
@@ -50,11 +51,12 @@ describe('webgpu fallback', () => {
 
   it('an allocation failure (OOM) during an NTT falls back and returns the correct vector', async () => {
     const { warnings, logger } = recorder();
-    const backend = await createWebgpuBackend({ fault: 'oom', logger });
+    const backend = await createWebgpuBackend({ fault: 'oom', logger, loadFallback: loadCpuBackend });
     try {
       const v = frBytes(Array.from({ length: 16 }, () => rng.bigint(250)));
       expect(hex(await backend.ntt(v, 4, 'forward'))).toBe(hex(await curve.Fr.fft(v)));
       expect(warnings.join('\n')).toMatch(/out of memory/);
+      expect(backend.operationCounts().fallback).toBe(1);
     } finally {
       await backend.close();
     }

@@ -4,7 +4,7 @@
  * twin; whole MSMs (G1, G2), NTT, coset, computeH against ffjavascript.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { buildFieldTestShader, type FieldName } from '../../src/prover/backends/webgpu/shader-builder.ts';
@@ -17,15 +17,14 @@ import { Rng, edgeScalars, frBytes, g1EdgePoints, g2EdgePoints, hex, testSeed } 
 // 7-10 minutes under load (G2 MSM, NTT), hence 20 minutes per test.
 vi.setConfig({ testTimeout: 1_200_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 let backend: RawWebgpuBackend;
 const rng = new Rng(testSeed('webgpu-device'));
 
 beforeAll(async () => {
   curve = await buildBn128(true);
   // No adapter → BackendUnavailableError → this suite fails (CI must run shaders).
-  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), maxChunkPoints: 64 });
+  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), chunk_points_max: 64 });
   console.log(backend.describe());
   // Compile here (hook timeout 600 s): a cold driver cache takes minutes on lavapipe.
   await backend.warm('G1');
@@ -99,7 +98,7 @@ describe('MSM on the device', () => {
   it('resident circuit: prefix scalars over uploaded bases', async () => {
     const n = 90;
     const A = g1Points(n);
-    const circuit = await backend.loadCircuit({ id: `t-${rng.u32()}`, A, B1: A, B2: new Uint8Array(0), C: A.subarray(0, 64 * 40), H: A });
+    const circuit = await backend.loadCircuit({ id: `t-${rng.nextUint32()}`, A, B1: A, B2: new Uint8Array(0), C: A.subarray(0, 64 * 40), H: A });
     const scalars = frBytes(edgeScalars(rng, 70));
     const exp = curve.G1.toAffine(await curve.G1.multiExpAffine(A.subarray(0, 70 * 64), scalars, false));
     expect(hex(await circuit.msmG1('A', scalars))).toBe(hex(exp));
@@ -122,7 +121,7 @@ describe('NTT on the device', () => {
     const v = randomMont(1 << log2n);
     expect(hex(await backend.ntt(v, log2n, 'forward'))).toBe(hex(await curve.Fr.fft(v)));
     expect(hex(await backend.ntt(v, log2n, 'inverse'))).toBe(hex(await curve.Fr.ifft(v)));
-    expect(hex(await backend.cosetShift(v, log2n))).toBe(hex(await curve.Fr.batchApplyKey(v, curve.Fr.e(1), curve.Fr.w[log2n + 1])));
+    expect(hex(await backend.cosetShift(v, log2n))).toBe(hex(await curve.Fr.batchApplyKey(v, curve.Fr.e(1), curve.Fr.w[log2n + 1]!)));
   });
 
   it('computeH (iNTT, coset, NTT, a*b-c from Montgomery) equals ffjavascript', async () => {
@@ -130,7 +129,7 @@ describe('NTT on the device', () => {
     const n = 1 << log2n;
     const [a, b, c] = [randomMont(n), randomMont(n), randomMont(n)];
     const step = async (x: Uint8Array): Promise<Uint8Array> =>
-      curve.Fr.fft(await curve.Fr.batchApplyKey(await curve.Fr.ifft(x), curve.Fr.e(1), curve.Fr.w[log2n + 1]));
+      curve.Fr.fft(await curve.Fr.batchApplyKey(await curve.Fr.ifft(x), curve.Fr.e(1), curve.Fr.w[log2n + 1]!));
     const [ea, eb, ec] = [await step(a), await step(b), await step(c)];
     const exp = new Uint8Array(n * 32);
     for (let i = 0; i < n; i++) {

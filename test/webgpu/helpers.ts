@@ -1,38 +1,11 @@
 /** Shared test helpers: seeded randomness (ZKP_TEST_SEED overrides; the seed is logged) and byte builders. */
+import type { FfCurve } from 'ffjavascript';
+import type { Prng as Rng } from '../../src/random/prng.ts';
 import { BN254_R, Fq, bigintToBytes } from '../../src/prover/backends/webgpu/twins/field.ts';
 
-export function testSeed(label: string): number {
-  const env = process.env.ZKP_TEST_SEED;
-  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 8)) >>> 0;
-  console.log(`[${label}] seed ${seed} (reproduce with ZKP_TEST_SEED=${seed})`);
-  return seed;
-}
-
-/** mulberry32: small, fast, good enough for test inputs. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  u32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  int(max: number): number {
-    return this.u32() % max;
-  }
-  bigint(bits: number): bigint {
-    let v = 0n;
-    for (let b = 0; b < bits; b += 32) v = (v << 32n) | BigInt(this.u32());
-    return v & ((1n << BigInt(bits)) - 1n);
-  }
-  below(modulus: bigint): bigint {
-    return this.bigint(320) % modulus;
-  }
-}
+/** The project's seeded PRNG; testSeed reads ZKP_TEST_SEED (or draws a seed) and logs it. */
+export { Prng as Rng } from '../../src/random/prng.ts';
+export { testSeed } from '../../src/random/seed.ts';
 
 /** Scalars mixing edge values (0, 1, r-1, small, repeated) with uniform ones. */
 export function edgeScalars(rng: Rng, n: number): bigint[] {
@@ -42,7 +15,7 @@ export function edgeScalars(rng: Rng, n: number): bigint[] {
 
 export function frBytes(values: readonly bigint[]): Uint8Array {
   const out = new Uint8Array(values.length * 32);
-  values.forEach((v, i) => bigintToBytes(v, out, i * 32));
+  for (const [i, v] of values.entries()) bigintToBytes(v, out, i * 32);
   return out;
 }
 
@@ -58,8 +31,7 @@ export function hex(bytes: Uint8Array): string {
  * n affine G1 points (ffjavascript layout) with edge cases: every 17th is
  * infinity (index 5 mod 17) and every 7th repeats one point (3 mod 7).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function g1EdgePoints(curve: any, rng: Rng, n: number): Uint8Array {
+export function g1EdgePoints(curve: FfCurve, rng: Rng, n: number): Uint8Array {
   const out = new Uint8Array(n * 64);
   for (let i = 0; i < n; i++) {
     if (i % 17 === 5) continue; // infinity
@@ -70,8 +42,7 @@ export function g1EdgePoints(curve: any, rng: Rng, n: number): Uint8Array {
 }
 
 /** n affine G2 points with edge cases: index 4 is infinity, every 6th (1 mod 6) repeats one point. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function g2EdgePoints(curve: any, rng: Rng, n: number): Uint8Array {
+export function g2EdgePoints(curve: FfCurve, rng: Rng, n: number): Uint8Array {
   const out = new Uint8Array(n * 128);
   for (let i = 0; i < n; i++) if (i !== 4) out.set(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, i % 6 === 1 ? 9 : 1 + rng.int(1 << 16))), i * 128);
   return out;

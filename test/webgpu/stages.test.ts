@@ -5,7 +5,7 @@
  * bucket is not fixed), the accumulated buckets and the reduced segments.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts';
 import { ENTRIES_PER_THREAD, type MsmStageDump } from '../../src/prover/backends/webgpu/msm.ts';
@@ -19,8 +19,7 @@ import { Rng, edgeScalars, frBytes, testSeed } from './helpers.ts';
 // with other test files compiling at the same time, one compile can take minutes.
 vi.setConfig({ testTimeout: 600_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 let backend: RawWebgpuBackend;
 const rng = new Rng(testSeed('webgpu-stages'));
 
@@ -62,6 +61,6 @@ describe('MSM stages, device vs twin', () => {
     const buckets = accumulateTwin(G1, sorted.keys, sorted.vals, aff, total, ENTRIES_PER_THREAD);
     for (let k = 0; k < total; k++) expect(G1.eq(readG1Jacobian(d.buckets, k), buckets[k]!), `bucket ${k}`).toBe(true);
     const reduced = bucketReduceTwin(G1, buckets, d.plan, d.segs);
-    reduced.forEach((r, k) => expect(G1.eq(readG1Jacobian(d.reduced, k), r), `segment ${k}`).toBe(true));
+    for (const [k, r] of reduced.entries()) expect(G1.eq(readG1Jacobian(d.reduced, k), r), `segment ${k}`).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  * never skips, when no adapter is found.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildBn128 } from 'ffjavascript';
+import { buildBn128, type FfCurve } from 'ffjavascript';
 import type { ProverBackend } from '../../src/prover/backend.ts';
 import { createNativeBackend } from '../../src/prover/backends/native/index.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
@@ -20,8 +20,7 @@ import { Rng, edgeScalars, frBytes, g1EdgePoints, hex, testSeed } from './helper
 // straight-line code is the default, so gpu.test.ts covers G2 with it there.
 vi.setConfig({ testTimeout: 900_000, hookTimeout: 900_000 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let curve: any;
+let curve: FfCurve;
 let backend: RawWebgpuBackend;
 let native: ProverBackend;
 const rng = new Rng(testSeed('webgpu-straight-line'));
@@ -29,7 +28,7 @@ const rng = new Rng(testSeed('webgpu-straight-line'));
 beforeAll(async () => {
   curve = await buildBn128(true);
   native = await createNativeBackend();
-  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), curveCode: 'straight', maxChunkPoints: 64 });
+  backend = await createRawWebgpuBackend({ ...deviceOptionsFromEnv(), curveCode: 'straight', chunk_points_max: 64 });
   console.log(backend.describe());
   const t = performance.now();
   await backend.warm('G1');

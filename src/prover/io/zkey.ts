@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { CorruptFileError, MismatchError } from '../../errors/index.ts';
 import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES, type CircuitBases } from '../backend.ts';
-import { BN254_N8, BN254_Q, BN254_R } from './bn254.ts';
+import { BN254_N8, BN254_P, BN254_R } from './bn254.ts';
 import { expectSectionSize, parseBinFile, readBigUintLE, readBinFile, sectionBytes, uniqueSection, type BinFile } from './binfile.ts';
 
 const GROTH16_PROTOCOL_ID = 1;
@@ -126,7 +126,7 @@ function decodeHeader(file: BinFile) {
   if (n8q !== BN254_N8) throw new CorruptFileError(`${label}: base field element size is ${n8q} bytes; only BN254 (32) is supported`);
   need(4 + n8q + 4);
   const q = readBigUintLE(bytes, 4, n8q);
-  if (q !== BN254_Q) throw new MismatchError(`${label}: proving key is for a curve other than BN254 (base field modulus ${q})`);
+  if (q !== BN254_P) throw new MismatchError(`${label}: proving key is for a curve other than BN254 (base field modulus ${q})`);
   const n8r = view.getUint32(4 + n8q, true);
   if (n8r !== BN254_N8) throw new CorruptFileError(`${label}: scalar field element size is ${n8r} bytes; only BN254 (32) is supported`);
   const afterR = 4 + n8q + 4 + n8r;

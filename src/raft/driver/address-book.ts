@@ -11,19 +11,8 @@
  * snapshot (snapshot-envelope.ts), so compaction does not forget them; a
  * removal forgets the learned address.
  */
-import { InvalidArgumentError } from '../../errors/index.ts';
 import type { NodeId } from '../types.ts';
 import type { PeerInfo } from './options.ts';
-
-export function isHostPort(address: string): boolean {
-  return /^[^\s/:]+:\d{1,5}$/.test(address);
-}
-
-/** Throws InvalidArgumentError naming `what` unless `address` is host:port. */
-export function checkHostPort(what: string, address: string): string {
-  if (!isHostPort(address)) throw new InvalidArgumentError(`${what} must be host:port, got ${JSON.stringify(address)}`);
-  return address;
-}
 
 export class AddressBook {
   private readonly learnedAddresses = new Map<NodeId, PeerInfo>();

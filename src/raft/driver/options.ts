@@ -46,8 +46,10 @@ export interface RaftNodeOptions {
   readonly proposalTimeout_ms?: number;
   /** A readIndex() not answered within this time fails with NotLeaderError. */
   readonly readTimeout_ms?: number;
-  readonly maxSizePerMsg_bytes?: number;
-  readonly maxInflightMsgs?: number;
+  /** Bytes of entries in one append message at most (the core's maxSizePerMsg). */
+  readonly messageSize_bytes_max?: number;
+  /** Append messages in flight to one follower at most (the core's maxInflightMsgs). */
+  readonly inflightMessages_max?: number;
   readonly segment_bytes_max?: number;
   /** Seed for the election-timeout randomisation (logged at start). */
   readonly seed?: number;
@@ -94,8 +96,8 @@ export function compileOptions(options: RaftNodeOptions, logger: DriverLogger): 
     pendingRequests_max: positiveInteger('pendingRequests_max', options.pendingRequests_max ?? 20_000),
     proposalTimeout_ms: positiveInteger('proposalTimeout_ms', options.proposalTimeout_ms ?? 10_000),
     readTimeout_ms: positiveInteger('readTimeout_ms', options.readTimeout_ms ?? 2_000),
-    maxSizePerMsg_bytes: positiveInteger('maxSizePerMsg_bytes', options.maxSizePerMsg_bytes ?? 1024 * 1024),
-    maxInflightMsgs: positiveInteger('maxInflightMsgs', options.maxInflightMsgs ?? 256),
+    messageSize_bytes_max: positiveInteger('messageSize_bytes_max', options.messageSize_bytes_max ?? 1024 * 1024),
+    inflightMessages_max: positiveInteger('inflightMessages_max', options.inflightMessages_max ?? 256),
     segment_bytes_max: positiveInteger('segment_bytes_max', options.segment_bytes_max ?? 64 * 1024 * 1024),
     seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
     logger,

@@ -26,11 +26,12 @@ import { DurableLogStorage, type PreparedSnapshot } from '../storage/index.ts';
 import { GrpcTransport } from '../transport/index.ts';
 import { silentLogger, type DriverLogger } from '../logger.ts';
 import type { ConfChange, ConfState, Entry, Message, NodeId, RaftRole, Ready } from '../types.ts';
-import { AddressBook, checkHostPort } from './address-book.ts';
+import { checkHostPort } from '../host-port.ts';
+import { AddressBook } from './address-book.ts';
 import { compileOptions, type CompiledRaftNodeOptions, type PeerInfo, type RaftNodeOptions } from './options.ts';
 import { unwrapSnapshotData, wrapSnapshotData } from './snapshot-envelope.ts';
 import { LatencyTrace } from './latency-trace.ts';
-import { seededRandom } from './random.ts';
+import { Prng } from '../../random/prng.ts';
 import type { StateMachine } from '../state-machine.ts';
 
 export interface RaftNodeStatus {
@@ -86,16 +87,14 @@ interface PendingRead {
   readonly timer: NodeJS.Timeout;
 }
 
-export declare interface RaftNode {
-  on(event: 'leader-change', listener: (change: LeaderChange) => void): this;
-  on(event: 'fatal', listener: (error: Error) => void): this;
-  on(
-    event: 'membership-change',
-    listener: (change: { readonly index: number; readonly change: ConfChange; readonly members: readonly MemberInfo[] }) => void,
-  ): this;
+/** The events a RaftNode emits, with their listener arguments. */
+export interface RaftNodeEvents {
+  'leader-change': [change: LeaderChange];
+  fatal: [error: Error];
+  'membership-change': [change: { readonly index: number; readonly change: ConfChange; readonly members: readonly MemberInfo[] }];
 }
 
-export class RaftNode extends EventEmitter {
+export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
   readonly options: CompiledRaftNodeOptions;
   private readonly logger: DriverLogger;
@@ -162,10 +161,10 @@ export class RaftNode extends EventEmitter {
         heartbeatTicks: options.heartbeatTicks,
         preVote: true,
         checkQuorum: true,
-        maxSizePerMsg: options.maxSizePerMsg_bytes,
-        maxInflightMsgs: options.maxInflightMsgs,
+        maxSizePerMsg: options.messageSize_bytes_max,
+        maxInflightMsgs: options.inflightMessages_max,
         storage: this.storage,
-        random: seededRandom(options.seed),
+        random: new Prng(options.seed >>> 0).floats(), // the seed as a 32-bit word, as it always was
       });
       const raftAddresses = new Map<NodeId, string>();
       for (const id of this.addresses.ids()) raftAddresses.set(id, this.addresses.get(id)!.raftAddress);

@@ -1,12 +1,12 @@
 /**
- * `npm run raft:kv`: talk to a running cluster of node-main processes by
+ * `npm run raft:kv`: talk to a running cluster of kv-node-main processes by
  * hand: put and get through whichever node leads (following redirects, as a
  * program would with KvClusterClient), each node's status, and membership
  * changes (add a learner, promote it, remove a member).
  */
 import { parseArgs } from 'node:util';
 import { EXIT_CODES, InvalidArgumentError, NotFoundError, UnavailableError, ZkpError } from '../../errors/index.ts';
-import { isHostPort } from '../driver/address-book.ts';
+import { isHostPort } from '../host-port.ts';
 import { KvClient, KvClusterClient } from './kv-client.ts';
 import type { MembershipRequest, MemberView } from './protocol.ts';
 
@@ -39,10 +39,9 @@ interface Command {
   readonly words: string[];
 }
 
-function parse(argv: string[]): Command | 'help' {
-  let parsed;
+function parseFlags(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       options: { cluster: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
@@ -51,6 +50,10 @@ function parse(argv: string[]): Command | 'help' {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message.split('. ')[0]!);
   }
+}
+
+function parse(argv: string[]): Command | 'help' {
+  const parsed = parseFlags(argv);
   if (parsed.values.help === true) return 'help';
   const cluster = parsed.values.cluster;
   if (cluster === undefined) throw new InvalidArgumentError('--cluster is required');

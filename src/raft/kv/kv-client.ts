@@ -200,8 +200,10 @@ export class KvClusterClient {
   }
 
   private clientFor(address: string): KvClient {
-    let client = this.clients.get(address);
-    if (client === undefined) this.clients.set(address, (client = new KvClient(address)));
+    const known = this.clients.get(address);
+    if (known !== undefined) return known;
+    const client = new KvClient(address);
+    this.clients.set(address, client);
     return client;
   }
 
@@ -210,7 +212,8 @@ export class KvClusterClient {
   }
 
   async put(key: string, value: Uint8Array): Promise<number> {
-    const opening = this.session ?? (this.session = this.withRedirects((client) => client.register()).then((id) => new ClientSession(id)));
+    this.session ??= this.withRedirects((client) => client.register()).then((id) => new ClientSession(id));
+    const opening = this.session;
     let session: ClientSession;
     try {
       session = await opening;

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { assert, InvalidArgumentError, NotFoundError, NotLeaderError, UnavailableError, ZkpError } from '../../errors/index.ts';
-import type { LeaderChange, RaftNode } from '../driver/raft-node.ts';
+import type { LeaderChange, RaftNode } from '../driver/index.ts';
 import { identity, serverOptions } from '../transport/grpc-options.ts';
 import type { DriverLogger } from '../logger.ts';
 import { encodePut, putBytesMax, writePut, type KvStateMachine } from './kv-state-machine.ts';

@@ -451,8 +451,8 @@ export class DurableLogStorage implements LogStorage {
       // taking messages and proposals for the next batch. The write usually
       // only copies into the page cache (microseconds), but while other
       // processes write heavily the kernel throttles writers: a synchronous
-      // write then blocked the whole node for 5-15 ms about once per thousand
-      // batches (measured on the shared VM; docs/raft-driver.md).
+      // write then blocks the whole node for 5-15 ms about once per thousand
+      // batches (bench/results/raft-history.md, "Blocking writes").
       const end = active.size_bytes + record.length;
       if (end <= active.allocated_bytes && this.activeDsyncFd >= 0) {
         // The common case: the record overwrites preallocated zeros, and the

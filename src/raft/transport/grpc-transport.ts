@@ -155,9 +155,9 @@ export class GrpcTransport {
     const byPeer = new Map<NodeId, Message[]>();
     for (const m of messages) {
       assert(m.from === this.options.selfId, () => `message from ${m.from} sent by ${this.options.selfId}`);
-      let list = byPeer.get(m.to);
-      if (list === undefined) byPeer.set(m.to, (list = []));
-      list.push(m);
+      const list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, [m]);
+      else list.push(m);
     }
     for (const [peerId, list] of byPeer) {
       const sender = this.senders.get(peerId);

@@ -2,10 +2,11 @@
  * The WebGPU ProverBackend without fallback: device, cached engines,
  * resident circuits. Every operation checks the device first and turns
  * failures on a lost device into DeviceLostError (index.ts wraps this
- * backend so those retry on a CPU backend).
+ * backend so those retry on a CPU backend). It imports no other backend:
+ * the one that runs buildABC is injected (loadAbcBackend).
  */
 import { InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
-import { FR_BYTES, type BaseSet, type CircuitBases, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
+import { FR_BYTES, type BackendFactory, type BaseSet, type CircuitBases, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
 import { createAbcBuilder } from './build-abc.ts';
 import { chooseCodegen, curveCodeFromEnv, type CodegenOptions, type CurveCode } from './codegen.ts';
 import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts';
@@ -17,6 +18,8 @@ import type { Fq2El } from './twins/field.ts';
 export interface WebgpuBackendOptions extends DeviceOptions, Omit<MsmOptions, 'codegen'> {
   /** Curve formula code; default: ZKP_WEBGPU_CURVE_CODE, else straight on GPUs, interpreted on CPU drivers (codegen.ts). */
   readonly curveCode?: CurveCode;
+  /** Opens the native backend that runs buildABC (injected where backends are assembled: backends/index.ts); absent: host BigInt. */
+  readonly loadAbcBackend?: BackendFactory;
   /** buildABC in host BigInt even when the native addon loads (tests compare both paths). */
   readonly hostBuildAbc?: boolean;
 }
@@ -35,8 +38,8 @@ export interface RawWebgpuBackend extends ProverBackend {
 
 export async function createRawWebgpuBackend(options: WebgpuBackendOptions = deviceOptionsFromEnv()): Promise<RawWebgpuBackend> {
   const curveCode = options.curveCode ?? curveCodeFromEnv();
-  const abc = await createAbcBuilder({ preferHost: options.hostBuildAbc ?? false });
-  if (abc.kind === 'host') console.warn(`webgpu: buildABC runs in host BigInt (slow for big circuits): ${abc.reason}`);
+  const abc = await createAbcBuilder({ preferHost: options.hostBuildAbc ?? false, ...(options.loadAbcBackend ? { loadNative: options.loadAbcBackend } : {}) });
+  if (abc.kind === 'host' && options.loadAbcBackend !== undefined) console.warn(`webgpu: buildABC runs in host BigInt (slow for big circuits): ${abc.reason}`);
   const gpu = await GpuDevice.open(options);
   // CPU drivers inline every call: rolled limb loops and interpreted formulas there (compile time).
   const codegen = chooseCodegen(gpu.adapterDescription, curveCode);

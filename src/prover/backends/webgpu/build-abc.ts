@@ -2,13 +2,13 @@
  * buildABC for the webgpu backend, exactly snarkjs's buildABC1. It is a
  * sparse scatter-add (many coefficients hit one constraint), which does not
  * map onto the device without atomics on field elements; it is linear in
- * the number of coefficients and small next to the MSMs. It runs in the
- * native addon (multi-threaded C++, the same byte layouts) when the addon
- * loads, else in host BigInt (buildAbcHost), which is correct but slow.
+ * the number of coefficients and small next to the MSMs. It runs on a CPU
+ * backend given by whoever assembles the backends (the native addon:
+ * multi-threaded C++, the same byte layouts) when that one loads, else in
+ * host BigInt (buildAbcHost), which is correct but slow.
  */
 import { BackendUnavailableError, CorruptFileError, InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
-import { FR_BYTES, type ProverBackend } from '../../backend.ts';
-import { createNativeBackend } from '../native/index.ts';
+import { type BackendFactory, FR_BYTES, type ProverBackend } from '../../backend.ts';
 import { Fr, bigintToBytes, bytesToBigint } from './twins/field.ts';
 
 export type AbcVectors = { a: Uint8Array; b: Uint8Array; c: Uint8Array };
@@ -21,12 +21,20 @@ export interface AbcBuilder {
   build(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<AbcVectors>;
 }
 
-/** The native addon's buildABC when it loads, else the host BigInt one. `preferHost` forces the host path (tests). */
-export async function createAbcBuilder(options: { readonly preferHost?: boolean } = {}): Promise<AbcBuilder> {
+export interface AbcBuilderOptions {
+  /** Opens the CPU backend whose buildABC is used (the native one, injected by backends/index.ts); absent: host path. */
+  readonly loadNative?: BackendFactory;
+  /** Forces the host path (tests compare both). */
+  readonly preferHost?: boolean;
+}
+
+/** The injected native backend's buildABC when it loads, else the host BigInt one. */
+export async function createAbcBuilder(options: AbcBuilderOptions = {}): Promise<AbcBuilder> {
   if (options.preferHost) return hostBuilder('host path requested');
+  if (options.loadNative === undefined) return hostBuilder('no native backend given');
   let native: ProverBackend;
   try {
-    native = await createNativeBackend();
+    native = await options.loadNative();
   } catch (e) {
     if (e instanceof BackendUnavailableError) return hostBuilder(e.message);
     throw e;

@@ -4,8 +4,10 @@
  * operation is retried on a CPU backend (native, or snarkjs where native
  * is unavailable). After a loss every later call goes to the CPU backend:
  * the device is gone. A proof is never lost and never wrong, only slower.
+ * The wrapper counts where each operation ran (operationCounts), so a test
+ * can assert that the device, not the fallback, did the work.
  */
-import { BackendUnavailableError, DeviceLostError } from '../../../errors/index.ts';
+import { DeviceLostError } from '../../../errors/index.ts';
 import type { BaseSet, CircuitBases, ProverBackend, ResidentCircuit } from '../../backend.ts';
 
 /** The subset of a pino logger this needs (console works too through consoleLogger). */
@@ -19,43 +21,49 @@ export const consoleLogger: WarnLogger = {
 
 export type BackendLoader = () => Promise<ProverBackend>;
 
-/** The registered native backend, else snarkjs (registered in ../index.ts). */
-export async function loadCpuBackend(): Promise<ProverBackend> {
-  const { getBackendFactory } = await import('../index.ts');
-  const failures: string[] = [];
-  for (const name of ['native', 'snarkjs']) {
-    const factory = getBackendFactory(name);
-    if (!factory) {
-      failures.push(`${name}: not registered`);
-      continue;
-    }
-    try {
-      return await factory();
-    } catch (e) {
-      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  throw new BackendUnavailableError(`webgpu fallback: no CPU backend available (${failures.join('; ')})`);
+/** Operations (MSMs, NTTs, buildABC, computeH, circuit loads) completed on the primary backend and on the fallback. */
+export interface OperationCounts {
+  readonly primary: number;
+  readonly fallback: number;
 }
 
-export function withNativeFallback(primary: ProverBackend, loadFallback: BackendLoader = loadCpuBackend, logger: WarnLogger = consoleLogger): ProverBackend {
+/** A backend wrapped by withNativeFallback. */
+export interface FallbackBackend extends ProverBackend {
+  operationCounts(): OperationCounts;
+}
+
+export function isFallbackBackend(backend: ProverBackend): backend is FallbackBackend {
+  return typeof (backend as Partial<FallbackBackend>).operationCounts === 'function';
+}
+
+/** `loadFallback` opens the CPU backend (given by backends/index.ts, which assembles the backends: native, else snarkjs). */
+export function withNativeFallback(primary: ProverBackend, loadFallback: BackendLoader, logger: WarnLogger = consoleLogger): FallbackBackend {
   let fallback: Promise<ProverBackend> | null = null;
   let primaryLost = false;
+  const counts = { primary: 0, fallback: 0 };
   const cpu = (): Promise<ProverBackend> => (fallback ??= loadFallback());
+
+  async function onCpu<R>(backend: ProverBackend, onFallback: (b: ProverBackend) => Promise<R>): Promise<R> {
+    const result = await onFallback(backend);
+    counts.fallback++;
+    return result;
+  }
 
   async function attempt<R>(operation: string, onPrimary: () => Promise<R>, onFallback: (b: ProverBackend) => Promise<R>): Promise<R> {
     if (!primaryLost) {
       try {
-        return await onPrimary();
+        const result = await onPrimary();
+        counts.primary++;
+        return result;
       } catch (e) {
         if (!(e instanceof DeviceLostError)) throw e;
         primaryLost = true;
         const backend = await cpu();
         logger.warn({ operation, error: e.message, fallback: backend.describe() }, 'webgpu device lost; retrying on the CPU backend');
-        return onFallback(backend);
+        return onCpu(backend, onFallback);
       }
     }
-    return onFallback(await cpu());
+    return onCpu(await cpu(), onFallback);
   }
 
   function wrapCircuit(bases: CircuitBases, onGpu: ResidentCircuit | null): ResidentCircuit {
@@ -85,6 +93,7 @@ export function withNativeFallback(primary: ProverBackend, loadFallback: Backend
   const circuits = new Map<string, ResidentCircuit>();
   return {
     name: primary.name,
+    operationCounts: () => ({ ...counts }),
     describe: () => (primaryLost ? `${primary.describe()} [device lost; running on CPU fallback]` : primary.describe()),
     loadCircuit: async (bases) => {
       const cached = circuits.get(bases.id);

@@ -29,7 +29,7 @@ type Entry =
 
 export interface MsmOptions {
   /** Upper bound on points per chunk (tests use it to exercise chunking); the device limits may lower it. */
-  readonly maxChunkPoints?: number;
+  readonly chunk_points_max?: number;
   /** Shader code generation (codegen.ts); the backend picks it from the adapter. */
   readonly codegen?: CodegenOptions;
 }
@@ -71,7 +71,7 @@ export class MsmEngine<T> {
   constructor(gpu: GpuDevice, spec: GroupSpec<T>, options: MsmOptions = {}) {
     this.gpu = gpu;
     this.spec = spec;
-    this.chunkPoints = this.largestChunk(options.maxChunkPoints ?? 1 << 22);
+    this.chunkPoints = this.largestChunk(options.chunk_points_max ?? 1 << 22);
     this.codegen = options.codegen ?? CPU_DRIVER_CODEGEN;
   }
 

@@ -10,7 +10,7 @@ import { assert } from '../../../errors/index.ts';
 import { CPU_DRIVER_CODEGEN, type CodegenOptions } from './codegen.ts';
 import { REGISTER_COUNT, curveRunners } from './curve-programs.ts';
 import { BN254_P, BN254_R, MONT_R, toLimbs16 } from './twins/field.ts';
-import { negInverse13, toLimbs13 } from './twins/field13.ts';
+import { NO_DIGIT, SENTINEL_KEY, SIGN_BIT } from './twins/msm.ts';
 
 const SHADER_DIR = fileURLToPath(new URL('../../../../shaders/', import.meta.url));
 
@@ -24,12 +24,16 @@ function rawPart(name: string): string {
   return text;
 }
 
-/** A part with its limb-loop bound set for the codegen (see bigint.wgsl). */
-function part(name: string, codegen: CodegenOptions): string {
-  return rawPart(name)
+/** Sets a shader text's limb-loop bounds for the codegen (see bigint.wgsl). */
+export function applyLimbBounds(text: string, codegen: CodegenOptions): string {
+  return text
     .replaceAll('@LIMB_BOUND@', codegen.unrollLimbs ? '16u' : 'limb_bound')
-    .replaceAll('@LIMB13_BOUND@', codegen.unrollLimbs ? '20u' : 'limb_bound + 4u')
     .replaceAll('@FQ2_PRODUCTS@', codegen.unrollLimbs ? '3u' : 'limb_bound - 13u');
+}
+
+/** A part of shaders/ with its limb-loop bounds set for the codegen. */
+export function part(name: string, codegen: CodegenOptions): string {
+  return applyLimbBounds(rawPart(name), codegen);
 }
 
 /** Replaces every @KEY@; a placeholder left over is a builder bug. */
@@ -88,6 +92,12 @@ function groupParts(group: GroupName, codegen: CodegenOptions): string[] {
   return base;
 }
 
+/** A WGSL u32 literal in hex. */
+function u32Literal(value: number): string {
+  assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, () => `${value} is not a u32`);
+  return `0x${value.toString(16)}u`;
+}
+
 export interface MsmShaderOptions {
   readonly workgroupSize: number;
   /** Entries one accumulation thread sums (K); each level shrinks the sequence by K/2. */
@@ -102,6 +112,9 @@ export function buildMsmShader(group: GroupName, options: MsmShaderOptions, code
     FT: group === 'g1' ? 'Big' : 'Fq2',
     WORKGROUP_SIZE: options.workgroupSize,
     ENTRIES_PER_THREAD: options.entriesPerThread,
+    SENTINEL_KEY: u32Literal(SENTINEL_KEY),
+    NO_DIGIT: u32Literal(NO_DIGIT),
+    SIGN_BIT: u32Literal(SIGN_BIT),
   });
   return [...groupParts(group, codegen), msm].join('\n');
 }
@@ -113,37 +126,4 @@ export function buildNttShader(options: { readonly workgroupSize: number }, code
 
 export function buildFieldTestShader(field: FieldName, codegen: CodegenOptions = CPU_DRIVER_CODEGEN): string {
   return [part('bigint.wgsl', codegen), fieldPart(field, codegen), instantiate(part('field_test.wgsl', codegen), { FIELD: field })].join('\n');
-}
-
-/** Limb width of a field element in registers: 16 x 16 bits (what the MSM and NTT use) or 20 x 13 bits. */
-export type LimbWidth = 16 | 13;
-
-/** field13.wgsl instantiated as `<field>13` (fq13, fr13). */
-export function field13Part(field: FieldName, codegen: CodegenOptions = CPU_DRIVER_CODEGEN): string {
-  const p = MODULI[field];
-  return instantiate(part('field13.wgsl', codegen), {
-    FIELD: `${field}13`,
-    FIELD_P: toLimbs13(p)
-      .map((l) => `${l}u`)
-      .join(', '),
-    FIELD_NINV: negInverse13(p).toString(),
-  });
-}
-
-/** field_kernels.wgsl (field_ops, mul_chain) over one limb width: the 13- vs 16-bit tests and bench. */
-export function buildFieldKernelShader(field: FieldName, width: LimbWidth, codegen: CodegenOptions = CPU_DRIVER_CODEGEN): string {
-  const kernels = (values: Record<string, string>): string => instantiate(part('field_kernels.wgsl', codegen), values);
-  if (width === 16) {
-    return [
-      part('bigint.wgsl', codegen),
-      fieldPart(field, codegen),
-      kernels({ T: 'Big', F: field, FROM_WORDS: 'big_from_words', TO_WORDS: 'big_to_words' }),
-    ].join('\n');
-  }
-  // bigint.wgsl for big_init/limb_bound, which keep the 13-bit limb loops rolled on CPU drivers too.
-  return [
-    part('bigint.wgsl', codegen),
-    field13Part(field, codegen),
-    kernels({ T: 'Big13', F: `${field}13`, FROM_WORDS: 'big13_from_words', TO_WORDS: 'big13_to_words' }),
-  ].join('\n');
 }

@@ -5,9 +5,10 @@
  * the final window sum.
  */
 import { InvalidArgumentError } from '../../../../errors/index.ts';
+import { BN254_P, BN254_R } from '../../../io/bn254.ts';
 
-export const BN254_P = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-export const BN254_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export { BN254_P, BN254_R } from '../../../io/bn254.ts';
+/** The Montgomery radix of the 16 x 16-bit limb representation. */
 export const MONT_R = 1n << 256n;
 
 export class PrimeField {

@@ -5,8 +5,12 @@
 import { assert } from '../../../../errors/index.ts';
 import type { Aff, Jac, JacobianCurve } from './curve.ts';
 
+// The one definition of the constants msm.wgsl shares with this twin: the shader builder injects them.
+/** The digit code of a zero digit (the point adds to no bucket of that window). */
 export const NO_DIGIT = 0xffffffff;
+/** Set in a digit code, and in a scattered value, when the point is negated (signed digits). */
 export const SIGN_BIT = 0x80000000;
+/** The key of an empty accumulation output (a thread past the last entry); no bucket key reaches it. */
 export const SENTINEL_KEY = 0xffffffff;
 
 export interface WindowPlan {

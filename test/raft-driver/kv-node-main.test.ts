@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DurableLogStorage } from '../../src/raft/storage/index.ts';
 import { tempDir } from './helpers.ts';
 
-const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/driver/node-main.ts');
+const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-node-main.ts');
 const dir = tempDir('raft-node-main');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -16,7 +16,7 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('node-main', () => {
+describe('kv-node-main', () => {
   it('names the bad flag', () => {
     const bad = run(['--id', 'a', '--cluster-id', 'c', '--data-dir', dir, '--peers', 'a@127.0.0.1:1']);
     expect(bad.status).toBe(2);
@@ -34,7 +34,7 @@ describe('node-main', () => {
   it('prints its usage with --help and starts nothing', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^usage: .*node-main\.ts --id ID --cluster-id NAME --data-dir DIR --peers LIST/);
+    expect(help.stdout).toMatch(/^usage: .*kv-node-main\.ts --id ID --cluster-id NAME --data-dir DIR --peers LIST/);
     expect(help.stdout).not.toContain('"event"');
   });
 

@@ -1,14 +1,15 @@
 /**
- * Host side of shaders/field_kernels.wgsl: field add/sub/mul over a chosen
+ * Host side of field_kernels.wgsl (this folder): field add/sub/mul over a chosen
  * limb width (tests against the twins) and the dependent-multiplication
  * chain that measures one width's multiplication throughput (bench).
  * Values cross as plain 256-bit integers, 8 little-endian u32 words each.
  */
-import { InvalidArgumentError } from '../../../errors/index.ts';
-import { codegenKey, type CodegenOptions } from './codegen.ts';
-import type { GpuDevice } from './device.ts';
-import { buildFieldKernelShader, type FieldName, type LimbWidth } from './shader-builder.ts';
-import { bigintToBytes, bytesToBigint } from './twins/field.ts';
+import { InvalidArgumentError } from '../../../src/errors/index.ts';
+import { type CodegenOptions, codegenKey } from '../../../src/prover/backends/webgpu/codegen.ts';
+import type { GpuDevice } from '../../../src/prover/backends/webgpu/device.ts';
+import type { FieldName } from '../../../src/prover/backends/webgpu/shader-builder.ts';
+import { bigintToBytes, bytesToBigint } from '../../../src/prover/backends/webgpu/twins/field.ts';
+import { buildFieldKernelShader, type LimbWidth } from './shader.ts';
 
 const WORKGROUP_SIZE = 64; // as field_kernels.wgsl declares
 
@@ -18,10 +19,10 @@ function pipeline(gpu: GpuDevice, field: FieldName, width: LimbWidth, codegen: C
 
 function pairBytes(pairs: ReadonlyArray<readonly [bigint, bigint]>): Uint8Array {
   const out = new Uint8Array(pairs.length * 64);
-  pairs.forEach(([a, b], i) => {
+  for (const [i, [a, b]] of pairs.entries()) {
     bigintToBytes(a, out, i * 64);
     bigintToBytes(b, out, i * 64 + 32);
-  });
+  }
   return out;
 }
 

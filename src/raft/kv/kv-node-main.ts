@@ -1,8 +1,10 @@
 /**
- * A Raft node process serving the example KV state machine. Used by the
- * cluster tests and bench/raft.ts; run with tsx:
+ * The KV example's composition root: one Raft node process serving the
+ * example KV state machine behind exactly-once sessions. It wires RaftNode
+ * (the driver's public API), ExactlyOnceStateMachine and KvService; the driver
+ * knows none of them. Used by the cluster tests and bench/raft.ts; run with tsx:
  *
- *   tsx src/raft/driver/node-main.ts --id a --cluster-id demo --data-dir /tmp/a \
+ *   tsx src/raft/kv/kv-node-main.ts --id a --cluster-id demo --data-dir /tmp/a \
  *     --peers a@127.0.0.1:7001/127.0.0.1:8001,b@127.0.0.1:7002/127.0.0.1:8002,c@127.0.0.1:7003/127.0.0.1:8003
  *
  * Each peer is id@raftHost:raftPort/clientHost:clientPort (this node included).
@@ -13,11 +15,10 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { EXIT_CODES, InvalidArgumentError, ZkpError } from '../../errors/index.ts';
-import { KvService } from '../kv/kv-service.ts';
-import { KvStateMachine } from '../kv/kv-state-machine.ts';
+import { type PeerInfo, RaftNode } from '../driver/index.ts';
 import { ExactlyOnceStateMachine } from '../sessions/exactly-once.ts';
-import type { PeerInfo } from './options.ts';
-import { RaftNode } from './raft-node.ts';
+import { KvService } from './kv-service.ts';
+import { KvStateMachine } from './kv-state-machine.ts';
 
 function parsePeers(text: string): Map<string, PeerInfo> {
   const peers = new Map<string, PeerInfo>();
@@ -41,7 +42,7 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-const USAGE = `usage: npx tsx src/raft/driver/node-main.ts --id ID --cluster-id NAME --data-dir DIR --peers LIST [flags]
+const USAGE = `usage: npx tsx src/raft/kv/kv-node-main.ts --id ID --cluster-id NAME --data-dir DIR --peers LIST [flags]
 
 One Raft node serving the example key-value state machine.
 
