@@ -1,4 +1,4 @@
-/** The store's public surface (see src/store/README.md). */
+/** The store's public surface (see docs/store.md). */
 import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from './embedded/embedded-database.ts';
 
 export type { ArtifactInfo, PutArtifactOptions, PutArtifactResult } from './artifacts.ts';

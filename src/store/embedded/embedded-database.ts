@@ -6,7 +6,7 @@
  * Connections: PGlite is one backend, so the socket server runs one
  * protocol exchange at a time for all connections, and an open transaction
  * has the database to itself until it ends (guardSharedBackend makes both
- * hold; see src/store/README.md). Session state (SET, prepared statement
+ * hold; see docs/store.md). Session state (SET, prepared statement
  * names, advisory locks, temporary tables) is shared by every connection.
  * Up to `connections_max` connections are served; one more is answered
  * "Too many connections" and closed, which pg reports as "Connection
