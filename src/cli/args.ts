@@ -45,3 +45,11 @@ export function parseArgs(args: readonly string[], spec: ArgSpec): ParsedArgs {
   }
   return { positionals, flags, values };
 }
+
+/** The positionals, exactly `names.length` of them; otherwise InvalidArgumentError naming what the command takes. */
+export function expectPositionals(parsed: ParsedArgs, names: readonly string[], command: string): string[] {
+  if (parsed.positionals.length !== names.length) {
+    throw new InvalidArgumentError(`${command} takes ${names.length} files (${names.join(' ')}), got ${parsed.positionals.length}`);
+  }
+  return parsed.positionals;
+}

@@ -1,0 +1,145 @@
+/**
+ * The prover commands (prove, fullprove, verify, backends): drop-in for
+ * `snarkjs groth16 prove|fullprove|verify` and rapidsnark's `prover`. Loaded
+ * by run.ts only when one of them runs, so the service commands start
+ * without the prover's modules.
+ */
+import { performance } from 'node:perf_hooks';
+import { InvalidArgumentError, VerificationFailedError } from '../errors/index.ts';
+import type { ProverBackend } from '../prover/backend.ts';
+import type { ProgressEvent } from '../prover/groth16.ts';
+import { readWtns } from '../prover/io/wtns.ts';
+import { readZkey } from '../prover/io/zkey.ts';
+import { proveAndWrite, readJsonFile, verifyProof } from '../prover/prove-files.ts';
+import { openBackend, probeBackends } from '../prover/select-backend.ts';
+import { calculateWitnessFromFiles } from '../prover/witness.ts';
+import { expectPositionals, parseArgs, type ParsedArgs } from './args.ts';
+import type { CliStreams } from './streams.ts';
+
+const PROVE_SPEC = { valued: ['backend', 'vkey'], booleans: ['verify', 'quiet', 'help'] } as const;
+
+/** Runs one prover command; `help` prints the usage (for --help inside a command). */
+export async function runProverCommand(
+  command: 'prove' | 'fullprove' | 'verify' | 'backends',
+  rest: readonly string[],
+  io: CliStreams,
+  help: () => number,
+): Promise<number> {
+  switch (command) {
+    case 'prove':
+      return await proveCommand(parseArgs(rest, PROVE_SPEC), io, help);
+    case 'fullprove':
+      return await fullproveCommand(parseArgs(rest, PROVE_SPEC), io, help);
+    case 'verify':
+      return await verifyCommand(parseArgs(rest, { valued: [], booleans: ['quiet', 'help'] }), io, help);
+    case 'backends':
+      return await backendsCommand(io);
+  }
+}
+
+async function proveCommand(parsed: ParsedArgs, io: CliStreams, help: () => number): Promise<number> {
+  if (parsed.flags.has('help')) return help();
+  const [zkeyPath, wtnsPath, proofPath, publicPath] = expectPositionals(
+    parsed,
+    ['<circuit.zkey>', '<witness.wtns>', '<proof.json>', '<public.json>'],
+    'prove',
+  ) as [string, string, string, string];
+  const log = progressLog(parsed, io);
+  const backend = await openCliBackend(parsed, log);
+  try {
+    const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
+    const witness = await log.timed('read witness', () => readWtns(wtnsPath));
+    return await proveWith(parsed, backend, log, { zkey, witness, proofPath, publicPath });
+  } finally {
+    await backend.close();
+  }
+}
+
+async function fullproveCommand(parsed: ParsedArgs, io: CliStreams, help: () => number): Promise<number> {
+  if (parsed.flags.has('help')) return help();
+  const [inputPath, wasmPath, zkeyPath, proofPath, publicPath] = expectPositionals(
+    parsed,
+    ['<input.json>', '<circuit.wasm>', '<circuit.zkey>', '<proof.json>', '<public.json>'],
+    'fullprove',
+  ) as [string, string, string, string, string];
+  const log = progressLog(parsed, io);
+  const backend = await openCliBackend(parsed, log);
+  try {
+    const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
+    const witness = await log.timed('witness', () => calculateWitnessFromFiles(inputPath, wasmPath));
+    return await proveWith(parsed, backend, log, { zkey, witness, proofPath, publicPath });
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Opens the backend first, so a bad --backend or --vkey fails before any file is read. */
+async function openCliBackend(parsed: ParsedArgs, log: ProgressLog): Promise<ProverBackend> {
+  if (parsed.values.has('vkey') && !parsed.flags.has('verify')) throw new InvalidArgumentError('--vkey is only used with --verify');
+  const backend = await openBackend(parsed.values.get('backend'));
+  log.line(`backend ${backend.describe()}`);
+  return backend;
+}
+
+async function proveWith(
+  parsed: ParsedArgs,
+  backend: ProverBackend,
+  log: ProgressLog,
+  files: Pick<Parameters<typeof proveAndWrite>[0], 'zkey' | 'witness' | 'proofPath' | 'publicPath'>,
+): Promise<number> {
+  const vkeyPath = parsed.values.get('vkey');
+  const verify = parsed.flags.has('verify');
+  const started_ms = performance.now();
+  await proveAndWrite({ ...files, backend, verify, ...(vkeyPath === undefined ? {} : { vkeyPath }), progress: log.stage });
+  log.line(`proof written to ${files.proofPath}${verify ? ' (verified)' : ''} in ${Math.round(performance.now() - started_ms)} ms`);
+  return 0;
+}
+
+async function verifyCommand(parsed: ParsedArgs, io: CliStreams, help: () => number): Promise<number> {
+  if (parsed.flags.has('help')) return help();
+  const [vkeyPath, publicPath, proofPath] = expectPositionals(parsed, ['<verification_key.json>', '<public.json>', '<proof.json>'], 'verify') as [
+    string,
+    string,
+    string,
+  ];
+  const vkey = await readJsonFile(vkeyPath, 'verification key');
+  const publicSignals = await readJsonFile(publicPath, 'public signals');
+  const proof = await readJsonFile(proofPath, 'proof');
+  if (!(await verifyProof(vkey, publicSignals, proof))) {
+    throw new VerificationFailedError(`${proofPath} does not verify against ${vkeyPath} with ${publicPath}`);
+  }
+  io.stdout.write('OK: the proof is valid\n');
+  return 0;
+}
+
+async function backendsCommand(io: CliStreams): Promise<number> {
+  for (const probe of await probeBackends()) {
+    io.stdout.write(`${probe.name.padEnd(8)} ${probe.available ? 'available  ' : 'unavailable'} ${probe.detail}\n`);
+  }
+  return 0;
+}
+
+interface ProgressLog {
+  line(text: string): void;
+  timed<T>(what: string, body: () => Promise<T>): Promise<T>;
+  stage(event: ProgressEvent): void;
+}
+
+function progressLog(parsed: ParsedArgs, io: CliStreams): ProgressLog {
+  const quiet = parsed.flags.has('quiet');
+  const line = (text: string) => {
+    if (!quiet) io.stderr.write(`zkp: ${text}\n`);
+  };
+  return {
+    line,
+    async timed(what, body) {
+      const started_ms = performance.now();
+      const result = await body();
+      line(`${what}: ${Math.round(performance.now() - started_ms)} ms`);
+      return result;
+    },
+    stage(event) {
+      if (event.phase === 'end') line(`${event.stage}: ${Math.round(event.duration_ms ?? 0)} ms`);
+    },
+  };
+}
