@@ -87,7 +87,7 @@ export const LAYER_RULES: readonly LayerRule[] = [
   },
   {
     name: 'applications use the driver through its public API',
-    from: ['src/raft/kv/'],
+    from: ['src/raft/kv/', 'src/coordinator/', 'src/worker/', 'src/client/', 'src/dev/', 'src/cli/'],
     to: ['src/raft/driver/'],
     except: ['src/raft/driver/index.ts'],
     why: "the driver's internals can change without touching its applications",

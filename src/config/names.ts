@@ -17,7 +17,6 @@ export const NON_CONFIG_ENV: readonly string[] = [
   'ZKP_CONFIG', // the config file path (like --config)
   'ZKP_DEBUG', // 1: stack traces of internal errors
   'ZKP_TEST_SEED', // tests: the seed of randomised tests
-  'ZKP_SIM_FIRST_SEED', // the simulator's first seed
   'ZKP_WEBGPU_ADAPTER',
   'ZKP_WEBGPU_BACKEND',
   'ZKP_WEBGPU_CURVE_CODE',

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { EXIT_CODES, InvalidArgumentError, ZkpError } from '../errors/index.ts';
-import type { PeerInfo } from '../raft/driver/options.ts';
+import type { PeerInfo } from '../raft/driver/index.ts';
 import { type CoordinatorOptions, runCoordinatorProcess } from './main.ts';
 
 const USAGE = `usage: tsx src/coordinator/process-main.ts --id ID --data-dir DIR --peers LIST [flags]

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { adminServiceClient } from '../../api/load.ts';
 import type { ClusterStatusMessage, CoordinatorStatusMessage } from '../../api/types.ts';
 import { InvalidArgumentError, UnavailableError } from '../../errors/index.ts';
-import type { LeaderChange, MemberInfo } from '../../raft/driver/raft-node.ts';
+import type { LeaderChange, MemberInfo } from '../../raft/driver/index.ts';
 import { toWorkerStatusMessage } from '../state/messages.ts';
 import type { ServiceContext } from './context.ts';
 import { unary } from './grpc-calls.ts';

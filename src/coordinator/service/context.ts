@@ -5,7 +5,7 @@
  * heartbeats, progress, verifiers).
  */
 import { FailedPreconditionError } from '../../errors/index.ts';
-import type { RaftNode } from '../../raft/driver/raft-node.ts';
+import type { RaftNode } from '../../raft/driver/index.ts';
 import type { DriverLogger } from '../../raft/logger.ts';
 import type { JobStateMachine } from '../state/job-state-machine.ts';
 import type { UploadLimits } from './circuit-upload.ts';

@@ -5,7 +5,7 @@
  * node and, on the leader, pushes assignments and cancellations to workers.
  */
 import { UnavailableError } from '../../errors/index.ts';
-import type { LeaderChange, RaftNode } from '../../raft/driver/raft-node.ts';
+import type { LeaderChange, RaftNode } from '../../raft/driver/index.ts';
 import type { DriverLogger } from '../../raft/logger.ts';
 import type { JobChange } from '../state/changes.ts';
 import type { JobStateMachine } from '../state/job-state-machine.ts';

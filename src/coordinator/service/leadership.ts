@@ -5,7 +5,7 @@
  * wait for a ReadIndex barrier unless the caller accepts a stale answer.
  */
 import { NotLeaderError } from '../../errors/index.ts';
-import type { LeaderChange, RaftNode } from '../../raft/driver/raft-node.ts';
+import type { LeaderChange, RaftNode } from '../../raft/driver/index.ts';
 
 export class LeaderGate {
   private leading: boolean;

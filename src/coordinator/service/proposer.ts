@@ -5,7 +5,7 @@
  * by client sessions). `now_ms` is stamped here, from this leader's clock.
  */
 import { ResourceExhaustedError, UnavailableError, ZkpError } from '../../errors/index.ts';
-import type { RaftNode } from '../../raft/driver/raft-node.ts';
+import type { RaftNode } from '../../raft/driver/index.ts';
 import { decodeSessionResult, encodePlainCommand } from '../../raft/sessions/envelope.ts';
 import { type CommandRefusal, type CommandResultMap, decodeResult, encodeCommand, type JobCommand, type JobCommandType } from '../state/commands.ts';
 
