@@ -6,55 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/net/free-port.ts';
 
 const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-node-main.ts');
-
-/** The kernel's range of ephemeral (source) ports; Linux's default where it cannot be read. */
-function ephemeralPortRange(): [number, number] {
-  try {
-    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
-  } catch {
-    // not Linux
-  }
-  return [32768, 60999];
-}
-
-function tryListen(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(null));
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : null));
-    });
-  });
-}
-
-/**
- * A loopback port nothing listens on, chosen below the kernel's ephemeral
- * range. A node restarted on its port must find it free again, and a port
- * from listen(0) lies in that range, where any outgoing connection (another
- * test's client) may take it as its source port meanwhile: CI once failed a
- * restart with EADDRINUSE that way.
- */
-export async function freePort(): Promise<number> {
-  const [low] = ephemeralPortRange();
-  const first = 10_000;
-  if (low - first >= 1000) {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const port = await tryListen(first + Math.floor(Math.random() * (low - first)));
-      if (port !== null) return port;
-    }
-  }
-  const any = await tryListen(0);
-  if (any === null) throw new Error('no free loopback port');
-  return any;
-}
 
 export interface NodeEvent {
   readonly at_ms: number; // performance.now() in this process when the line arrived

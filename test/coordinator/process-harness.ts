@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { sleep, tempDir } from './service-harness.ts';
 
 const PROCESS_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/coordinator/process-main.ts');

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { type BuiltCircuit, buildCircuit, TEST_CIRCUITS } from '../../scripts/build-circuits.ts';
 import { adminServiceClient, jobServiceClient, workerServiceClient } from '../../src/api/load.ts';
 import { fromServiceError } from '../../src/api/status.ts';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import type { JobMessage } from '../../src/api/types.ts';
 import type { ProverBackend } from '../../src/prover/backend.ts';
 import { openBackend } from '../../src/prover/select-backend.ts';

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { InvalidArgumentError, NotLeaderError, UnavailableError } from '../../src/errors/index.ts';
 import { RaftNode, type PeerInfo } from '../../src/raft/driver/index.ts';
 import { encodePut, KvStateMachine } from '../../src/raft/kv/kv-state-machine.ts';

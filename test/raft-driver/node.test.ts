@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { NotLeaderError, UnavailableError } from '../../src/errors/index.ts';
 import { RaftNode, type LeaderChange } from '../../src/raft/driver/index.ts';
 import { encodePut, KvStateMachine } from '../../src/raft/kv/kv-state-machine.ts';

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/lib/raft-cluster.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { Writer } from '../../src/raft/codec.ts';
 import { BATCH_BYTES_MAX, BatchAssembler, framesOf, PIECE_BYTES } from '../../src/raft/transport/frames.ts';
 import { GrpcTransport, type DriverLogger } from '../../src/raft/transport/index.ts';
