@@ -31,6 +31,8 @@ import {
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let cluster: InProcessCluster;
 let circuit: BuiltCircuit;
+/** Another circuit, for the witness-of-another-circuit case; built here so a fresh checkout's first build is not inside a test's timeout. */
+let otherCircuit: BuiltCircuit;
 let backend: ProverBackend;
 let store: Store;
 const clients = new Map<string, Clients>();
@@ -46,6 +48,7 @@ function clientsOf(address: string): Clients {
 
 beforeAll(async () => {
   circuit = await mulchain();
+  otherCircuit = await bits();
   backend = await openBackend('native');
   database = await freshDatabase('zkp_service');
   store = createStore(database.url);
@@ -161,7 +164,7 @@ describe('coordinator service (3 in-process coordinators)', () => {
     expect(badValue.details).toContain('signal a');
 
     // A witness of another circuit (bits) sent for mulchain.
-    const other = await bits();
+    const other = otherCircuit;
     const module = await snarkjs();
     const wtns = { type: 'mem' as const, data: undefined as Uint8Array | undefined };
     await module.wtns.calculate({ values: Array.from({ length: 13 }, (_, i) => String(i + 1)) }, other.wasm, wtns);
