@@ -37,13 +37,15 @@ import {
   loadavg,
   measureCapacity,
   measureOverhead,
-  measureThroughput,
+  measureThroughputSweep,
   type RateProbe,
   type SystemUnderTest,
   sustainableRate,
+  throughputLevels,
   warmUp,
 } from './lib/service-phases.ts';
 import {
+  analysisNotes,
   type FloorReport,
   formatMarkdown,
   type LabelledProfile,
@@ -73,9 +75,11 @@ bench/results/service-<host>[-<tag>].json and .md.
                         the measured capacity and the report says so
   --kills N             leader kills of the failover trials (c) (default 20;
                         0 skips them)
-  --submit-s S          length of the submit run (a) (default 5)
-  --clients N           concurrent SDK clients of (a) (default 16)
-  --window N            submits in flight per client in (a) (default 32)
+  --submit-s S          length of each level of the submit run (a) (default 4)
+  --clients N           concurrent SDK clients of (a)'s highest level (default
+                        16); (a) runs a quarter, half and all of them
+  --window N            submits in flight per client at (a)'s highest level
+                        (default 32)
   --capacity-s S        length of the capacity probe (default 5)
   --workers N           worker processes (default 2)
   --worker-backends L   the workers' backends, best first (default native,snarkjs;
@@ -115,7 +119,7 @@ const quick = cli.boolean('quick');
 const duration_s = cli.number('duration', quick ? 3 : 25);
 const rate = cli.number('rate', 100);
 const kills = cli.int('kills', quick ? 1 : 20, 0, 1000);
-const submit_s = cli.number('submit-s', quick ? 1 : 5);
+const submit_s = cli.number('submit-s', quick ? 1 : 4);
 const clients = cli.int('clients', quick ? 4 : 16, 1, 256);
 const window = cli.int('window', quick ? 16 : 32, 1, 4096);
 const capacity_s = cli.number('capacity-s', quick ? 2 : 5);
@@ -176,12 +180,7 @@ function systemOf(
   };
 }
 
-interface Phases {
-  readonly idle_cpu_ms_per_s: SystemReport['idle_cpu_ms_per_s'];
-  readonly capacity: SystemReport['capacity'];
-  readonly overhead: SystemReport['overhead'];
-  readonly throughput: SystemReport['throughput'];
-}
+type Phases = SystemReport;
 
 /** warm-up, capacity, (b) at `chooseRate(capacity)`, then `whileWorkers`, then stop the workers and run (a). */
 async function measureSystem(
@@ -209,12 +208,10 @@ async function measureSystem(
   await whileWorkers();
   say('  stopping the workers (the submits of (a) stay queued)');
   await workers.stop();
-  say(`  (a) submits: ${clients} clients x ${window} in flight for ${submit_s} s`);
-  const throughput = await measureThroughput(system, { circuit: TINY, input, clients, window, duration_s: submit_s, warmup_s: quick ? 0.5 : 2 });
-  say(
-    `    ${throughput.accepted_per_s.toFixed(0)} submits/s accepted, latency p50 ${throughput.latency.p50_ms.toFixed(1)} ms p99 ${throughput.latency.p99_ms.toFixed(1)} ms, refused ${JSON.stringify(throughput.errors)}`,
-  );
-  return { idle_cpu_ms_per_s, capacity, overhead, throughput };
+  const levels = quick ? [{ clients, window }] : throughputLevels(clients, window);
+  say(`  (a) submits: ${levels.map((l) => `${l.clients} x ${l.window}`).join(', ')} in flight, ${submit_s} s each`);
+  const sweep = await measureThroughputSweep(system, { circuit: TINY, input, levels, duration_s: submit_s, warmup_s: quick ? 0.5 : 2, say });
+  return { idle_cpu_ms_per_s, capacity, overhead, throughput: sweep.best, throughputLevels: sweep.levels };
 }
 
 /** The main-thread CPU profile of every profiled process run that exited cleanly, labelled. */
@@ -429,6 +426,7 @@ async function main(): Promise<void> {
       `The coordinator verifies every proof before it records it (snarkjs groth16.verify in its crypto process); on the floor, with the same verifier, one verification took ${floorVerify.p50_ms.toFixed(1)} ms at the median (p99 ${floorVerify.p99_ms.toFixed(1)} ms): that much of the overhead is the verifier, whatever the control plane does.`,
     );
   }
+  notes.push(...analysisNotes({ ...clusterPhases, failover: fo }, floorReport));
   const report: ServiceBenchReport = {
     bench: 'service',
     date: new Date().toISOString(),

@@ -168,6 +168,22 @@ export interface ThroughputOptions {
   readonly warmup_s: number;
 }
 
+export interface ThroughputLevel {
+  readonly clients: number;
+  /** Submits in flight per client. */
+  readonly window: number;
+}
+
+/** The concurrency levels of (a): a quarter, half and all of clients x window (each at least 1), lowest first, without repeats. */
+export function throughputLevels(clients: number, window: number): ThroughputLevel[] {
+  const levels: ThroughputLevel[] = [];
+  for (const divisor of [4, 2, 1]) {
+    const level = { clients: Math.max(1, Math.round(clients / divisor)), window: Math.max(1, Math.round(window / divisor)) };
+    if (!levels.some((l) => l.clients === level.clients && l.window === level.window)) levels.push(level);
+  }
+  return levels;
+}
+
 export interface ThroughputPhase extends ThroughputResult {
   readonly cpu_ms_per_submit: Record<string, number>;
   readonly loadavg_start: string;
@@ -255,4 +271,42 @@ export async function sustainableRate(system: SystemUnderTest, options: RateSear
     if (stable) return { rate_per_s, probes };
   }
   return { rate_per_s: roundRate(options.capacity_per_s * options.shares.at(-1)!), probes };
+}
+
+export interface ThroughputSweepOptions {
+  readonly circuit: string;
+  readonly input: Record<string, string>;
+  readonly levels: readonly ThroughputLevel[];
+  /** Length of each level. */
+  readonly duration_s: number;
+  /** Unmeasured submits at the first (lowest) level before the sweep: warms the code gently (a restarted coordinator's JIT is cold). */
+  readonly warmup_s: number;
+  readonly say: (line: string) => void;
+}
+
+export interface ThroughputSweep {
+  readonly levels: ThroughputPhase[];
+  /** The level with the most accepted submits per second. */
+  readonly best: ThroughputPhase;
+}
+
+/** (a) at rising concurrency: where the submit rate peaks, and what happens past it. */
+export async function measureThroughputSweep(system: SystemUnderTest, options: ThroughputSweepOptions): Promise<ThroughputSweep> {
+  const levels: ThroughputPhase[] = [];
+  for (const [i, level] of options.levels.entries()) {
+    const result = await measureThroughput(system, {
+      circuit: options.circuit,
+      input: options.input,
+      clients: level.clients,
+      window: level.window,
+      duration_s: options.duration_s,
+      warmup_s: i === 0 ? options.warmup_s : 0,
+    });
+    levels.push(result);
+    options.say(
+      `    ${level.clients} clients x ${level.window} in flight: ${result.accepted_per_s.toFixed(0)} submits/s accepted, latency p50 ${result.latency.p50_ms.toFixed(1)} ms p99 ${result.latency.p99_ms.toFixed(1)} ms, refused ${JSON.stringify(result.errors)}${result.elections === null ? '' : `, ${result.elections} leaders elected`}`,
+    );
+  }
+  const best = levels.reduce((a, b) => (b.accepted_per_s > a.accepted_per_s ? b : a));
+  return { levels, best };
 }

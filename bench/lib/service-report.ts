@@ -27,7 +27,10 @@ export interface SystemReport {
   readonly idle_cpu_ms_per_s: Record<string, number> | null;
   readonly capacity: CapacityResult | null;
   readonly overhead: OverheadResult | null;
+  /** (a)'s best level. */
   readonly throughput: ThroughputPhase | null;
+  /** (a) at each concurrency level, lowest first. */
+  readonly throughputLevels: ThroughputPhase[];
 }
 
 export interface FloorReport extends SystemReport {
@@ -142,13 +145,12 @@ export function formatMarkdown(report: ServiceBenchReport): string {
     '',
     '| measure | cluster | floor | cluster / floor | target |',
     '| --- | --- | --- | --- | --- |',
-    `| (a) submits/s accepted, ${a?.clients ?? '-'} clients x ${a?.window ?? '-'} in flight, ${a?.duration_s ?? '-'} s | ${n0(a?.accepted_per_s)} | ${n0(fa?.accepted_per_s)} | ${times(report.ratios.submits_per_s)} | >= 2,000 |`,
-    `| (a) submit latency p50 / p99 / max (ms) | ${dist(a?.latency)} | ${dist(fa?.latency)} | | |`,
-    `| (a) refused submits (by code) | ${a === null ? '-' : JSON.stringify(a.errors)} | ${fa === null ? '-' : JSON.stringify(fa.errors)} | | |`,
+    `| (a) submits/s accepted, the best concurrency level (clients x in flight each: cluster ${a === null ? '-' : `${a.clients} x ${a.window}`}, floor ${fa === null ? '-' : `${fa.clients} x ${fa.window}`}) | ${n0(a?.accepted_per_s)} | ${n0(fa?.accepted_per_s)} | ${times(report.ratios.submits_per_s)} | >= 2,000 |`,
+    `| (a) at that level: submit latency p50 / p99 / max (ms) | ${dist(a?.latency)} | ${dist(fa?.latency)} | | |`,
     `| capacity: jobs/s finished, closed loop of ${cluster.capacity?.window ?? '-'} in flight | ${n1(cluster.capacity?.jobs_per_s)} | ${n1(floor?.capacity?.jobs_per_s)} | ${times(report.ratios.capacity)} | |`,
     `| (b) offered rate (jobs/s) | ${n1(b?.offered_per_s)} | ${n1(fb?.offered_per_s)} | | 100 |`,
     `| (b) jobs succeeded / failed / unfinished | ${b === null ? '-' : `${b.succeeded} / ${b.failed} / ${b.unfinished}`} | ${fb === null ? '-' : `${fb.succeeded} / ${fb.failed} / ${fb.unfinished}`} | | |`,
-    `| leaders elected during (a) / during (b) (0: no election disturbed them) | ${a?.elections ?? '-'} / ${b?.elections ?? '-'} | | | |`,
+    `| leaders elected during (b) (0: no election disturbed it) | ${b?.elections ?? '-'} | | | |`,
     `| (b) **service overhead** (end-to-end less prove_ms) p50 / p99 / max (ms) | ${dist(b?.overhead)} | ${dist(fb?.overhead)} | p50 ${times(report.ratios.overhead_p50)}, p99 ${times(report.ratios.overhead_p99)} | p50 <= 20, p99 <= 100 |`,
     `| (b) end-to-end (submit -> verified result seen) p50 / p99 / max (ms) | ${dist(b?.end_to_end)} | ${dist(fb?.end_to_end)} | | |`,
     `| (b) worker prove_ms (witness + prove + the worker's verify) p50 / p99 / max | ${dist(b?.prove)} | ${dist(fb?.prove)} | | |`,
@@ -207,9 +209,27 @@ export function formatMarkdown(report: ServiceBenchReport): string {
     ...cpuRows(cluster.idle_cpu_ms_per_s ?? undefined, floor?.idle_cpu_ms_per_s ?? undefined),
     '',
   ];
+  if (cluster.throughputLevels.length > 0) {
+    const level = (phase: ThroughputPhase | undefined): string =>
+      phase === undefined
+        ? '- | - | -'
+        : `${n0(phase.accepted_per_s)} | ${n1(phase.latency.p50_ms)} / ${n1(phase.latency.p99_ms)} | ${Object.keys(phase.errors).length === 0 ? '-' : JSON.stringify(phase.errors)}`;
+    lines.push(
+      '## (a) submits by concurrency',
+      '',
+      `Each level ${cluster.throughputLevels[0]!.duration_s} s, lowest first, the first after unmeasured submits at the same level. Leaders elected: during the level, on the cluster (an overloaded leader misses heartbeats; the followers elect another).`,
+      '',
+      '| clients x in flight each | cluster submits/s | cluster latency p50 / p99 (ms) | cluster refused | leaders elected | floor submits/s | floor latency p50 / p99 (ms) | floor refused |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...cluster.throughputLevels.map(
+        (phase, i) => `| ${phase.clients} x ${phase.window} | ${level(phase)} | ${phase.elections ?? '-'} | ${level(floor?.throughputLevels[i])} |`,
+      ),
+      '',
+    );
+  }
   if (a !== null) {
     lines.push(
-      '## CPU per accepted submit in (a), ms',
+      '## CPU per accepted submit in (a) at its best level, ms',
       '',
       '| process | cluster | floor |',
       '| --- | --- | --- |',
@@ -253,4 +273,36 @@ export function formatMarkdown(report: ServiceBenchReport): string {
   }
   if (report.notes.length > 0) lines.push('## Notes', '', ...report.notes.map((note) => `- ${note}`), '');
   return lines.join('\n');
+}
+
+/** Facts the figures show, for the Notes: where the cluster's time and CPU went beyond the floor's. */
+export function analysisNotes(cluster: ServiceBenchReport['cluster'], floor: FloorReport | null): string[] {
+  const notes: string[] = [];
+  const collapsed = cluster.throughputLevels.filter((level) => (level.elections ?? 0) > 0);
+  if (collapsed.length > 0) {
+    const best = cluster.throughput;
+    notes.push(
+      `(a): at ${collapsed.map((l) => `${l.clients} x ${l.window}`).join(', ')} submits in flight the cluster elected new leaders during the level (${collapsed.map((l) => l.elections).join(', ')}) and accepted ${collapsed.map((l) => l.accepted_per_s.toFixed(0)).join(', ')} submits/s${best === null ? '' : `, against ${best.accepted_per_s.toFixed(0)}/s at ${best.clients} x ${best.window}`}: past its peak an overloaded leader misses its heartbeats and the load turns into elections and redirects.`,
+    );
+  }
+  const fo = cluster.failover;
+  if (fo !== null) {
+    const gaps = fo.trials.flatMap((t) => (t.recorded_ms === null ? [] : [t.finished_ms - t.recorded_ms])).sort((x, y) => x - y);
+    if (gaps.length > 0) {
+      notes.push(
+        `(c): the waiting client saw the job finish a median ${percentile(gaps, 50).toFixed(0)} ms (max ${gaps.at(-1)!.toFixed(0)} ms) after the new leader had recorded it, and the new leader recorded it a median ${fo.recorded.median_ms.toFixed(0)} ms after the kill (a new leader was elected after ${fo.election.median_ms.toFixed(0)} ms, the worker was done after ${fo.workerDone.median_ms.toFixed(0)} ms).`,
+      );
+    }
+  }
+  const idle = cluster.idle_cpu_ms_per_s;
+  if (idle !== null) {
+    const coordinators = Object.entries(idle).filter(([label]) => label.startsWith('coordinator'));
+    const total = coordinators.reduce((sum, [, ms]) => sum + ms, 0);
+    if (coordinators.length > 0) {
+      notes.push(
+        `At idle the ${coordinators.length} coordinators use ${total.toFixed(0)} ms of CPU per second together (${coordinators.map(([label, ms]) => `${label} ${ms.toFixed(0)}`).join(', ')}), the floor ${floor?.idle_cpu_ms_per_s?.floor?.toFixed(0) ?? '-'}: Raft ticks and heartbeats, and the leader's periodic entries, before any job.`,
+      );
+    }
+  }
+  return notes;
 }
