@@ -89,7 +89,7 @@ export interface LeaderRouterOptions {
   readonly connect_timeout_ms?: number;
   /** First backoff wait (default 25). */
   readonly backoff_ms_min?: number;
-  /** Largest backoff wait (default 1,000). */
+  /** Largest backoff wait (default 250). */
   readonly backoff_ms_max?: number;
   readonly logger?: RouterLogger;
   /** Extra grpc channel options (e.g. keepalive), merged over the router's. */
@@ -123,7 +123,9 @@ export const ROUTER_DEFAULTS = {
   attempt_timeout_ms: 3_000,
   connect_timeout_ms: 1_000,
   backoff_ms_min: 25,
-  backoff_ms_max: 1_000,
+  // An election here takes 150-500 ms; waits of up to 1 s after it had ended
+  // added most of a failover's delay as clients saw it.
+  backoff_ms_max: 250,
 } as const;
 
 /**

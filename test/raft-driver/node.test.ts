@@ -29,7 +29,9 @@ afterEach(async () => {
 // are not about failover time, and vitest runs other CPU-heavy files beside
 // them on a 2-core machine, where a starved event loop would otherwise cause
 // elections the assertions do not expect.
-async function startCluster(options: { pendingRequests_max?: number; snapshotEvery_entries?: number; proposalTimeout_ms?: number } = {}) {
+async function startCluster(
+  options: { pendingRequests_max?: number; snapshotEvery_entries?: number; proposalTimeout_ms?: number; readTimeout_ms?: number } = {},
+) {
   const ids = ['a', 'b', 'c'];
   const peers = new Map<string, { raftAddress: string; clientAddress: string }>();
   for (const id of ids) peers.set(id, { raftAddress: `127.0.0.1:${await freePort()}`, clientAddress: `client-of-${id}:1` });
@@ -105,6 +107,31 @@ describe('RaftNode', () => {
     expect(follower.node!.status().role).toBe('leader');
     await follower.node!.propose(encodePut('y', bytes('2')));
     await eventually(() => first.changes.at(-1)?.leaderId === follower.id, 5000);
+  });
+
+  it('refuses a follower\'s pending read once the leader it asked is gone, long before the read timeout', async () => {
+    const { members, leader } = await startCluster({ readTimeout_ms: 30_000 });
+    const first = await leader();
+    await first.node!.propose(encodePut('x', bytes('1')));
+    const follower = members.find((m) => m !== first)!;
+    await eventually(() => follower.node!.status().leaderId === first.id, 5000);
+    // The leader stops without a word (close() drops every message from its
+    // first synchronous step); the follower still believes in it and asks it.
+    const closing = first.node!.close();
+    first.node = null;
+    const asked_ms = Date.now();
+    const reading = follower.node!.readIndex();
+    await closing;
+    const outcome = await reading.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    const waited_ms = Date.now() - asked_ms;
+    // An election (300-600 ms here) changes the leader the follower knows; the read is then refused so the caller retries there.
+    expect(outcome).toBeInstanceOf(NotLeaderError);
+    expect(waited_ms).toBeLessThan(10_000);
+    await readIndexRetrying(follower.node!, 10_000);
+    expect(follower.sm.get('x')).toEqual(bytes('1'));
   });
 
   it('bounds pending requests, restarts from disk with a snapshot, closes gracefully', async () => {

@@ -82,6 +82,8 @@ interface PendingProposal {
 
 interface PendingRead {
   index: number | null; // null until the ReadState arrives
+  /** The leader asked to confirm it (this node when leading). */
+  readonly askedLeader: NodeId | null;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -291,11 +293,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     } catch (error) {
       return Promise.reject(this.withLeaderAddress(error));
     }
+    const askedLeader = this.core.status().leaderId;
     const promise = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.reads.delete(key)) reject(this.notLeader());
       }, this.options.readTimeout_ms);
-      this.reads.set(key, { index: null, resolve, reject, timer });
+      this.reads.set(key, { index: null, askedLeader, resolve, reject, timer });
     });
     this.kick();
     return promise;
@@ -677,10 +680,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const wasLeader = this.role === 'leader';
     this.leaderId = soft.leaderId;
     this.role = soft.role;
-    if (wasLeader && soft.role !== 'leader') {
-      // Reads waiting on our leadership will not be answered by us any more.
+    if ((wasLeader && soft.role !== 'leader') || leaderChanged) {
+      // A read not yet given its index waits on the confirmation of the
+      // leader it asked: ours, which we no longer hold, or an old leader's,
+      // whose answer a new term makes void (a dead leader never answers;
+      // waiting out readTimeout_ms held clients 2 s after a kill). The
+      // caller retries on the new leader.
       for (const [key, pending] of this.reads) {
-        if (pending.index !== null) continue;
+        if (pending.index !== null || (pending.askedLeader === soft.leaderId && soft.role === 'follower')) continue;
         this.reads.delete(key);
         clearTimeout(pending.timer);
         pending.reject(this.notLeader());
