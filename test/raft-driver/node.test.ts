@@ -109,7 +109,7 @@ describe('RaftNode', () => {
     await eventually(() => first.changes.at(-1)?.leaderId === follower.id, 5000);
   });
 
-  it('refuses a follower\'s pending read once the leader it asked is gone, long before the read timeout', async () => {
+  it("refuses a follower's pending read once the leader it asked is gone, long before the read timeout", async () => {
     const { members, leader } = await startCluster({ readTimeout_ms: 30_000 });
     const first = await leader();
     await first.node!.propose(encodePut('x', bytes('1')));
