@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, decodeResult, encodeCommand, type JobCommand } from '../../src/coordinator/state/commands.ts';
+import { decodeBatchResults, decodeCommand, decodeResult, encodeCommand, encodeCommandBatch, type JobCommand } from '../../src/coordinator/state/commands.ts';
 import { JobStateMachine } from '../../src/coordinator/state/job-state-machine.ts';
 import { toAssignmentMessage, toJobMessage } from '../../src/coordinator/state/messages.ts';
 import { InvalidArgumentError } from '../../src/errors/index.ts';
@@ -42,6 +42,75 @@ describe('wire form', () => {
     const sm = new JobStateMachine();
     const result = decodeResult(sm.apply({ index: 1, term: 1, type: 'normal', data: Uint8Array.of(1, 2, 0x7b, 0x7d, 0) }));
     expect(result).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('batch entries', () => {
+  it('apply their commands in order exactly as one entry each would, each with its own result', () => {
+    const setup: JobCommand[] = [
+      { type: 'register-circuit', now_ms: 1, circuit: circuitSpec('mul') },
+      { type: 'register-worker', now_ms: 2, worker: workerSpec('w'), lease_ms: 10_000 },
+    ];
+    const circuitId = circuitSpec('mul').id;
+    const burst: JobCommand[] = [
+      { type: 'submit', now_ms: 3, circuitId, input: { kind: 'json', json: '{"a":1}' }, idempotencyKey: 'k1', priority: 0, deadline_ms: 0, maxAttempts: 0 },
+      {
+        type: 'submit',
+        now_ms: 3,
+        circuitId,
+        input: { kind: 'wtns', wtns: Uint8Array.of(7, 8) },
+        idempotencyKey: '',
+        priority: 5,
+        deadline_ms: 0,
+        maxAttempts: 0,
+      },
+      // The same idempotency key inside the same batch: the first job again.
+      { type: 'submit', now_ms: 4, circuitId, input: { kind: 'json', json: '{"a":2}' }, idempotencyKey: 'k1', priority: 0, deadline_ms: 0, maxAttempts: 0 },
+      {
+        type: 'submit',
+        now_ms: 4,
+        circuitId: 'no-such-circuit',
+        input: { kind: 'json', json: '{}' },
+        idempotencyKey: '',
+        priority: 0,
+        deadline_ms: 0,
+        maxAttempts: 0,
+      },
+      { type: 'tick', now_ms: 5 },
+    ];
+    const one = new JobStateMachine();
+    const batched = new JobStateMachine();
+    let index = 0;
+    for (const command of setup) {
+      index++;
+      one.apply({ index, term: 1, type: 'normal', data: encodeCommand(command) });
+      batched.apply({ index, term: 1, type: 'normal', data: encodeCommand(command) });
+    }
+    const singles = burst.map((command, i) => decodeResult(one.apply({ index: index + 1 + i, term: 1, type: 'normal', data: encodeCommand(command) })));
+    const raw = batched.apply({ index: index + 1, term: 1, type: 'normal', data: encodeCommandBatch(burst.map(encodeCommand)) });
+    const results = decodeBatchResults(raw, burst.length);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, true]);
+    // Job ids come from the entry's index, so compare what they name rather than the ids themselves.
+    expect(results[2]).toMatchObject({ ok: true, existing: true });
+    expect((results[2] as { jobId: string }).jobId).toBe((results[0] as { jobId: string }).jobId);
+    expect(singles.map((r) => r.ok)).toEqual(results.map((r) => r.ok));
+    const shape = (sm: JobStateMachine) =>
+      sm.listJobs({}, { pageSize: 100 }).jobs.map((j) => ({ state: j.state, priority: j.priority, input: j.input.kind, key: j.idempotency_key }));
+    expect(shape(batched)).toEqual(shape(one));
+    // Two jobs from one entry: distinct ids, seqs in the batch's order.
+    const jobs = batched.listJobs({}, { pageSize: 100 }).jobs;
+    expect(jobs).toHaveLength(2);
+    expect(jobs[0]!.id).not.toBe(jobs[1]!.id);
+    expect(jobs[1]!.seq).toBe(jobs[0]!.seq + 1);
+  });
+
+  it('refuse a malformed batch as a whole, naming the problem', () => {
+    expect(() => encodeCommandBatch([encodeCommand({ type: 'tick', now_ms: 1 })])).toThrow(/2 to 1000 commands, not 1/);
+    const sm = new JobStateMachine();
+    const answer = sm.apply({ index: 1, term: 1, type: 'normal', data: Uint8Array.of(2, 3, 1, 0) });
+    const results = decodeBatchResults(answer, 3);
+    expect(results).toHaveLength(3);
+    for (const r of results) expect(r).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
   });
 });
 

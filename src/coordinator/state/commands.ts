@@ -228,6 +228,15 @@ export type CommandResult = CommandResultMap[JobCommandType] | CommandRefusal;
 // ---------------------------------------------------------------- wire form
 
 const FORMAT = 1;
+/**
+ * A batch: several encoded commands in one log entry, applied in order as if
+ * each had its own entry (the proposer coalesces what arrives together, so a
+ * burst of submits costs one entry, one replication and one fsync). Its
+ * result is a JSON array of the commands' results, in order.
+ */
+const BATCH_FORMAT = 2;
+/** Commands in one batch entry at most (a job's seq keeps room for 1,024 per entry). */
+export const BATCH_COMMANDS_LIMIT = 1000;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -277,6 +286,51 @@ export function decodeCommand(data: Uint8Array): JobCommand {
   }
   validateCommand(parsed);
   return parsed;
+}
+
+/** Several encoded commands (encodeCommand's output) as one entry; at least two. */
+export function encodeCommandBatch(commands: readonly Uint8Array[]): Uint8Array {
+  if (commands.length < 2 || commands.length > BATCH_COMMANDS_LIMIT)
+    throw new InvalidArgumentError(`a command batch holds 2 to ${BATCH_COMMANDS_LIMIT} commands, not ${commands.length}`);
+  let size = 16;
+  for (const command of commands) size += command.length + 5;
+  const w = new Writer(size);
+  w.byte(BATCH_FORMAT);
+  w.varuint(commands.length);
+  for (const command of commands) w.bytes(command);
+  return w.finish();
+}
+
+/** The encoded commands of a batch entry, or null when the entry is a single command. */
+export function decodeCommandBatch(data: Uint8Array): Uint8Array[] | null {
+  if (data.length === 0 || data[0] !== BATCH_FORMAT) return null;
+  try {
+    const r = new Reader(data, 'job command batch');
+    r.byte();
+    const count = r.varuint();
+    if (count < 2 || count > BATCH_COMMANDS_LIMIT) throw new InvalidArgumentError(`job command batch: ${count} commands`);
+    const commands: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) commands.push(r.bytes());
+    r.expectEnd();
+    return commands;
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(`job command batch: ${(error as Error).message}`);
+  }
+}
+
+/** A batch's results, in the order of its commands. */
+export function encodeBatchResults(results: readonly CommandResult[]): Uint8Array {
+  return textEncoder.encode(JSON.stringify(results));
+}
+
+/** Splits a batch entry's answer; `count` is how many commands the batch held. */
+export function decodeBatchResults(data: Uint8Array, count: number): CommandResult[] {
+  const parsed: unknown = JSON.parse(textDecoder.decode(data));
+  if (Array.isArray(parsed) && parsed.length === count && parsed.every((r) => isObject(r) && typeof r.ok === 'boolean')) return parsed as CommandResult[];
+  // A refusal of the batch as a whole (malformed): every command gets it.
+  if (isObject(parsed) && parsed.ok === false) return Array.from({ length: count }, () => parsed as unknown as CommandRefusal);
+  throw new InvalidArgumentError(`job command batch result: not ${count} results`);
 }
 
 export function encodeResult(result: CommandResult): Uint8Array {

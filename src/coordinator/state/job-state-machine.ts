@@ -36,11 +36,16 @@ import {
   type CommandResult,
   type CommandResultMap,
   decodeCommand,
+  decodeCommandBatch,
+  encodeBatchResults,
   encodeResult,
   type JobCommand,
 } from './commands.ts';
 import { type CircuitRecord, inlineInputBytes, isLeasedState, isTerminalState, type JobRecord, type JobStateName, type WorkerRecord } from './records.ts';
 import { decodeJobSnapshot, encodeJobSnapshot } from './snapshot.ts';
+
+/** A job's seq is its entry's index times this plus its position in a batch entry (batches hold fewer commands). */
+export const SEQS_PER_ENTRY = 1024;
 
 export interface JobStateMachineOptions {
   /** Active jobs (queued, assigned, running) at most. Default 10,000. */
@@ -157,6 +162,7 @@ export class JobStateMachine implements StateMachine {
   /** Changes of the command being applied; emitted once it is complete. */
   private pending: JobChange[] = [];
   private applyingIndex = 0;
+  private applyingPosition = 0;
   private applying = false;
 
   constructor(options: JobStateMachineOptions = {}) {
@@ -166,22 +172,39 @@ export class JobStateMachine implements StateMachine {
   // ------------------------------------------------------------ StateMachine
 
   apply(entry: Entry): Uint8Array {
-    let command: JobCommand;
+    let batch: Uint8Array[] | null;
     try {
-      command = decodeCommand(entry.data);
+      batch = decodeCommandBatch(entry.data);
     } catch (error) {
-      // A malformed command is answered, not thrown: every replica answers it alike and goes on.
       return encodeResult(refuse('INVALID_ARGUMENT', (error as Error).message));
     }
-    return encodeResult(this.applyCommand(command, entry.index));
+    if (batch !== null) return encodeBatchResults(batch.map((data, position) => this.applyEncoded(data, entry.index, position)));
+    return encodeResult(this.applyEncoded(entry.data, entry.index, 0));
   }
 
-  /** Applies a decoded command (apply() without the wire form); `index` is its entry's index. */
-  applyCommand(command: JobCommand, index: number): CommandResult {
+  private applyEncoded(data: Uint8Array, index: number, position: number): CommandResult {
+    let command: JobCommand;
+    try {
+      command = decodeCommand(data);
+    } catch (error) {
+      // A malformed command is answered, not thrown: every replica answers it alike and goes on.
+      return refuse('INVALID_ARGUMENT', (error as Error).message);
+    }
+    return this.applyCommand(command, index, position);
+  }
+
+  /**
+   * Applies a decoded command (apply() without the wire form); `index` is its
+   * entry's index and `position` its place in a batch entry (0 for an entry of
+   * one command).
+   */
+  applyCommand(command: JobCommand, index: number, position = 0): CommandResult {
     assert(!this.applying, 'applyCommand re-entered (from a listener?)');
+    assert(Number.isSafeInteger(position) && position >= 0 && position < SEQS_PER_ENTRY, () => `command position ${position} in entry ${index}`);
     this.applying = true;
     try {
       this.applyingIndex = index;
+      this.applyingPosition = position;
       this.clock_ms = Math.max(this.clock_ms, command.now_ms);
       let result: CommandResult;
       try {
@@ -598,9 +621,10 @@ export class JobStateMachine implements StateMachine {
         `archive behind: ${this.finished.size} finished jobs await archiving (limit ${this.options.finishedMax})`,
         this.options.archiveBehindRetryAfter_ms,
       );
+    const seq = index * SEQS_PER_ENTRY + this.applyingPosition;
     const job: JobRecord = {
-      id: `job-${index}`,
-      seq: index,
+      id: this.applyingPosition === 0 ? `job-${index}` : `job-${index}.${this.applyingPosition}`,
+      seq,
       circuit_id: circuit.id,
       state: 'QUEUED',
       priority: command.priority,
@@ -622,8 +646,8 @@ export class JobStateMachine implements StateMachine {
       prove_ms: 0,
     };
     assert(!this.jobsById.has(job.id), () => `job ${job.id} submitted twice (entry index reused?)`);
-    assert(index > this.lastSubmitSeq, () => `submit at index ${index} after one at ${this.lastSubmitSeq}: indexes must grow`);
-    this.lastSubmitSeq = index;
+    assert(seq > this.lastSubmitSeq, () => `submit seq ${seq} (entry ${index}) after one at ${this.lastSubmitSeq}: entry indexes must grow`);
+    this.lastSubmitSeq = seq;
     this.jobsById.set(job.id, job);
     this.queued.set(job.id, job);
     if (command.idempotencyKey !== '') {

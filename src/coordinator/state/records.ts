@@ -87,9 +87,9 @@ export type JobInput =
   | { readonly kind: 'stored'; readonly sha256: string; readonly is_wtns: boolean };
 
 export interface JobRecord {
-  /** `job-<index of the submit entry>`. */
+  /** `job-<index of the submit entry>`, `job-<index>.<position>` for a submit at position >= 1 of a batch entry. */
   readonly id: string;
-  /** The submit entry's index: the job's FIFO position and page order. */
+  /** The submit entry's index x SEQS_PER_ENTRY + its position in the entry: the job's FIFO position and page order. */
   readonly seq: number;
   readonly circuit_id: string;
   readonly state: JobStateName;
