@@ -18,6 +18,7 @@
 #include "msm_api.h"
 #include "ntt.h"
 #include "parallel.h"
+#include "verify.h"
 
 namespace {
 
@@ -267,6 +268,53 @@ Napi::Value FrBatchInverse(const Napi::CallbackInfo& info) {
   }, out, {in});
 }
 
+// Marks the externals groth16PrepareKey returns, so groth16Verify never
+// casts another addon's external.
+constexpr napi_type_tag kPreparedKeyTag = {0x6b3f0c2a9d4e4b71ULL, 0xa5c8e1f27d903b64ULL};
+
+// groth16PrepareKey(key) -> opaque prepared key; throws naming a bad key
+// (length, a coordinate >= p, a point off its curve or outside G2, alpha,
+// beta, gamma or delta at infinity). Byte layout: native/verify.h.
+Napi::Value Groth16PrepareKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !IsBytes(info[0])) return Throw(env, "groth16PrepareKey(key: Uint8Array) expected");
+  auto bytes = Bytes(info[0]);
+  auto* key = new zkp::groth16::PreparedKey();
+  const std::string error = zkp::groth16::prepare_key(bytes.Data(), bytes.ByteLength(), key);
+  if (!error.empty()) {
+    delete key;
+    return Throw(env, "groth16PrepareKey: " + error);
+  }
+  auto external = Napi::External<zkp::groth16::PreparedKey>::New(env, key, [](Napi::Env, zkp::groth16::PreparedKey* k) { delete k; });
+  external.TypeTag(&kPreparedKeyTag);
+  return external;
+}
+
+// groth16Verify(preparedKey, proof, publicSignals) -> "" when the proof
+// verifies, else the reason it does not. Throws on wrong types or lengths
+// (publicSignals must hold exactly nPublic elements). Runs on the JS thread:
+// a verification takes milliseconds, less than a worker round trip would add
+// to a caller awaiting it.
+Napi::Value Groth16Verify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsExternal() || !IsBytes(info[1]) || !IsBytes(info[2]) ||
+      !info[0].As<Napi::External<zkp::groth16::PreparedKey>>().CheckTypeTag(&kPreparedKeyTag)) {
+    return Throw(env, "groth16Verify(key: from groth16PrepareKey, proof: Uint8Array, publicSignals: Uint8Array) expected");
+  }
+  const zkp::groth16::PreparedKey& key = *info[0].As<Napi::External<zkp::groth16::PreparedKey>>().Data();
+  auto proof = Bytes(info[1]);
+  auto publics = Bytes(info[2]);
+  if (proof.ByteLength() != zkp::groth16::kProofBytes) {
+    return Throw(env, "groth16Verify: proof length " + std::to_string(proof.ByteLength()) + " is not " + std::to_string(zkp::groth16::kProofBytes));
+  }
+  const size_t expected = key.n_public * zkp::groth16::kFieldBytes;
+  if (publics.ByteLength() != expected) {
+    return Throw(env, "groth16Verify: " + std::to_string(publics.ByteLength()) + " bytes of public signals, the key expects " +
+                          std::to_string(key.n_public) + " (" + std::to_string(expected) + " bytes)");
+  }
+  return Napi::String::New(env, zkp::groth16::verify(key, proof.Data(), publics.Data()));
+}
+
 Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), zkp::thread_count());
 }
@@ -287,6 +335,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computeH", Napi::Function::New(env, ComputeH, "computeH"));
   exports.Set("buildABC", Napi::Function::New(env, BuildAbc, "buildABC"));
   exports.Set("frBatchInverse", Napi::Function::New(env, FrBatchInverse, "frBatchInverse"));
+  exports.Set("groth16PrepareKey", Napi::Function::New(env, Groth16PrepareKey, "groth16PrepareKey"));
+  exports.Set("groth16Verify", Napi::Function::New(env, Groth16Verify, "groth16Verify"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   return exports;

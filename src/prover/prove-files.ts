@@ -1,6 +1,7 @@
 /**
  * File-level proving, shared by the CLI and the bench: read and check the
- * zkey and witness, prove, optionally verify with snarkjs, write snarkjs's
+ * zkey and witness, prove, optionally verify (natively, or with snarkjs when
+ * the addon is not built), write snarkjs's
  * proof.json / public.json.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { prove, type ProgressEvent, type ProveResult } from './groth16.ts';
 import { fileReadError } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
 import type { Groth16Zkey } from './io/zkey.ts';
+import { nativeVerifierAddon, preparedVerifyingKeyFor } from './verify/native.ts';
 
 export interface ProveAndWriteOptions {
   readonly backend: ProverBackend;
@@ -18,7 +20,7 @@ export interface ProveAndWriteOptions {
   readonly witness: Witness;
   readonly proofPath: string;
   readonly publicPath: string;
-  /** Verify with snarkjs before writing; the key comes from vkeyPath or is derived from the zkey. */
+  /** Verify (verifyProof) before writing; the key comes from vkeyPath or is derived from the zkey. */
   readonly verify: boolean;
   readonly vkeyPath?: string;
   readonly progress?: (event: ProgressEvent) => void;
@@ -45,14 +47,25 @@ export async function verificationKeyOf(zkey: Groth16Zkey): Promise<unknown> {
   return module.zKey.exportVerificationKey(zkey.label);
 }
 
-/** snarkjs.groth16.verify; a structurally bad proof or key is reported, not thrown as a TypeError. */
+/**
+ * Verifies a proof: with the native verifier (src/prover/verify/native.ts,
+ * keys prepared once and cached by content) when the addon is built, else
+ * with snarkjs.groth16.verify. A structurally bad proof or key is reported as
+ * InvalidArgumentError, not thrown as a TypeError.
+ */
 export async function verifyProof(vkey: unknown, publicSignals: unknown, proof: unknown): Promise<boolean> {
-  const module = await snarkjs();
   if (!Array.isArray(publicSignals)) throw new InvalidArgumentError('public signals must be a JSON array');
   const expectedPublic = (vkey as { nPublic?: unknown } | null)?.nPublic;
   if (typeof expectedPublic === 'number' && expectedPublic !== publicSignals.length) {
     throw new InvalidArgumentError(`public signals has ${publicSignals.length} values but the verification key expects ${expectedPublic}`);
   }
+  if (nativeVerifierAddon() !== null) return preparedVerifyingKeyFor(vkey).verify(publicSignals, proof);
+  return verifyProofWithSnarkjs(vkey, publicSignals, proof);
+}
+
+/** snarkjs.groth16.verify: the reference, and the fallback when the addon is not built. */
+export async function verifyProofWithSnarkjs(vkey: unknown, publicSignals: unknown, proof: unknown): Promise<boolean> {
+  const module = await snarkjs();
   try {
     return await module.groth16.verify(vkey, publicSignals, proof);
   } catch (error) {

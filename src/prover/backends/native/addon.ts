@@ -7,6 +7,9 @@
  */
 import { findAddonFile, loadAddon } from '../../../addons/find.ts';
 
+/** A checked verifying key held by the addon (from groth16PrepareKey). */
+export type NativePreparedKey = { readonly __nativePreparedKey: unique symbol };
+
 export interface NativeAddon {
   /** Affine G1 result; scalars may cover a prefix of the bases. */
   msmG1(bases: Uint8Array, scalars: Uint8Array): Promise<Uint8Array>;
@@ -18,6 +21,10 @@ export interface NativeAddon {
   buildABC(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<{ a: Uint8Array; b: Uint8Array; c: Uint8Array }>;
   /** Elementwise Fr inverses by Montgomery's trick (Montgomery form; 0 maps to 0). */
   frBatchInverse(values: Uint8Array): Promise<Uint8Array>;
+  /** Checks and prepares a Groth16 key (layout: native/verify.h); throws naming a bad point. Synchronous. */
+  groth16PrepareKey(key: Uint8Array): NativePreparedKey;
+  /** '' when the proof verifies, else why not; throws on wrong lengths (publicSignals: exactly nPublic Fr elements). Synchronous. */
+  groth16Verify(key: NativePreparedKey, proof: Uint8Array, publicSignals: Uint8Array): string;
   /** Threads the heavy calls use: hardware concurrency or ZKP_NATIVE_THREADS. */
   threadCount(): number;
   /** Arithmetic paths chosen at load: ADX scalar products, AVX-512 IFMA batch additions (ZKP_NATIVE_NO_ADX / ZKP_NATIVE_NO_IFMA turn them off). */
