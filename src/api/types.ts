@@ -89,6 +89,21 @@ export interface SubmitJobResponseMessage {
   existing: boolean;
 }
 
+export interface SubmitJobsRequestMessage {
+  jobs: SubmitJobRequestMessage[];
+}
+export interface SubmitJobsResultMessage {
+  /** Absent (null once decoded) when the job was refused. */
+  accepted?: SubmitJobResponseMessage | null;
+  /** '' when accepted. */
+  error_code: string;
+  error_message: string;
+  retry_after_ms: number;
+}
+export interface SubmitJobsResponseMessage {
+  results: SubmitJobsResultMessage[];
+}
+
 export interface ListJobsRequestMessage {
   circuit?: string;
   states?: JobStateName[];

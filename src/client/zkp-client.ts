@@ -33,9 +33,20 @@ import type {
   RegisterCircuitResponseMessage,
   SubmitJobRequestMessage,
   SubmitJobResponseMessage,
+  SubmitJobsRequestMessage,
+  SubmitJobsResponseMessage,
 } from '../api/types.ts';
 import { TERMINAL_JOB_STATES } from '../api/types.ts';
-import { CancelledError, InvalidArgumentError, NotFoundError, NotLeaderError, ResourceExhaustedError, UnavailableError, ZkpError } from '../errors/index.ts';
+import {
+  CancelledError,
+  type ErrorCode,
+  InvalidArgumentError,
+  NotFoundError,
+  NotLeaderError,
+  ResourceExhaustedError,
+  UnavailableError,
+  ZkpError,
+} from '../errors/index.ts';
 import { type CallOptions, LeaderRouter, type LeaderRouterOptions, type StreamSink } from './leader-router.ts';
 
 /** Bytes in memory, or a file path (read in chunks, never whole). */
@@ -52,6 +63,12 @@ export interface RegisterCircuitOptions {
   /** Bound on the whole upload, retries included (default 10 minutes). */
   readonly timeout_ms?: number;
 }
+
+/** Jobs in one SubmitJobs call at most (the coordinator refuses more). */
+export const SUBMIT_BATCH_MAX = 1000;
+
+/** What one job of submitJobs got. */
+export type SubmitJobsOutcome = { readonly ok: true; readonly job: JobMessage; readonly existing: boolean } | { readonly ok: false; readonly error: ZkpError };
 
 export interface SubmitJobOptions {
   /** Circuit id or name. */
@@ -208,6 +225,58 @@ export class ZkpClient {
         await abortableSleep(wait_ms, options.signal);
       }
     }
+  }
+
+  /**
+   * Submits many jobs in as few calls as possible (SUBMIT_BATCH_MAX per
+   * call); each job is accepted or refused on its own (by this SDK's checks
+   * or by the cluster), answered in the order given. Jobs refused because the leader changed midway are sent again
+   * (same idempotency keys: never twice) up to 3 times; a full queue's
+   * refusal is returned to the caller with its retry hint.
+   */
+  async submitJobs(jobs: readonly SubmitJobOptions[], options: { signal?: AbortSignal } = {}): Promise<SubmitJobsOutcome[]> {
+    const outcomes: SubmitJobsOutcome[] = new Array(jobs.length);
+    const requests: SubmitJobRequestMessage[] = new Array(jobs.length);
+    let pending: number[] = [];
+    for (const [i, job] of jobs.entries()) {
+      // A job this SDK refuses (malformed JSON, no circuit) is answered on its own, like one the cluster refuses.
+      try {
+        requests[i] = submitRequest(job);
+        pending.push(i);
+      } catch (error) {
+        outcomes[i] = { ok: false, error: error instanceof ZkpError ? error : new InvalidArgumentError(String(error)) };
+      }
+    }
+    for (let round = 0; round < 4 && pending.length > 0; round++) {
+      const retry: number[] = [];
+      for (let start = 0; start < pending.length; start += SUBMIT_BATCH_MAX) {
+        const slice = pending.slice(start, start + SUBMIT_BATCH_MAX);
+        const response = await this.router.unary<SubmitJobsRequestMessage, SubmitJobsResponseMessage>(
+          'job',
+          'SubmitJobs',
+          { jobs: slice.map((i) => requests[i]!) },
+          { idempotent: true, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+        );
+        if (response.results.length !== slice.length)
+          throw new UnavailableError(`SubmitJobs answered ${response.results.length} results for ${slice.length} jobs`);
+        for (const [k, result] of response.results.entries()) {
+          const i = slice[k]!;
+          if (result.accepted !== null && result.accepted !== undefined && result.error_code === '') {
+            outcomes[i] = { ok: true, job: result.accepted.job, existing: result.accepted.existing };
+            continue;
+          }
+          const code = result.error_code === '' ? 'INTERNAL' : (result.error_code as ErrorCode);
+          if ((code === 'NOT_LEADER' || code === 'UNAVAILABLE') && round < 3) retry.push(i);
+          const error =
+            code === 'RESOURCE_EXHAUSTED'
+              ? new ResourceExhaustedError(result.error_message, result.retry_after_ms > 0 ? { retryAfter_ms: result.retry_after_ms } : {})
+              : new ZkpError(code, result.error_message);
+          outcomes[i] = { ok: false, error };
+        }
+      }
+      pending = retry;
+    }
+    return outcomes;
   }
 
   async getJob(jobId: string, options: { stale?: boolean } = {}): Promise<JobMessage> {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltCircuit } from '../../scripts/build-circuits.ts';
+import { type SubmitJobsOutcome, ZkpClient } from '../../src/client/index.ts';
 import type { CircuitMessage, JobMessage } from '../../src/api/types.ts';
 import { snarkjs } from '../../src/prover/ffjs.ts';
 import { openBackend } from '../../src/prover/select-backend.ts';
@@ -341,6 +342,70 @@ describe('coordinator service (3 in-process coordinators)', () => {
       clearInterval(beats);
       await c.call('job', 'CancelJob', { job_id: submitted.job.id }).catch(() => undefined);
       await c.call('worker', 'Deregister', { worker_id: 'w-forgetful' });
+    }
+  });
+  it('SubmitJobs through a follower: each job accepted or refused on its own, in order; a repeated key is the same job', async () => {
+    const follower = await cluster.follower();
+    const client = new ZkpClient([follower.grpcAddress], { backoff_ms_min: 5, backoff_ms_max: 50 });
+    try {
+      const outcomes = await client.submitJobs([
+        { circuit: 'mulchain', inputJson: '{"a":"2","b":"3"}', idempotencyKey: 'batch-1' },
+        { circuit: 'mulchain', inputJson: '{"a": 1,' },
+        { circuit: 'no-such-circuit', inputJson: '{"a":"1","b":"2"}' },
+        { circuit: 'mulchain', inputJson: '{"a":"4","b":"5"}', priority: 3 },
+        { circuit: 'mulchain', inputJson: '{"a":"2","b":"3"}', idempotencyKey: 'batch-1' },
+      ]);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, false, true, true]);
+      const [first, malformed, unknown, second, again] = outcomes as [
+        Extract<SubmitJobsOutcome, { ok: true }>,
+        Extract<SubmitJobsOutcome, { ok: false }>,
+        Extract<SubmitJobsOutcome, { ok: false }>,
+        Extract<SubmitJobsOutcome, { ok: true }>,
+        Extract<SubmitJobsOutcome, { ok: true }>,
+      ];
+      expect(malformed.error.code).toBe('INVALID_ARGUMENT');
+      expect(malformed.error.message).toMatch(/not valid JSON/); // the SDK's own check
+      expect(unknown.error.code).toBe('NOT_FOUND');
+      expect(unknown.error.message).toContain('"no-such-circuit" is not registered');
+      expect(second.job.priority).toBe(3);
+      expect(second.job.id).not.toBe(first.job.id);
+      expect(again.job.id).toBe(first.job.id);
+      expect(first.existing || again.existing).toBe(true);
+      // Accepted means replicated: every coordinator has them (stale reads answer from each node's own state).
+      for (const address of cluster.addresses()) {
+        await eventually(`${address} to hold the batch's jobs`, async () => {
+          const c = clientsOf(address);
+          const jobs = await Promise.all(
+            [first, second].map((o) => c.call<JobMessage>('job', 'GetJob', { job_id: o.job.id, stale_ok: true }).catch(() => null)),
+          );
+          return jobs.every((j) => j !== null && j.state === 'QUEUED') ? true : undefined;
+        });
+      }
+      await expect(client.submitJobs([])).resolves.toEqual([]);
+      const leader = await cluster.leader();
+      // The coordinator's own per-job refusal, past the SDK.
+      const raw = await clientsOf(leader.grpcAddress).call<{ results: { accepted: unknown; error_code: string; error_message: string }[] }>(
+        'job',
+        'SubmitJobs',
+        {
+          jobs: [
+            { circuit: 'mulchain', input_json: '{"a": 1,', idempotency_key: 'raw-1' },
+            { circuit: 'mulchain', input_json: '{"a":"7","b":"8"}', idempotency_key: 'raw-2' },
+          ],
+        },
+      );
+      expect(raw.results.map((r) => r.error_code)).toEqual(['INVALID_ARGUMENT', '']);
+      expect(raw.results[0]!.error_message).toMatch(/input_json: malformed JSON/);
+      expect(raw.results[0]!.accepted).toBeNull();
+      const rawAccepted = raw.results[1]!.accepted as { job: JobMessage };
+      const tooMany = await grpcError(
+        clientsOf(leader.grpcAddress).call('job', 'SubmitJobs', { jobs: Array.from({ length: 1001 }, () => ({ circuit: 'mulchain', input_json: '{}' })) }),
+      );
+      expect(tooMany.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(tooMany.details).toContain('at most 1000 per call');
+      for (const id of [first.job.id, second.job.id, rawAccepted.job.id]) await client.cancelJob(id);
+    } finally {
+      client.close();
     }
   });
 });

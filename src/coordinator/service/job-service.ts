@@ -14,8 +14,10 @@ import type {
   RegisterCircuitResponseMessage,
   SubmitJobRequestMessage,
   SubmitJobResponseMessage,
+  SubmitJobsRequestMessage,
+  SubmitJobsResponseMessage,
 } from '../../api/types.ts';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '../../errors/index.ts';
+import { InvalidArgumentError, NotFoundError, NotLeaderError, ResourceExhaustedError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import { toCircuitMessage, toJobMessage } from '../state/messages.ts';
 import { isTerminalState, JOB_STATES, type CircuitRecord, type JobInput, type JobRecord, type JobStateName } from '../state/records.ts';
 import { spoolUpload } from './circuit-upload.ts';
@@ -34,6 +36,8 @@ import type {
 } from './messages.ts';
 
 const PAGE_SIZE_DEFAULT = 50;
+/** Jobs in one SubmitJobs call at most. */
+export const SUBMIT_BATCH_MAX = 1000;
 const PAGE_SIZE_MAX = 1000;
 /** Page tokens: live jobs first ("L<seq>"), then the archive ("A<store token>"). */
 const LIVE_TOKEN = 'L';
@@ -61,6 +65,7 @@ export class JobService {
       GetCircuit: unary('GetCircuit', logger, (request: GetCircuitRequestMessage) => this.getCircuit(request)),
       ListCircuits: unary('ListCircuits', logger, (request: ListCircuitsRequestMessage) => this.listCircuits(request)),
       SubmitJob: unary('SubmitJob', logger, (request: SubmitJobRequestMessage) => this.submitJob(request)),
+      SubmitJobs: unary('SubmitJobs', logger, (request: SubmitJobsRequestMessage) => this.submitJobs(request)),
       GetJob: unary('GetJob', logger, (request: GetJobRequestMessage) => this.getJob(request)),
       WatchJob: (call: grpc.ServerWritableStream<WatchJobRequestMessage, JobEventMessage>) => this.watchJob(call),
       CancelJob: unary('CancelJob', logger, (request: CancelJobRequestMessage) => this.cancelJob(request)),
@@ -157,6 +162,40 @@ export class JobService {
       maxAttempts: request.max_attempts ?? 0,
     });
     return { job: await this.jobMessage(result.jobId), existing: result.existing };
+  }
+
+  /**
+   * Many submits in one call: each job is accepted or refused on its own, as
+   * SubmitJob would answer it; their proposals land in shared batch entries
+   * (proposer.ts). Losing the leadership midway refuses the whole call with
+   * the redirect, as SubmitJob does, when no job was accepted; otherwise the
+   * jobs not accepted carry the redirect's error and the caller retries them
+   * (their idempotency keys make that safe).
+   */
+  async submitJobs(request: SubmitJobsRequestMessage): Promise<SubmitJobsResponseMessage> {
+    const jobs = request.jobs ?? [];
+    if (jobs.length === 0) throw new InvalidArgumentError('SubmitJobs carries no jobs');
+    if (jobs.length > SUBMIT_BATCH_MAX) throw new InvalidArgumentError(`SubmitJobs carries ${jobs.length} jobs; at most ${SUBMIT_BATCH_MAX} per call`);
+    this.ctx.gate.requireLeader();
+    const settled = await Promise.allSettled(jobs.map((job) => this.submitJob(job)));
+    const accepted = settled.filter((outcome) => outcome.status === 'fulfilled').length;
+    if (accepted === 0) {
+      const notLeader = settled.find((outcome) => outcome.status === 'rejected' && outcome.reason instanceof NotLeaderError);
+      if (notLeader !== undefined) throw (notLeader as PromiseRejectedResult).reason;
+    }
+    return {
+      results: settled.map((outcome) => {
+        if (outcome.status === 'fulfilled') return { accepted: outcome.value, error_code: '', error_message: '', retry_after_ms: 0 };
+        const error = outcome.reason instanceof ZkpError ? outcome.reason : new ZkpError('INTERNAL', String(outcome.reason));
+        if (error.code === 'INTERNAL') this.ctx.logger.error({ error: error.message }, 'SubmitJobs: a job failed with an internal error');
+        return {
+          accepted: null,
+          error_code: error.code,
+          error_message: error.message,
+          retry_after_ms: error instanceof ResourceExhaustedError && error.retryAfter_ms !== null ? error.retryAfter_ms : 0,
+        };
+      }),
+    };
   }
 
   /** The job as the API shows it: from the state, else from the archive; NotFound otherwise. */
