@@ -39,7 +39,7 @@ import type {
 } from '../../src/api/types.ts';
 import { TERMINAL_JOB_STATES } from '../../src/api/types.ts';
 import { CryptoPool } from '../../src/coordinator/service/crypto-pool.ts';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '../../src/errors/index.ts';
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, ZkpError } from '../../src/errors/index.ts';
 
 /** A circuit the floor serves: its message, the vkey it verifies with, and its artifacts' files by sha256. */
 export interface FloorCircuit {
@@ -129,6 +129,7 @@ export class FloorService {
   addTo(server: grpc.Server): void {
     server.addService(jobServiceClient().service, {
       SubmitJob: unary((request: SubmitJobRequestMessage) => this.submitJob(request)),
+      SubmitJobs: unary((request: { jobs: SubmitJobRequestMessage[] }) => this.submitJobs(request.jobs ?? [])),
       GetJob: unary((request: { job_id: string }) => this.#message(this.#job(request.job_id))),
       WatchJob: (call: JobWatch) => this.#watch(call),
     });
@@ -188,6 +189,21 @@ export class FloorService {
     this.#queue.push(job.id);
     this.#dispatch();
     return { job: this.#message(job), existing: false };
+  }
+
+  /** Each job on its own, as the coordinator answers SubmitJobs. */
+  submitJobs(jobs: readonly SubmitJobRequestMessage[]): { results: unknown[] } {
+    return {
+      results: jobs.map((request) => {
+        try {
+          return { accepted: this.submitJob(request), error_code: '', error_message: '', retry_after_ms: 0 };
+        } catch (error) {
+          const named = error instanceof ZkpError ? error : new ZkpError('INTERNAL', String(error));
+          const retry = named instanceof ResourceExhaustedError ? (named.retryAfter_ms ?? 0) : 0;
+          return { accepted: null, error_code: named.code, error_message: named.message, retry_after_ms: retry };
+        }
+      }),
+    };
   }
 
   #job(jobId: string): FloorJob {

@@ -63,9 +63,13 @@ export interface ThroughputOptions {
   readonly duration_s: number;
   /** Unmeasured traffic first (connections, JIT). */
   readonly warmup_s: number;
+  /** Jobs per call: 1 = SubmitJob, more = SubmitJobs with this many jobs (default 1). */
+  readonly batch?: number;
 }
 
 export interface ThroughputResult {
+  /** Jobs per call (1: SubmitJob). */
+  readonly batch: number;
   readonly clients: number;
   readonly window: number;
   readonly duration_s: number;
@@ -79,6 +83,7 @@ export interface ThroughputResult {
 export async function submitThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const clients = Array.from({ length: options.clients }, () => new ZkpClient(options.addresses));
   const inputJson = JSON.stringify(options.input);
+  const batch = options.batch ?? 1;
   try {
     const run = async (duration_s: number, measure: boolean) => {
       const errors: Record<string, number> = {};
@@ -90,6 +95,21 @@ export async function submitThroughput(options: ThroughputOptions): Promise<Thro
         while (performance.now() < until) {
           const sent = performance.now();
           try {
+            if (batch > 1) {
+              const outcomes = await client.submitJobs(Array.from({ length: batch }, () => ({ circuit: options.circuit, inputJson })));
+              let full: ResourceExhaustedError | null = null;
+              for (const outcome of outcomes) {
+                if (outcome.ok) {
+                  if (performance.now() <= until) accepted++;
+                  continue;
+                }
+                errors[outcome.error.code] = (errors[outcome.error.code] ?? 0) + 1;
+                if (outcome.error instanceof ResourceExhaustedError) full = outcome.error;
+              }
+              if (measure && performance.now() <= until) latencies.push(performance.now() - sent);
+              if (full !== null) await sleep(full.retryAfter_ms ?? 10);
+              continue;
+            }
             // retryWhenFull false: a full queue is counted, not waited out.
             await client.submitJob({ circuit: options.circuit, inputJson, retryWhenFull: false });
             if (performance.now() <= until) {
@@ -109,6 +129,7 @@ export async function submitThroughput(options: ThroughputOptions): Promise<Thro
     if (options.warmup_s > 0) await run(options.warmup_s, false);
     const measured = await run(options.duration_s, true);
     return {
+      batch,
       clients: options.clients,
       window: options.window,
       duration_s: options.duration_s,

@@ -166,6 +166,8 @@ export interface ThroughputOptions {
   readonly window: number;
   readonly duration_s: number;
   readonly warmup_s: number;
+  /** Jobs per call: 1 (default) = SubmitJob, more = SubmitJobs. */
+  readonly batch?: number;
 }
 
 export interface ThroughputLevel {

@@ -112,11 +112,16 @@ describe('bench:service --quick', () => {
       expect(floor.throughput?.accepted).toBeGreaterThan(0);
       expect(floor.verify?.samples).toBeGreaterThan(0);
       expect(report.ratios.submits_per_s).toBeGreaterThan(0);
-      expect(report.targets.map((t) => t.target)).toEqual(['>= 2,000', '<= 20 ms', '<= 100 ms', '<= 1,000 ms']);
+      expect(report.targets.map((t) => t.target)).toEqual(['>= 2,000', '>= 2,000', '<= 20 ms', '<= 100 ms', '<= 1,000 ms']);
+      // The batched run went through SubmitJobs on both systems.
+      expect(report.cluster.throughputBatched?.batch).toBe(100);
+      expect(report.cluster.throughputBatched?.accepted).toBeGreaterThan(0);
+      expect(floor.throughputBatched?.accepted).toBeGreaterThan(0);
 
       expect(markdown).toContain(`# Proving service benchmark (${hostname()})`);
       expect(markdown).toContain(report.command);
       expect(markdown).toContain('| (a) submits/s accepted');
+      expect(markdown).toContain('through SubmitJobs, 100 jobs per call');
       expect(markdown).toContain('## Where a job');
       // The state directory was given, so it stays; the bench took the quick path.
       expect(existsSync(join(stateDir, 'cluster', 'logs'))).toBe(true);
