@@ -14,6 +14,7 @@
 
 #include "abc.h"
 #include "field.h"
+#include "fixed_base.h"
 #include "ifma.h"
 #include "msm_api.h"
 #include "ntt.h"
@@ -327,6 +328,23 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return features;
 }
 
+// fixedBaseG1(scalars) / fixedBaseG2(scalars): scalars[i] (standard-form Fr) times the generator, affine, one point each.
+template <size_t kPointBytes, std::string (*kFixedBase)(const uint8_t*, size_t, uint8_t*)>
+Napi::Value FixedBase(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* name = kPointBytes == zkp::kG1AffineBytes ? "fixedBaseG1" : "fixedBaseG2";
+  if (info.Length() != 1 || !IsBytes(info[0])) return Throw(env, std::string(name) + "(scalars: Uint8Array) expected");
+  auto scalars = Bytes(info[0]);
+  if (scalars.ByteLength() % kFrBytes != 0) {
+    return Throw(env, std::string(name) + ": scalars length " + std::to_string(scalars.ByteLength()) + " is not a multiple of 32");
+  }
+  const size_t n = scalars.ByteLength() / kFrBytes;
+  auto out = Napi::Uint8Array::New(env, n * kPointBytes);
+  const uint8_t* s = scalars.Data();
+  uint8_t* o = out.Data();
+  return Queue(env, [=]() { return kFixedBase(s, n, o); }, out, {scalars});
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("msmG1", Napi::Function::New(env, Msm<zkp::kG1AffineBytes, zkp::msm_g1>, "msmG1"));
   exports.Set("msmG2", Napi::Function::New(env, Msm<zkp::kG2AffineBytes, zkp::msm_g2>, "msmG2"));
@@ -339,6 +357,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("groth16Verify", Napi::Function::New(env, Groth16Verify, "groth16Verify"));
   exports.Set("threadCount", Napi::Function::New(env, ThreadCount, "threadCount"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
+  exports.Set("fixedBaseG1", Napi::Function::New(env, FixedBase<zkp::kG1AffineBytes, zkp::fixed_base_g1>, "fixedBaseG1"));
+  exports.Set("fixedBaseG2", Napi::Function::New(env, FixedBase<zkp::kG2AffineBytes, zkp::fixed_base_g2>, "fixedBaseG2"));
   return exports;
 }
 

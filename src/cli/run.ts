@@ -21,6 +21,7 @@ Prover (one process, no service):
   zkp fullprove <input.json> <circuit.wasm> <circuit.zkey> <proof.json> <public.json> [options]
   zkp verify <verification_key.json> <public.json> <proof.json>
   zkp backends
+  zkp setup --dev <circuit.r1cs> <circuit.zkey> [--vkey vk.json]   INSECURE development key (public toxic waste)
 
   --backend native|snarkjs|webgpu   backend to prove with (default: native if available, else snarkjs)
   --verify                          check the proof with snarkjs before writing it
@@ -52,7 +53,7 @@ Exit codes: 0 ok, 1 proof does not verify, 2 bad arguments or input, 3 not found
 const PROVER_COMMANDS = ['prove', 'fullprove', 'verify', 'backends'] as const;
 const CLIENT_COMMANDS = ['circuit', 'submit', 'job', 'jobs', 'cancel', 'status'] as const;
 const PROCESS_COMMANDS = ['coordinator', 'worker', 'dev'] as const;
-const ALL_COMMANDS = [...PROVER_COMMANDS, ...PROCESS_COMMANDS, ...CLIENT_COMMANDS, 'config'];
+const ALL_COMMANDS = [...PROVER_COMMANDS, 'setup', ...PROCESS_COMMANDS, ...CLIENT_COMMANDS, 'config'];
 
 function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value);
@@ -81,6 +82,10 @@ export async function runCli(args: readonly string[], io: CliStreams): Promise<n
     if (isOneOf(PROCESS_COMMANDS, command)) {
       const { runProcessCommand } = await import('./process-commands.ts');
       return await runProcessCommand(command, rest, io, help);
+    }
+    if (command === 'setup') {
+      const { setupCommand } = await import('./setup-command.ts');
+      return await setupCommand(rest, io, help);
     }
     if (command === 'config') {
       const { configCommand } = await import('./config-command.ts');

@@ -29,6 +29,10 @@ export interface NativeAddon {
   threadCount(): number;
   /** Arithmetic paths chosen at load: ADX scalar products, AVX-512 IFMA batch additions (ZKP_NATIVE_NO_ADX / ZKP_NATIVE_NO_IFMA turn them off). */
   cpuFeatures(): { adx: boolean; ifma: boolean };
+  /** scalars[i] (standard-form Fr) times the G1 generator: one affine point each (the development setup). */
+  fixedBaseG1(scalars: Uint8Array): Promise<Uint8Array>;
+  /** scalars[i] (standard-form Fr) times the G2 generator: one affine point each. */
+  fixedBaseG2(scalars: Uint8Array): Promise<Uint8Array>;
 }
 
 export const ADDON_PATH = findAddonFile('zkp_native.node', import.meta.url);
