@@ -79,7 +79,7 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     zkey: join(dir, 'circuit.zkey'),
     vkey: join(dir, 'verification_key.json'),
   };
-  const mainText = 'file' in spec.mainSource ? await readFile(join(SOURCES_DIR, spec.mainSource.file), 'utf8') : spec.mainSource.text;
+  const mainText = await mainSourceText(spec);
   const key = await sourcesHash(mainText);
   const stampPath = join(dir, 'stamp.json');
 
@@ -94,19 +94,7 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     const work = join(BUILD_DIR, `${spec.name}.tmp-${process.pid}`);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    // The main file lives in circuits/src so its includes resolve the same way for generated sources.
-    const mainPath = join(SOURCES_DIR, `.generated-${spec.name}-${process.pid}.circom`);
-    await writeFile(mainPath, mainText);
-    try {
-      await run(CIRCOM, [mainPath, '--r1cs', '--wasm', '--sym', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
-    } finally {
-      await rm(mainPath, { force: true });
-    }
-    const base = `.generated-${spec.name}-${process.pid}`;
-    await rename(join(work, `${base}.r1cs`), join(work, 'circuit.r1cs'));
-    await rename(join(work, `${base}.sym`), join(work, 'circuit.sym'));
-    await rename(join(work, `${base}_js`, `${base}.wasm`), join(work, 'circuit.wasm'));
-    await rm(join(work, `${base}_js`), { recursive: true, force: true });
+    await compileCircom(spec.name, mainText, work, { r1cs: true });
 
     const info = await r1csInfo(join(work, 'circuit.r1cs'));
     const power = Math.max(1, Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1)));
@@ -131,6 +119,70 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     await rename(work, dir);
     log(`  built ${spec.name}`);
     return { name: spec.name, dir, ...outputs, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+  });
+}
+
+/** circom's outputs for `mainText` in `work`, named circuit.sym, circuit.wasm (and circuit.r1cs when asked). */
+async function compileCircom(name: string, mainText: string, work: string, options: { readonly r1cs: boolean }): Promise<void> {
+  // The main file lives in circuits/src so its includes resolve the same way for generated sources.
+  const base = `.generated-${name}-${process.pid}`;
+  const mainPath = join(SOURCES_DIR, `${base}.circom`);
+  await writeFile(mainPath, mainText);
+  try {
+    await run(CIRCOM, [mainPath, ...(options.r1cs ? ['--r1cs'] : []), '--wasm', '--sym', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
+  } finally {
+    await rm(mainPath, { force: true });
+  }
+  if (options.r1cs) await rename(join(work, `${base}.r1cs`), join(work, 'circuit.r1cs'));
+  await rename(join(work, `${base}.sym`), join(work, 'circuit.sym'));
+  await rename(join(work, `${base}_js`, `${base}.wasm`), join(work, 'circuit.wasm'));
+  await rm(join(work, `${base}_js`), { recursive: true, force: true });
+}
+
+async function mainSourceText(spec: CircuitSpec): Promise<string> {
+  return 'file' in spec.mainSource ? readFile(join(SOURCES_DIR, spec.mainSource.file), 'utf8') : spec.mainSource.text;
+}
+
+/** A circuit's witness generator alone: circuit.wasm and circuit.sym. */
+export interface BuiltWasm {
+  readonly name: string;
+  readonly dir: string;
+  readonly wasm: string;
+  readonly sym: string;
+}
+
+/**
+ * The witness generator of `spec` without a proving key (no Powers of Tau,
+ * no setup), for tests and benches of witness calculation: a cached full
+ * build of the same sources when there is one, else a wasm-only build cached
+ * in circuits/build/wasm-only/<name>/ under the same stamp rules.
+ */
+export async function buildCircuitWasm(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltWasm> {
+  const key = await sourcesHash(await mainSourceText(spec));
+  const full = join(BUILD_DIR, spec.name);
+  const fullOutputs = { wasm: join(full, 'circuit.wasm'), sym: join(full, 'circuit.sym') };
+  if (await readStamp(join(full, 'stamp.json'), key, Object.values(fullOutputs))) return { name: spec.name, dir: full, ...fullOutputs };
+
+  const dir = join(BUILD_DIR, 'wasm-only', spec.name);
+  const outputs = { wasm: join(dir, 'circuit.wasm'), sym: join(dir, 'circuit.sym') };
+  const stampPath = join(dir, 'stamp.json');
+  const isCached = async (): Promise<boolean> =>
+    Object.values(outputs).every((output) => existsSync(output)) &&
+    (await readFile(stampPath, 'utf8')
+      .then((text) => (JSON.parse(text) as { key?: unknown }).key === key)
+      .catch(() => false));
+  if (await isCached()) return { name: spec.name, dir, ...outputs };
+  return withLock(join(BUILD_DIR, 'wasm-only', `${spec.name}.lock`), async () => {
+    if (await isCached()) return { name: spec.name, dir, ...outputs };
+    log(`compiling the witness generator of ${spec.name}`);
+    const work = join(BUILD_DIR, 'wasm-only', `${spec.name}.tmp-${process.pid}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    await compileCircom(spec.name, await mainSourceText(spec), work, { r1cs: false });
+    await writeFile(join(work, 'stamp.json'), JSON.stringify({ key }, null, 2));
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+    return { name: spec.name, dir, ...outputs };
   });
 }
 

@@ -27,7 +27,7 @@ import type { ProverBackend } from '../prover/backend.ts';
 import { prove, type ProveResult } from '../prover/groth16.ts';
 import { checkWitnessFitsZkey, parseWtns, type Witness } from '../prover/io/wtns.ts';
 import { verifyProof } from '../prover/prove-files.ts';
-import { calculateWitness, parseInputJson } from '../prover/witness.ts';
+import { parseInputJson } from '../prover/witness.ts';
 import type { ArtifactCache } from './artifact-cache.ts';
 import type { WorkerLogger } from './options.ts';
 import { JOB_STAGE_OF, type JobStage } from './progress.ts';
@@ -157,7 +157,8 @@ async function witnessOf(assignment: AssignmentMessage, circuit: LoadedCircuit, 
 
 async function witnessFromJson(text: string, circuit: LoadedCircuit, label: string): Promise<Witness> {
   const input = parseInputJson(text, label);
-  return calculateWitness(input, { wasm: circuit.wasm, inputLabel: label });
+  const calculator = await circuit.witnessCalculator();
+  return calculator.calculate(input, { inputLabel: label });
 }
 
 type Step = 'fetch' | 'input' | 'prove' | 'verify';

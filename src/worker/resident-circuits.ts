@@ -12,6 +12,7 @@ import { CorruptFileError, MismatchError, assert } from '../errors/index.ts';
 import type { ProverBackend, ResidentCircuit } from '../prover/backend.ts';
 import { parseZkey, type Groth16Zkey } from '../prover/io/zkey.ts';
 import { verificationKeyOf } from '../prover/prove-files.ts';
+import { type PreparedWitnessCalculator, prepareWitnessCalculator } from '../prover/witness.ts';
 import type { CircuitMessage } from '../api/types.ts';
 import { type ArtifactCache, checkSha256 } from './artifact-cache.ts';
 import { silentWorkerLogger, type WorkerLogger } from './options.ts';
@@ -25,6 +26,12 @@ export interface LoadedCircuit {
   /** verification_key.json (from the coordinator, or derived from the zkey when none was registered). */
   readonly vkey: unknown;
   readonly bytes: number;
+  /**
+   * The wasm compiled for witness calculation, on first use (a job given a
+   * .wtns needs none) and then kept with the circuit, so each job skips the
+   * compilation; a wasm that does not compile fails the job that asked, as bad input.
+   */
+  witnessCalculator(): Promise<PreparedWitnessCalculator>;
 }
 
 /** A loaded circuit held by one job; release() when the job is done with it. */
@@ -138,7 +145,19 @@ export class ResidentCircuits {
     const zkey = parseZkey(zkeyBytes, this.#cache.pathOf(zkeySha));
     assert(zkey.id === zkeySha, 'a cached zkey hashes to its name');
     const vkey = vkeyBytes === null ? await verificationKeyOf(zkey) : parseVkey(vkeyBytes, label);
-    const loaded: LoadedCircuit = { id: circuit.id, name: circuit.name, zkey, wasm, vkey, bytes: zkeyBytes.byteLength + wasm.byteLength };
+    let witnessCalculator: Promise<PreparedWitnessCalculator> | null = null;
+    const loaded: LoadedCircuit = {
+      id: circuit.id,
+      name: circuit.name,
+      zkey,
+      wasm,
+      vkey,
+      bytes: zkeyBytes.byteLength + wasm.byteLength,
+      witnessCalculator: () => {
+        witnessCalculator ??= prepareWitnessCalculator(wasm);
+        return witnessCalculator;
+      },
+    };
     const entry: Entry = { loaded, resident: null, holders: 0, lastUsed: ++this.#useCounter };
     this.#entries.set(circuit.id, entry);
     await this.#evict();

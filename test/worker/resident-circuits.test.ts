@@ -87,6 +87,18 @@ describe('ResidentCircuits', () => {
     expect(circuits.bytes).toBe(sizeOf(mulchain));
   });
 
+  it('compiles the wasm for witnesses once, on first use, and keeps it with the circuit', async () => {
+    const { circuits } = await residents(2 ** 30);
+    const first = await circuits.acquire(mulchain);
+    const calculator = await first.circuit.witnessCalculator();
+    first.release();
+    const second = await circuits.acquire(mulchain);
+    expect(await second.circuit.witnessCalculator()).toBe(calculator);
+    expect(second.circuit.witnessCalculator()).toBe(second.circuit.witnessCalculator());
+    expect(calculator.calculate({ a: 3, b: 5 }, { inputLabel: 'input' }).nWitness).toBe(first.circuit.zkey.nVars);
+    second.release();
+  });
+
   it('evicts the least recently used circuit no job holds when over the bound, releasing its bases', async () => {
     const { circuits, released } = await residents(sizeOf(mulchain) + sizeOf(bits) - 1);
     (await circuits.acquire(mulchain)).release();
