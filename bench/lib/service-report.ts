@@ -158,7 +158,7 @@ export function formatMarkdown(report: ServiceBenchReport): string {
     `| (b) **service overhead** (end-to-end less prove_ms) p50 / p99 / max (ms) | ${dist(b?.overhead)} | ${dist(fb?.overhead)} | p50 ${times(report.ratios.overhead_p50)}, p99 ${times(report.ratios.overhead_p99)} | p50 <= 20, p99 <= 100 |`,
     `| (b) end-to-end (submit -> verified result seen) p50 / p99 / max (ms) | ${dist(b?.end_to_end)} | ${dist(fb?.end_to_end)} | | |`,
     `| (b) worker prove_ms (witness + prove + the worker's verify) p50 / p99 / max | ${dist(b?.prove)} | ${dist(fb?.prove)} | | |`,
-    `| floor's verify of each proof (snarkjs, crypto process) p50 / p99 / max (ms) | | ${dist(floor?.verify ?? undefined)} | | |`,
+    `| floor's verify of each proof (verifyProof in the crypto process: native when the addon is built) p50 / p99 / max (ms) | | ${dist(floor?.verify ?? undefined)} | | |`,
     failover === null
       ? '| (c) kill -9 leader -> waiting client sees the job finish | not run | | | median <= 1,000 |'
       : `| (c) kill -9 leader -> waiting client sees the job finish (${failover.trials.length} kills): median / p90 / max (ms) | ${n0(failover.finished.median_ms)} / ${n0(failover.finished.p90_ms)} / ${n0(failover.finished.max_ms)} | | | median <= 1,000 |`,
