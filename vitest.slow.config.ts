@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/slow/**/*.test.ts'],
     setupFiles: ['test/setup/env.ts'],
+    globalSetup: ['test/setup/build.ts'],
     testTimeout: 3_600_000,
     hookTimeout: 900_000,
     pool: 'forks',

@@ -19,9 +19,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseBinFile } from '../src/prover/io/binfile.ts';
+import { PACKAGE_ROOT } from '../src/runtime/package-root.ts';
 
 const run = promisify(execFile);
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = PACKAGE_ROOT;
 const SOURCES_DIR = join(ROOT, 'circuits', 'src');
 const BUILD_DIR = join(ROOT, 'circuits', 'build');
 const CACHE_DIR = join(ROOT, 'circuits', 'cache');

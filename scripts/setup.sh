@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-shot set-up on a fresh Debian bookworm machine: system packages (lavapipe
-# for the WebGPU tests), npm packages, and the native addon (built by npm's
-# install script through node-gyp). Safe to run again.
+# for the WebGPU tests), npm packages, the native addon (built by npm's
+# install script through node-gyp) and the compiled code (dist/). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +16,6 @@ fi
 # project's own install script (node-gyp rebuild) always runs.
 npm ci --no-audit --no-fund
 test -f build/Release/zkp_native.node || npx node-gyp rebuild
+# The compiled code in dist/ that bin/zkp.js and the project's processes run.
+npm run build
 echo "setup: done"

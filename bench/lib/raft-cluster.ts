@@ -1,6 +1,6 @@
 /**
- * Runs a Raft cluster of real node processes (src/raft/kv/kv-node-main.ts via
- * tsx) on loopback, for the cluster tests and bench/raft.ts: free ports, temp
+ * Runs a Raft cluster of real node processes (src/raft/kv/kv-node-main.ts,
+ * compiled into dist/ by `npm run build`) on loopback, for the cluster tests and bench/raft.ts: free ports, temp
  * data dirs, kill -9 and restart of single nodes, and the nodes' stdout events
  * (leader changes) time-stamped on arrival in this process.
  */
@@ -8,10 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/net/free-port.ts';
+import { compiledEntry } from '../../scripts/build-dist.ts';
 
-const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/raft/kv/kv-node-main.ts');
+/** The compiled node (dist/), as users run it: no TypeScript compiler in the measured processes. */
+const NODE_MAIN_SOURCE = 'src/raft/kv/kv-node-main.ts';
 
 export interface NodeEvent {
   readonly at_ms: number; // performance.now() in this process when the line arrived
@@ -92,7 +93,7 @@ export class ProcessCluster {
     // RAFT_NODE_ARGS: extra node flags for the node processes (e.g. --cpu-prof) when investigating.
     const extra = (process.env.RAFT_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
     const peers = node.joins === true ? `${this.peersFlag},${id}@127.0.0.1:${node.raftPort}/127.0.0.1:${node.clientPort}` : this.peersFlag;
-    const args = [...extra, '--import', 'tsx', NODE_MAIN, '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', peers];
+    const args = [...extra, compiledEntry(NODE_MAIN_SOURCE), '--id', id, '--cluster-id', 'bench', '--data-dir', node.dataDir, '--peers', peers];
     if (node.joins === true) args.push('--join');
     const o = this.options;
     if (o.tick_ms !== undefined) args.push('--tick-ms', String(o.tick_ms));

@@ -13,12 +13,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledEntry } from '../../scripts/build-dist.ts';
 import { freePort } from '../../src/net/free-port.ts';
 import { BenchProcess } from './service-procs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ZKP_BIN = join(ROOT, 'bin', 'zkp.js');
-const EMBEDDED_DATABASE_MAIN = join(ROOT, 'src', 'store', 'embedded-main.ts');
+
+/** bin/zkp.js, which runs dist/; refuses a dist/ older than the sources. */
+function zkpBin(): string {
+  compiledEntry('src/cli/main.ts');
+  return ZKP_BIN;
+}
+/** The compiled database process (dist/), as `zkp dev` starts it. */
+const EMBEDDED_DATABASE_SOURCE = 'src/store/embedded-main.ts';
 const FLOOR_MAIN = join(ROOT, 'bench', 'lib', 'service-floor-main.ts');
 const COORDINATOR_IDS = ['a', 'b', 'c', 'd', 'e'];
 const HEALTH_TIMEOUT_MS = 1_000;
@@ -75,7 +83,7 @@ export class WorkerGroup {
       const id = `${tag}-w${i + 1}`;
       return new BenchProcess({
         label: `worker ${id}`,
-        args: [...(settings.nodeArgs ?? []), ZKP_BIN, 'worker'],
+        args: [...(settings.nodeArgs ?? []), zkpBin(), 'worker'],
         env: {
           ZKP_WORKER_ID: id,
           ZKP_COORDINATORS: coordinators.join(','),
@@ -161,7 +169,7 @@ export class ServiceCluster {
       const port = ports[0]!;
       this.database = new BenchProcess({
         label: 'database',
-        args: ['--import', 'tsx', EMBEDDED_DATABASE_MAIN, '--data-dir', join(stateDir, 'database'), '--port', String(port)],
+        args: [compiledEntry(EMBEDDED_DATABASE_SOURCE), '--data-dir', join(stateDir, 'database'), '--port', String(port)],
         env: {},
         logPath: join(logs, 'database.log'),
         ready_ms_max: 60_000,
@@ -186,7 +194,7 @@ export class ServiceCluster {
         healthUrl: `http://127.0.0.1:${c.http}/health`,
         process: new BenchProcess({
           label: `coordinator ${c.id}`,
-          args: [...(this.options.nodeArgs ?? []), ZKP_BIN, 'coordinator'],
+          args: [...(this.options.nodeArgs ?? []), zkpBin(), 'coordinator'],
           env: {
             ZKP_RAFT_NODE_ID: c.id,
             ZKP_RAFT_CLUSTER_ID: 'bench',

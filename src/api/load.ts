@@ -6,12 +6,13 @@
  * scalar defaulted, and for a oneof the name of the field set in the oneof's
  * own name (`input: 'input_json'`).
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { PACKAGE_ROOT } from '../runtime/package-root.ts';
 
-export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'proto');
+/** The sources' copy, also for the compiled code (tsc copies no .proto files). */
+export const PROTO_DIR = join(PACKAGE_ROOT, 'src', 'api', 'proto');
 export const PROTO_FILES = ['zkp/v1/common.proto', 'zkp/v1/jobs.proto', 'zkp/v1/workers.proto', 'zkp/v1/admin.proto'] as const;
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] };

@@ -13,17 +13,12 @@
  * jobs finish within worker.drainGraceMs or are handed back); a second signal
  * stops a worker at once.
  */
-import type { DevConfig, WorkerConfig } from '../config/index.ts';
+import type { WorkerConfig } from '../config/index.ts';
 import { loadConfig, splitConfigArgs } from '../config/index.ts';
-import { CancelledError, InvalidArgumentError, UnavailableError } from '../errors/index.ts';
+import { CancelledError, InvalidArgumentError } from '../errors/index.ts';
 import type { WorkerLogger, WorkerOptions } from '../worker/options.ts';
 import { parseArgs } from './args.ts';
 import type { CliStreams } from './streams.ts';
-
-type RunDev = (config: DevConfig, io: CliStreams) => Promise<number>;
-
-// In a variable: the lead's module, loaded only when `zkp dev` runs (and absent until it is written).
-const DEV_MAIN: string = '../dev/main.ts';
 
 export async function runProcessCommand(
   command: 'coordinator' | 'worker' | 'dev',
@@ -62,16 +57,9 @@ export async function runProcessCommand(
     }
     case 'dev': {
       const { config } = loadConfig('dev', input);
-      let module: Record<string, unknown>;
-      try {
-        module = (await import(DEV_MAIN)) as Record<string, unknown>;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND')
-          throw new UnavailableError('zkp dev is not available in this build (src/dev/main.ts is missing)');
-        throw error;
-      }
-      if (typeof module.runDev !== 'function') throw new UnavailableError('zkp dev: src/dev/main.ts exports no runDev()');
-      return (module.runDev as RunDev)(config, io);
+      // A literal specifier, so the build rewrites it to the compiled main.js.
+      const { runDev } = await import('../dev/main.ts');
+      return runDev(config, io);
     }
   }
 }

@@ -2,17 +2,15 @@
  * The prover commands (prove, fullprove, verify, backends): drop-in for
  * `snarkjs groth16 prove|fullprove|verify` and rapidsnark's `prover`. Loaded
  * by run.ts only when one of them runs, so the service commands start
- * without the prover's modules.
+ * without the prover's modules; each command imports only the modules it
+ * uses (a verification reads no zkey and opens no backend), since every
+ * module loaded is start-up time of a short process.
  */
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError, VerificationFailedError } from '../errors/index.ts';
 import type { ProverBackend } from '../prover/backend.ts';
 import type { ProgressEvent } from '../prover/groth16.ts';
-import { readWtns } from '../prover/io/wtns.ts';
-import { readZkey } from '../prover/io/zkey.ts';
-import { proveAndWrite, readJsonFile, verifyProof } from '../prover/prove-files.ts';
-import { openBackend, probeBackends } from '../prover/select-backend.ts';
-import { calculateWitnessFromFiles } from '../prover/witness.ts';
+import type { proveAndWrite } from '../prover/prove-files.ts';
 import { expectPositionals, parseArgs, type ParsedArgs } from './args.ts';
 import type { CliStreams } from './streams.ts';
 
@@ -45,6 +43,7 @@ async function proveCommand(parsed: ParsedArgs, io: CliStreams, help: () => numb
     'prove',
   ) as [string, string, string, string];
   const log = progressLog(parsed, io);
+  const [{ readZkey }, { readWtns }] = await Promise.all([import('../prover/io/zkey.ts'), import('../prover/io/wtns.ts')]);
   const backend = await openCliBackend(parsed, log);
   try {
     const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
@@ -63,6 +62,7 @@ async function fullproveCommand(parsed: ParsedArgs, io: CliStreams, help: () => 
     'fullprove',
   ) as [string, string, string, string, string];
   const log = progressLog(parsed, io);
+  const [{ readZkey }, { calculateWitnessFromFiles }] = await Promise.all([import('../prover/io/zkey.ts'), import('../prover/witness.ts')]);
   const backend = await openCliBackend(parsed, log);
   try {
     const zkey = await log.timed('read zkey', () => readZkey(zkeyPath));
@@ -76,6 +76,7 @@ async function fullproveCommand(parsed: ParsedArgs, io: CliStreams, help: () => 
 /** Opens the backend first, so a bad --backend or --vkey fails before any file is read. */
 async function openCliBackend(parsed: ParsedArgs, log: ProgressLog): Promise<ProverBackend> {
   if (parsed.values.has('vkey') && !parsed.flags.has('verify')) throw new InvalidArgumentError('--vkey is only used with --verify');
+  const { openBackend } = await import('../prover/select-backend.ts');
   const backend = await openBackend(parsed.values.get('backend'));
   log.line(`backend ${backend.describe()}`);
   return backend;
@@ -90,6 +91,7 @@ async function proveWith(
   const vkeyPath = parsed.values.get('vkey');
   const verify = parsed.flags.has('verify');
   const started_ms = performance.now();
+  const { proveAndWrite } = await import('../prover/prove-files.ts');
   await proveAndWrite({ ...files, backend, verify, ...(vkeyPath === undefined ? {} : { vkeyPath }), progress: log.stage });
   log.line(`proof written to ${files.proofPath}${verify ? ' (verified)' : ''} in ${Math.round(performance.now() - started_ms)} ms`);
   return 0;
@@ -102,6 +104,7 @@ async function verifyCommand(parsed: ParsedArgs, io: CliStreams, help: () => num
     string,
     string,
   ];
+  const { readJsonFile, verifyProof } = await import('../prover/prove-files.ts');
   const vkey = await readJsonFile(vkeyPath, 'verification key');
   const publicSignals = await readJsonFile(publicPath, 'public signals');
   const proof = await readJsonFile(proofPath, 'proof');
@@ -113,6 +116,7 @@ async function verifyCommand(parsed: ParsedArgs, io: CliStreams, help: () => num
 }
 
 async function backendsCommand(io: CliStreams): Promise<number> {
+  const { probeBackends } = await import('../prover/select-backend.ts');
   for (const probe of await probeBackends()) {
     io.stdout.write(`${probe.name.padEnd(8)} ${probe.available ? 'available  ' : 'unavailable'} ${probe.detail}\n`);
   }

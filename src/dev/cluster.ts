@@ -10,15 +10,15 @@
  * addresses.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, InUseError } from '../errors/index.ts';
 import { freePort, tryListen } from '../net/free-port.ts';
+import { processEntry } from '../runtime/entry.ts';
+import { PACKAGE_ROOT } from '../runtime/package-root.ts';
 import { DevChild, type ChildSpec } from './child.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ZKP_BIN = join(ROOT, 'bin', 'zkp.js');
-const EMBEDDED_DATABASE_MAIN = join(ROOT, 'src', 'store', 'embedded-main.ts');
+const ZKP_BIN = join(PACKAGE_ROOT, 'bin', 'zkp.js');
+const EMBEDDED_DATABASE_MAIN = processEntry('../store/embedded-main.ts', import.meta.url);
 export const CLUSTER_FILE = 'cluster.json';
 
 export interface DevClusterOptions {
@@ -127,7 +127,7 @@ export class DevCluster {
     const database = new DevChild({
       role: 'database',
       id: 'db',
-      args: ['--import', 'tsx', EMBEDDED_DATABASE_MAIN, '--data-dir', join(stateDir, 'database'), '--port', String(this.ports.database)],
+      args: [...EMBEDDED_DATABASE_MAIN.execArgv, EMBEDDED_DATABASE_MAIN.path, '--data-dir', join(stateDir, 'database'), '--port', String(this.ports.database)],
       env: {},
       logPath: join(logs, 'database.log'),
       ready_ms_max: 60_000,

@@ -2,19 +2,19 @@
  * The Groth16 prover: the same computation as snarkjs's groth16_prove.js,
  * with the heavy steps (buildABC, H, the five MSMs) delegated to a backend and
  * the final assembly (a few point additions and scalar multiplications with
- * r and s) done with ffjavascript exactly as snarkjs does it, so the output is
- * identical to snarkjs's for the same r and s.
+ * r and s) done as small MSMs on the same backend, so the output is identical
+ * to snarkjs's for the same r and s and a native prove loads no ffjavascript.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { assert, InvalidArgumentError } from '../errors/index.ts';
 import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES, type ProverBackend } from './backend.ts';
-import { bn128, type FfCurve } from './ffjs.ts';
 import { BN254_R } from './io/bn254.ts';
 import { readBigUintLE } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
 import { checkWitnessFitsZkey } from './io/wtns.ts';
 import type { Groth16Zkey } from './io/zkey.ts';
+import { g1ToJson, g2ToJson } from './proof-points.ts';
 
 /** snarkjs's proof.json. */
 export interface Groth16Proof {
@@ -58,7 +58,6 @@ export interface ProveOptions {
 export async function prove(zkey: Groth16Zkey, witness: Witness, options: ProveOptions): Promise<ProveResult> {
   checkWitnessFitsZkey(witness, zkey);
   const { backend } = options;
-  const curve = await bn128();
   const stage = async <T>(name: ProveStage, body: () => Promise<T>): Promise<T> => {
     options.progress?.({ stage: name, phase: 'start' });
     const started_ms = performance.now();
@@ -84,9 +83,9 @@ export async function prove(zkey: Groth16Zkey, witness: Witness, options: ProveO
   assert(piB2.byteLength === G2_AFFINE_BYTES, 'G2 MSM result is affine');
 
   const draw = options.random ?? randomScalar;
-  const r = curve.Fr.e(checkedScalar(draw(), 'r'));
-  const s = curve.Fr.e(checkedScalar(draw(), 's'));
-  const proof = await stage('assemble', async () => assemble(curve, zkey, { piA, piB1, piB2, piC, resH }, r, s));
+  const r = checkedScalar(draw(), 'r');
+  const s = checkedScalar(draw(), 's');
+  const proof = await stage('assemble', () => assemble(backend, zkey, { piA, piB1, piB2, piC, resH }, r, s));
 
   const publicSignals: string[] = [];
   for (let index = 1; index <= zkey.nPublic; index++) publicSignals.push(readBigUintLE(values, index * FR_BYTES, FR_BYTES).toString());
@@ -101,27 +100,43 @@ interface MsmResults {
   resH: Uint8Array;
 }
 
-/** snarkjs's final steps, in its order (point arithmetic is exact, but keep it recognisable). */
-function assemble(curve: FfCurve, zkey: Groth16Zkey, msm: MsmResults, r: Uint8Array, s: Uint8Array): Groth16Proof {
-  const { G1, G2, Fr } = curve;
-  let piA = G1.add(msm.piA, zkey.alpha1);
-  piA = G1.add(piA, G1.timesFr(zkey.delta1, r));
+/**
+ * snarkjs's final steps, each sum of points written as one small MSM on the
+ * backend (so a native prove needs no ffjavascript):
+ *   A  = msmA + alpha1 + r*delta1            B = msmB2 + beta2 + s*delta2 (G2)
+ *   B1 = msmB1 + beta1 + s*delta1            C = msmC + msmH + s*A + r*B1 - r*s*delta1
+ * Point arithmetic is exact, so the result is snarkjs's for the same r and s.
+ */
+async function assemble(backend: ProverBackend, zkey: Groth16Zkey, msm: MsmResults, r: bigint, s: bigint): Promise<Groth16Proof> {
+  const piA = await backend.msmG1(concatBytes([msm.piA, zkey.alpha1, zkey.delta1]), scalarBytes([1n, 1n, r]));
+  const piB = await backend.msmG2(concatBytes([msm.piB2, zkey.beta2, zkey.delta2]), scalarBytes([1n, 1n, s]));
+  const piB1 = await backend.msmG1(concatBytes([msm.piB1, zkey.beta1, zkey.delta1]), scalarBytes([1n, 1n, s]));
+  const minusRs = (BN254_R - ((r * s) % BN254_R)) % BN254_R;
+  const piC = await backend.msmG1(concatBytes([msm.piC, msm.resH, piA, piB1, zkey.delta1]), scalarBytes([1n, 1n, s, r, minusRs]));
+  return { pi_a: g1ToJson(piA), pi_b: g2ToJson(piB), pi_c: g1ToJson(piC), protocol: 'groth16', curve: 'bn128' };
+}
 
-  let piB = G2.add(msm.piB2, zkey.beta2);
-  piB = G2.add(piB, G2.timesFr(zkey.delta2, s));
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
-  let piB1 = G1.add(msm.piB1, zkey.beta1);
-  piB1 = G1.add(piB1, G1.timesFr(zkey.delta1, s));
-
-  let piC = G1.add(msm.piC, msm.resH);
-  piC = G1.add(piC, G1.timesFr(piA, s));
-  piC = G1.add(piC, G1.timesFr(piB1, r));
-  piC = G1.add(piC, G1.timesFr(zkey.delta1, Fr.neg(Fr.mul(r, s))));
-
-  const g1 = (point: Uint8Array) => (G1.toObject(G1.toAffine(point)) as bigint[]).map(String) as [string, string, string];
-  const g2 = (point: Uint8Array) =>
-    (G2.toObject(G2.toAffine(point)) as bigint[][]).map((pair) => pair.map(String)) as [[string, string], [string, string], [string, string]];
-  return { pi_a: g1(piA), pi_b: g2(piB), pi_c: g1(piC), protocol: 'groth16', curve: 'bn128' };
+/** MSM scalars: standard form, 32 bytes little-endian each. */
+function scalarBytes(values: readonly bigint[]): Uint8Array {
+  const out = new Uint8Array(values.length * FR_BYTES);
+  values.forEach((value, index) => {
+    let rest = value;
+    for (let byte = 0; byte < FR_BYTES; byte++) {
+      out[index * FR_BYTES + byte] = Number(rest & 0xffn);
+      rest >>= 8n;
+    }
+  });
+  return out;
 }
 
 function randomScalar(): bigint {

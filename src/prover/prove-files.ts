@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, VerificationFailedError } from '../errors/index.ts';
 import type { ProverBackend } from './backend.ts';
 import { snarkjs } from './ffjs.ts';
-import { prove, type ProgressEvent, type ProveResult } from './groth16.ts';
+import type { ProgressEvent, ProveResult } from './groth16.ts';
 import { fileReadError } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
 import type { Groth16Zkey } from './io/zkey.ts';
@@ -27,6 +27,8 @@ export interface ProveAndWriteOptions {
 }
 
 export async function proveAndWrite(options: ProveAndWriteOptions): Promise<ProveResult> {
+  // Imported here so that `zkp verify`, which uses this module too, does not load the prover.
+  const { prove } = await import('./groth16.ts');
   const result = await prove(options.zkey, options.witness, { backend: options.backend, ...(options.progress ? { progress: options.progress } : {}) });
   if (options.verify) {
     const vkey = options.vkeyPath === undefined ? await verificationKeyOf(options.zkey) : await readJsonFile(options.vkeyPath, 'verification key');

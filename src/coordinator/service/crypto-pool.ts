@@ -5,13 +5,14 @@
  * back as the project's named errors.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ErrorCode } from '../../errors/index.ts';
 import { UnavailableError, ZkpError } from '../../errors/index.ts';
+import { processEntry } from '../../runtime/entry.ts';
 import type { InspectedCircuit, UploadedArtifacts } from './circuit-inspect.ts';
 import type { CryptoReply, CryptoRequest } from './crypto-thread.ts';
 
-const BOOT = fileURLToPath(new URL('./crypto-thread-boot.mjs', import.meta.url));
+/** crypto-thread.js beside the compiled coordinator; crypto-thread.ts under tsx beside the sources (tests). */
+const CRYPTO_MAIN = processEntry('./crypto-thread.ts', import.meta.url);
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -49,8 +50,8 @@ export class CryptoPool {
 
   private started(): ChildProcess {
     if (this.child !== null) return this.child;
-    // execArgv []: the boot file registers tsx itself; stdout stays free for the parent's event lines.
-    const child = fork(BOOT, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // execArgv: not the parent's (its flags are its own); stdout stays free for the parent's event lines.
+    const child = fork(CRYPTO_MAIN.path, [], { execArgv: [...CRYPTO_MAIN.execArgv], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.unref();
     child.channel?.unref();
     child.on('message', (message) => {

@@ -5,14 +5,15 @@
  * fq, g2 over fq2), so no field or curve code is duplicated in the sources.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { assert } from '../../../errors/index.ts';
+import { PACKAGE_ROOT } from '../../../runtime/package-root.ts';
 import { CPU_DRIVER_CODEGEN, type CodegenOptions } from './codegen.ts';
 import { REGISTER_COUNT, curveRunners } from './curve-programs.ts';
 import { BN254_P, BN254_R, MONT_R, toLimbs16 } from './twins/field.ts';
 import { NO_DIGIT, SENTINEL_KEY, SIGN_BIT } from './twins/msm.ts';
 
-const SHADER_DIR = fileURLToPath(new URL('../../../../shaders/', import.meta.url));
+const SHADER_DIR = `${join(PACKAGE_ROOT, 'shaders')}/`;
 
 const partCache = new Map<string, string>();
 function rawPart(name: string): string {
