@@ -14,6 +14,7 @@ import { ResourceExhaustedError, UnavailableError, ZkpError } from '../../errors
 import type { RaftNode } from '../../raft/driver/index.ts';
 import { decodeSessionResult, encodePlainCommand } from '../../raft/sessions/envelope.ts';
 import {
+  BATCH_COMMANDS_MAX,
   type CommandRefusal,
   type CommandResult,
   type CommandResultMap,
@@ -28,8 +29,6 @@ import {
 type WithoutClock<C> = C extends unknown ? Omit<C, 'now_ms'> : never;
 export type UnstampedCommand = WithoutClock<JobCommand>;
 
-/** Commands per batch entry at most. */
-export const BATCH_COMMANDS_MAX = 256;
 /** Bytes of commands per batch entry at most (a command larger than this goes alone). */
 export const BATCH_BYTES_MAX = 1 << 20;
 

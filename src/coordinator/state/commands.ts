@@ -237,6 +237,8 @@ const FORMAT = 1;
 const BATCH_FORMAT = 2;
 /** Commands in one batch entry at most (a job's seq keeps room for 1,024 per entry). */
 export const BATCH_COMMANDS_LIMIT = 1000;
+/** Commands per batch entry the proposer (and the simulator's leader) puts together at most. */
+export const BATCH_COMMANDS_MAX = 256;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY: Uint8Array = new Uint8Array(0);

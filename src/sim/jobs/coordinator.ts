@@ -8,7 +8,15 @@
  */
 import type { JobStateMachine } from '../../coordinator/state/job-state-machine.ts';
 import { planAssignments } from '../../coordinator/scheduler/plan.ts';
-import { type CircuitSpec, decodeResult, encodeCommand, type JobCommand } from '../../coordinator/state/commands.ts';
+import {
+  BATCH_COMMANDS_MAX,
+  type CircuitSpec,
+  decodeBatchResults,
+  decodeResult,
+  encodeCommand,
+  encodeCommandBatch,
+  type JobCommand,
+} from '../../coordinator/state/commands.ts';
 import type { JobChange } from '../../coordinator/state/changes.ts';
 import { assert, ZkpError } from '../../errors/index.ts';
 import { MemoryStorage, RaftCore } from '../../raft/core/index.ts';
@@ -38,10 +46,16 @@ export interface CoordinatorHooks {
 
 const MAX_READY_ROUNDS = 1000;
 
-interface PendingReply {
-  readonly term: number;
+interface ReplyTarget {
   readonly to: string;
   readonly reqId: string;
+}
+
+/** Who waits on an entry: one sender, or (a batch entry) one per command, in order (null: nobody). */
+interface PendingReply {
+  readonly term: number;
+  readonly batch: boolean;
+  readonly targets: readonly (ReplyTarget | null)[];
 }
 
 /** What only the leader keeps, in memory; lost on a crash or a change of leader. */
@@ -50,6 +64,8 @@ class LeaderDuties {
   leaderStartIndex = 0;
   readonly heartbeats = new Map<string, readonly string[]>();
   readonly replies = new Map<number, PendingReply>();
+  /** Requests received this tick, proposed together at the next duties (one batch entry, as the service's proposer does). */
+  readonly queued: { readonly command: JobCommand; readonly reply: ReplyTarget | undefined }[] = [];
   assignInFlight = 0;
   lastTick_tick = 0;
   lastRenew_tick = 0;
@@ -65,6 +81,8 @@ export class SimCoordinator {
   appliedIndex = 0;
   incarnation = 0;
   paused = false;
+  /** Batch entries this coordinator proposed (each holds several requests). */
+  batchesProposed = 0;
   private duties: LeaderDuties | null = null;
 
   constructor(
@@ -154,8 +172,12 @@ export class SimCoordinator {
     if (reply.term !== entry.term) return;
     const session = decodeSessionResult(bytes);
     assert(session.status === 'applied', 'plain commands are always applied');
-    const result = decodeResult(session.result) as unknown as Record<string, unknown>;
-    this.hooks.serviceSend(this.id, reply.to, { type: 'reply', reqId: reply.reqId, result });
+    const results = reply.batch ? decodeBatchResults(session.result, reply.targets.length) : [decodeResult(session.result)];
+    for (const [i, target] of reply.targets.entries()) {
+      if (target === null) continue;
+      const result = results[i] as unknown as Record<string, unknown>;
+      this.hooks.serviceSend(this.id, target.to, { type: 'reply', reqId: target.reqId, result });
+    }
   }
 
   private maybeSnapshot(core: RaftCore): void {
@@ -192,12 +214,32 @@ export class SimCoordinator {
 
   // ------------------------------------------------------------ leader duties
 
-  private propose(command: JobCommand, reply?: { to: string; reqId: string }): number {
+  private propose(command: JobCommand): number {
+    return this.proposeEntry(encodeCommand(command), false, []);
+  }
+
+  /** A request's command waits for the next duties, to share an entry with the others received meanwhile. */
+  private enqueue(command: JobCommand, reply: ReplyTarget | undefined): void {
+    this.duties?.queued.push({ command, reply });
+  }
+
+  /** Proposes what was queued: one command alone, several as one batch entry (BATCH_COMMANDS_MAX each). */
+  private flushQueued(duties: LeaderDuties): void {
+    const queued = duties.queued.splice(0);
+    for (let start = 0; start < queued.length; start += BATCH_COMMANDS_MAX) {
+      const slice = queued.slice(start, start + BATCH_COMMANDS_MAX);
+      const targets = slice.map((q) => q.reply ?? null);
+      if (slice.length === 1) this.proposeEntry(encodeCommand(slice[0]!.command), false, targets);
+      else if (this.proposeEntry(encodeCommandBatch(slice.map((q) => encodeCommand(q.command))), true, targets) !== 0) this.batchesProposed++;
+    }
+  }
+
+  private proposeEntry(data: Uint8Array, batch: boolean, targets: readonly (ReplyTarget | null)[]): number {
     const core = this.core;
     if (core === null) return 0;
     try {
-      const { index, term } = core.propose(encodePlainCommand(encodeCommand(command)));
-      if (reply !== undefined) this.duties?.replies.set(index, { term, to: reply.to, reqId: reply.reqId });
+      const { index, term } = core.propose(encodePlainCommand(data));
+      if (targets.some((t) => t !== null)) this.duties?.replies.set(index, { term, batch, targets });
       return index;
     } catch (error) {
       // Not the leader any more, or a leadership transfer is under way: nothing was appended.
@@ -224,6 +266,7 @@ export class SimCoordinator {
     const duties = this.duties;
     if (duties.leaderStartIndex === 0) duties.leaderStartIndex = this.propose({ type: 'leader-start', now_ms: this.hooks.now_ms(this.id) });
     if (!duties.ready) return;
+    this.flushQueued(duties);
     const now_ms = this.hooks.now_ms(this.id);
     if (now_tick - duties.lastTick_tick >= SIM_TIMING.stateTick_ticks) {
       duties.lastTick_tick = now_tick;
@@ -265,10 +308,10 @@ export class SimCoordinator {
     const reply = 'reqId' in message ? { to: from, reqId: message.reqId } : undefined;
     switch (message.type) {
       case 'register-circuit':
-        this.propose({ type: 'register-circuit', now_ms, circuit: simCircuitSpec(message.name, message.zkey_bytes) }, reply);
+        this.enqueue({ type: 'register-circuit', now_ms, circuit: simCircuitSpec(message.name, message.zkey_bytes) }, reply);
         return;
       case 'submit':
-        this.propose(
+        this.enqueue(
           {
             type: 'submit',
             now_ms,
@@ -283,10 +326,10 @@ export class SimCoordinator {
         );
         return;
       case 'cancel':
-        this.propose({ type: 'cancel', now_ms, jobId: message.jobId }, reply);
+        this.enqueue({ type: 'cancel', now_ms, jobId: message.jobId }, reply);
         return;
       case 'register-worker':
-        this.propose(
+        this.enqueue(
           {
             type: 'register-worker',
             now_ms,
@@ -310,10 +353,10 @@ export class SimCoordinator {
         this.heartbeat(from, message.workerId, message.running, message.resident);
         return;
       case 'report-running':
-        this.propose({ type: 'running', now_ms, jobId: message.job.jobId, attempt: message.job.attempt, workerId: message.workerId }, reply);
+        this.enqueue({ type: 'running', now_ms, jobId: message.job.jobId, attempt: message.job.attempt, workerId: message.workerId }, reply);
         return;
       case 'report-complete':
-        this.propose(
+        this.enqueue(
           {
             type: 'complete',
             now_ms,
@@ -329,7 +372,7 @@ export class SimCoordinator {
         );
         return;
       case 'report-fail':
-        this.propose(
+        this.enqueue(
           {
             type: 'fail',
             now_ms,

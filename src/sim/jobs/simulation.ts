@@ -52,6 +52,8 @@ export interface JobSimulationResult {
     readonly workerDeaths: number;
     readonly queueFullRefusals: number;
     readonly messagesSent: number;
+    /** Entries that carried several requests (the service's batching), proposed by any leader. */
+    readonly batchEntries: number;
   };
   readonly trace: readonly string[];
 }
@@ -404,6 +406,7 @@ class JobSimulation {
         workerDeaths: this.counters.workerDeaths,
         queueFullRefusals: this.clients.reduce((sum, c) => sum + c.refusedFull, 0),
         messagesSent: this.mailbox.sent + this.raftNet.sent,
+        batchEntries: [...this.coordinators.values()].reduce((sum, c) => sum + c.batchesProposed, 0),
       },
       trace: this.trace,
     };
