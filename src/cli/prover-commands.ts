@@ -14,7 +14,8 @@ import type { proveAndWrite } from '../prover/prove-files.ts';
 import { expectPositionals, parseArgs, type ParsedArgs } from './args.ts';
 import type { CliStreams } from './streams.ts';
 
-const PROVE_SPEC = { valued: ['backend', 'vkey'], booleans: ['verify', 'quiet', 'help'] } as const;
+// --verify is the default and still accepted (scripts written for the earlier opt-in keep working).
+const PROVE_SPEC = { valued: ['backend', 'vkey'], booleans: ['verify', 'no-verify', 'quiet', 'help'] } as const;
 
 /** Runs one prover command; `help` prints the usage (for --help inside a command). */
 export async function runProverCommand(
@@ -75,7 +76,9 @@ async function fullproveCommand(parsed: ParsedArgs, io: CliStreams, help: () => 
 
 /** Opens the backend first, so a bad --backend or --vkey fails before any file is read. */
 async function openCliBackend(parsed: ParsedArgs, log: ProgressLog): Promise<ProverBackend> {
-  if (parsed.values.has('vkey') && !parsed.flags.has('verify')) throw new InvalidArgumentError('--vkey is only used with --verify');
+  if (parsed.flags.has('verify') && parsed.flags.has('no-verify')) throw new InvalidArgumentError('--verify and --no-verify contradict each other');
+  if (parsed.values.has('vkey') && parsed.flags.has('no-verify'))
+    throw new InvalidArgumentError('--vkey is the key to verify with; it makes no sense with --no-verify');
   const { openBackend } = await import('../prover/select-backend.ts');
   const backend = await openBackend(parsed.values.get('backend'));
   log.line(`backend ${backend.describe()}`);
@@ -89,7 +92,7 @@ async function proveWith(
   files: Pick<Parameters<typeof proveAndWrite>[0], 'zkey' | 'witness' | 'proofPath' | 'publicPath'>,
 ): Promise<number> {
   const vkeyPath = parsed.values.get('vkey');
-  const verify = parsed.flags.has('verify');
+  const verify = !parsed.flags.has('no-verify');
   const started_ms = performance.now();
   const { proveAndWrite } = await import('../prover/prove-files.ts');
   await proveAndWrite({ ...files, backend, verify, ...(vkeyPath === undefined ? {} : { vkeyPath }), progress: log.stage });

@@ -24,8 +24,9 @@ Prover (one process, no service):
   zkp setup --dev <circuit.r1cs> <circuit.zkey> [--vkey vk.json]   INSECURE development key (public toxic waste)
 
   --backend native|snarkjs|webgpu   backend to prove with (default: native if available, else snarkjs)
-  --verify                          check the proof with snarkjs before writing it
-  --vkey <verification_key.json>    key for --verify (default: derived from the zkey)
+  --no-verify                       write the proof without verifying it (by default every proof is
+                                    verified first, natively; one that does not verify is not written, exit 1)
+  --vkey <verification_key.json>    key to verify with (default: read from the zkey)
   --quiet                           no progress lines on stderr
 
 Service processes (configured by flags, ZKP_* environment, a config file; see docs/config.md):

@@ -13,6 +13,7 @@ import { fileReadError } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
 import type { Groth16Zkey } from './io/zkey.ts';
 import { nativeVerifierAddon, preparedVerifyingKeyFor } from './verify/native.ts';
+import { verificationKeyOfZkey } from './verify/zkey-vkey.ts';
 
 export interface ProveAndWriteOptions {
   readonly backend: ProverBackend;
@@ -44,7 +45,13 @@ export async function proveAndWrite(options: ProveAndWriteOptions): Promise<Prov
   return result;
 }
 
+/**
+ * The zkey's verification key: read from the zkey itself (no snarkjs) when
+ * the native verifier will check with it; else snarkjs's own export, for
+ * snarkjs's verifier.
+ */
 export async function verificationKeyOf(zkey: Groth16Zkey): Promise<unknown> {
+  if (nativeVerifierAddon() !== null) return verificationKeyOfZkey(zkey);
   const module = await snarkjs();
   return module.zKey.exportVerificationKey(zkey.label);
 }

@@ -110,6 +110,20 @@ describe('zkp CLI: success paths', () => {
     expect((await zkp('verify', chain.vkey, pub, proof)).code).toBe(0);
   });
 
+  it('prove verifies by default (natively, the key read from the zkey); --no-verify skips it', async () => {
+    const proof = join(dir, 'p5.json');
+    const pub = join(dir, 'pub5.json');
+    const run = await zkp('prove', chain.zkey, wtnsPath, proof, pub);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/\(verified\)/);
+    const skipped = await zkp('prove', chain.zkey, wtnsPath, join(dir, 'p6.json'), join(dir, 'pub6.json'), '--no-verify');
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).not.toMatch(/verified/);
+    expect((await zkp('verify', chain.vkey, join(dir, 'pub6.json'), join(dir, 'p6.json'))).code).toBe(0);
+    expectUserError(await zkp('prove', chain.zkey, wtnsPath, proof, pub, '--verify', '--no-verify'), 2, /contradict/);
+    expectUserError(await zkp('prove', chain.zkey, wtnsPath, proof, pub, '--no-verify', '--vkey', chain.vkey), 2, /--vkey .* --no-verify/);
+  });
+
   it('backends and --help', async () => {
     const listed = await zkp('backends');
     expect(listed.code).toBe(0);
@@ -167,6 +181,29 @@ describe('zkp CLI: user errors', () => {
     expectUserError(await zkp('prove', chain.zkey, wtnsPath, join(dir, 'x.json'), join(dir, 'y.json'), '--backend', 'cuda'), 2, /unknown backend "cuda"/);
     expectUserError(await zkp('prove', chain.zkey), 2, /prove takes 4 files/);
     expectUserError(await zkp('frobnicate'), 2, /unknown command "frobnicate"/);
+  });
+
+  it('a zkey with a corrupted H point proves a proof that does not verify: exit 1, nothing written', async () => {
+    const bytes = new Uint8Array(await readFile(chain.zkey));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Sections follow the 12-byte file header: u32 type, u64 size, then the data.
+    let at = 12;
+    let hAt = -1;
+    while (at < bytes.length) {
+      const type = view.getUint32(at, true);
+      const size = Number(view.getBigUint64(at + 4, true));
+      if (type === 9) hAt = at + 12;
+      at += 12 + size;
+    }
+    expect(hAt).toBeGreaterThan(0);
+    bytes[hAt + 5] = bytes[hAt + 5]! ^ 0x5a; // the first H point's x coordinate
+    const bad = join(dir, 'bad-h.zkey');
+    await writeFile(bad, bytes);
+    const proof = join(dir, 'bad-proof.json');
+    const pub = join(dir, 'bad-public.json');
+    expectUserError(await zkp('prove', bad, wtnsPath, proof, pub), 1, /does not verify .*nothing written/);
+    expect(existsSync(proof)).toBe(false);
+    expect(existsSync(pub)).toBe(false);
   });
 
   it('verify rejects a proof for other public signals with exit 1', async () => {
