@@ -1,23 +1,36 @@
 /**
- * Whole-proof benchmark: snarkjs.groth16.prove itself (the baseline) against
- * our prover on each requested backend, in one process, on the cached bench
- * circuit (a multiplication chain filling a 2^log2n domain). Every proof is
- * verified with snarkjs. Prints a ratio table and writes
- * bench/results/prover-<host>.json and .md (latest at the top, every run
- * also under bench/results/<date>/).
+ * Whole-proof benchmark, side by side in one run on one circuit (the cached
+ * bench circuit: a multiplication chain filling a 2^log2n domain):
  *
- *   npm run bench:prover [-- --log2n 16] [--backends native,webgpu] [--runs 2] [--seed N]
+ * - whole process, each run a fresh process, wall time and peak RSS:
+ *   every `--peer name=path` (any binary with rapidsnark's argument order
+ *   `<zkey> <wtns> <proof.json> <public.json>`), `node bin/zkp.js prove
+ *   --backend native` and `snarkjs groth16 prove` (its CLI);
+ * - in this process: snarkjs.groth16.prove, and our prover on each requested
+ *   backend reading the zkey every run, then with the key resident (read and
+ *   loaded once, then witness in, proof out: what a worker does).
  *
- * Timings include reading the zkey and witness files, as snarkjs's do. A
- * backend's first run also uploads its resident bases (loadCircuit); "best"
- * is the fastest of the runs.
+ * Whole-process runs go round-robin (run 1 of each, then run 2 ...) so a
+ * change of load on the machine hits every prover alike. Every proof is
+ * verified (src/prover/prove-files.ts verifyProof: the native verifier when
+ * the addon is built, else snarkjs). Min and median of the runs are
+ * reported; ratios use medians, except peak RSS, which uses the largest
+ * peak over the runs. Peak RSS is VmHWM polled from /proc (see
+ * bench/lib/measured-process.ts). Writes bench/results/prover-<host>.json and
+ * .md (latest at the top, every run also under bench/results/<date>/).
+ *
+ * Without a Powers of Tau cached for 2^log2n, the bench circuit gets an
+ * INSECURE development key (bench/lib/dev-key-circuit.ts) instead of a
+ * Powers of Tau that takes tens of minutes on 2 cores.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, hostname, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, getPriority, hostname, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
+import { type BuiltCircuit, benchCircuitSpec, buildCircuit, TEST_CIRCUITS } from '../scripts/build-circuits.ts';
+import { distStaleness } from '../scripts/build-dist.ts';
 import { releaseCurve, snarkjs } from '../src/prover/ffjs.ts';
 import { prove } from '../src/prover/groth16.ts';
 import { BN254_R } from '../src/prover/io/bn254.ts';
@@ -29,18 +42,48 @@ import { verifyProof } from '../src/prover/prove-files.ts';
 import { openBackend } from '../src/prover/select-backend.ts';
 import { backendNames as registeredBackends } from '../src/prover/backends/index.ts';
 import { BenchCli } from './lib/cli.ts';
+import { buildDevKeyBenchCircuit, ptauIsCached } from './lib/dev-key-circuit.ts';
+import { killLiveChildren, runMeasured } from './lib/measured-process.ts';
+import { parsePeers, peerFailure, type ProverPeer } from './lib/prover-peers.ts';
 import { writeResults } from './lib/results.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ZKP_BIN = join(ROOT, 'bin', 'zkp.js');
+const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
+const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
+const MB = 1024 * 1024;
+
+type RowKind = 'whole process' | 'in process' | 'in process, key resident';
 
 interface Row {
   prover: string;
+  kind: RowKind;
   device: string;
   runs_ms: number[];
-  best_ms: number;
-  /** snarkjs best_ms / this best_ms. */
-  speedup: number;
+  min_ms: number;
+  median_ms: number;
+  /** Largest peak RSS over the runs (whole-process rows only), MB. */
+  peak_rss_mb?: number;
+  /** snarkjs's median of the same kind (whole process or in process) / this median. */
+  speedup_vs_snarkjs?: number;
   verified: boolean;
-  /** Per-stage wall time of the best run (our prover only). */
+  /** Per-stage wall time of the fastest run (our in-process prover only). */
   stages_ms?: Record<string, number>;
+}
+
+interface Ratio {
+  /** What is compared, e.g. "zkp prove --backend native (whole process) / rapidsnark wall time". */
+  readonly what: string;
+  readonly value: number;
+  readonly target: number;
+  readonly met: boolean;
+}
+
+/** A whole-process prover: the command line that proves `zkey`+`wtns` into `proof`+`pub`. */
+interface ProcessProver {
+  readonly name: string;
+  readonly device: string;
+  readonly command: (zkey: string, wtns: string, proof: string, pub: string) => readonly [string, ...string[]];
 }
 
 /**
@@ -60,152 +103,408 @@ function checkBasesNotDegenerate(zkey: Groth16Zkey): void {
   }
 }
 
-export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--seed S]
+/**
+ * This process's scheduler autogroup (Linux with CONFIG_SCHED_AUTOGROUP), e.g.
+ * "/autogroup-418 nice -10": with autogroups on, a process's niceness counts
+ * only against its own session, and sessions share the CPUs by their
+ * autogroup's nice; null where the file is absent.
+ */
+function autogroup(): string | null {
+  try {
+    return readFileSync('/proc/self/autogroup', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
 
-A whole Groth16 proof of the bench circuit (a multiplication chain filling a
-2^N domain; built once and cached under circuits/) with snarkjs (the baseline)
-and with each listed backend, in one process; every proof is verified with
-snarkjs. Writes bench/results/prover-<host>.json and .md.
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
-  --log2n N        domain size 2^N, 4 to 22 (default 16; the first build at 16
-                   makes a Powers of Tau, tens of minutes on 2 cores)
-  --backends LIST  comma-separated, of ${registeredBackends()
+export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--peer NAME=PATH ...] [--seed S] [--quick] [--out DIR]
+
+Whole Groth16 proofs of the bench circuit (a multiplication chain filling a
+2^N domain; built once and cached under circuits/), side by side in one run:
+each --peer, \`node bin/zkp.js prove --backend native\` and \`snarkjs groth16
+prove\` as whole processes (wall time and peak RSS), then snarkjs and our
+prover on each listed backend in this process, reading the zkey each run and
+with the key resident. Every proof is verified. Writes
+bench/results/prover-<host>.json and .md, with the ratios ours/peer against
+the targets of issue 16.
+
+  --log2n N          domain size 2^N, 4 to 22 (default 16; without a cached
+                     Powers of Tau the circuit gets an INSECURE development key)
+  --backends LIST    comma-separated, of ${registeredBackends()
     .filter((name) => name !== 'snarkjs')
     .join(', ')} (default native;
-                   snarkjs always runs, as the baseline)
-  --runs N         runs of each prover; the best counts (default 2)
-  --seed S         the witness inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
-  --help           this text`;
+                     snarkjs always runs, as the baseline)
+  --runs N           runs of each prover; min and median are reported (default 5)
+  --peer NAME=PATH   a prover to compare with, called as
+                     PATH <circuit.zkey> <witness.wtns> <proof.json> <public.json>
+                     (rapidsnark's order); may be given more than once
+  --seed S           the witness inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
+  --quick            the small test circuit (mulchain) and 2 runs unless --runs: a
+                     smoke test of the plumbing; writes no report unless --out
+  --out DIR          write prover-<host>.json and .md into DIR instead of bench/results
+  --help             this text`;
 
-export async function runProverBench(argv: string[]): Promise<Row[]> {
+export interface ProverBenchReport {
+  readonly rows: Row[];
+  readonly ratios: Record<string, Ratio[]>;
+  readonly [key: string]: unknown;
+}
+
+export async function runProverBench(argv: string[]): Promise<ProverBenchReport> {
   const cli = new BenchCli(
     'bench:prover',
     PROVER_BENCH_USAGE,
-    { log2n: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, seed: { type: 'string' } },
+    {
+      log2n: { type: 'string' },
+      backends: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      peer: { type: 'string', multiple: true },
+      quick: { type: 'boolean' },
+      out: { type: 'string' },
+    },
     argv,
   );
+  const quick = cli.boolean('quick');
+  if (quick && cli.string('log2n') !== undefined) cli.fail('--quick uses the small test circuit; leave out --log2n');
   const log2n = cli.int('log2n', 16, 4, 22);
-  const runs = cli.int('runs', 2, 1);
+  const runs = cli.int('runs', quick ? 2 : 5, 1);
   const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
+  const outDir = cli.string('out');
   const seedText = cli.string('seed');
   if (seedText !== undefined && !(/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()) && Number.isSafeInteger(Number(seedText.trim()))))
     cli.fail(`--seed needs a non-negative integer below 2^53, got ${JSON.stringify(seedText)}`);
+  let peers: ProverPeer[] = [];
+  try {
+    peers = parsePeers(cli.strings('peer'));
+  } catch (error) {
+    cli.fail(error instanceof Error ? error.message : String(error));
+  }
+  // bin/zkp.js runs dist/: timing a copy older than the sources would time other code. Under
+  // vitest the global set-up has just built it (as scripts/build-dist.ts compiledEntry allows).
+  const stale = process.env.VITEST === undefined ? distStaleness() : null;
+  if (stale !== null) throw new Error(`${stale}; run \`npm run build\` (bin/zkp.js runs dist/)`);
   // The witness inputs' seed: --seed, else ZKP_TEST_SEED, else drawn; logged by testSeed and written in the report.
   const seed = seedText !== undefined ? Number(seedText.trim()) : testSeed('bench:prover');
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  const loadAtStart = loadavg();
 
-  say(`bench:prover log2n=${log2n} runs=${runs} backends=snarkjs(baseline),${backendNames.join(',')} seed=${seed}`);
-  const circuit = await buildCircuit(benchCircuitSpec(log2n), say);
-  say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
+  say(
+    `bench:prover ${quick ? 'quick (mulchain)' : `log2n=${log2n}`} runs=${runs} peers=${peers.map((peer) => peer.name).join(',') || 'none'} backends=${backendNames.join(',')} seed=${seed}`,
+  );
+  const { circuit, key } = await benchCircuit(quick, log2n, say);
+  say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}, ${key}`);
   const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
   checkBasesNotDegenerate(await readZkey(circuit.zkey));
 
   const sj = await snarkjs();
   const rng = new Prng(seed);
   const field = (): bigint => rng.below(BN254_R);
-  const wtnsPath = join(tmpdir(), `zkp-bench-${process.pid}.wtns`);
+  const work = await mkdtemp(join(tmpdir(), 'zkp-bench-prover-'));
+  const wtnsPath = join(work, 'witness.wtns');
   await sj.wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
 
   const rows: Row[] = [];
   try {
-    const baselineRuns: number[] = [];
-    let baselineVerified = true;
-    for (let run = 0; run < runs; run++) {
-      const started_ms = performance.now();
-      const { proof, publicSignals } = await sj.groth16.prove(circuit.zkey, wtnsPath);
-      baselineRuns.push(performance.now() - started_ms);
-      baselineVerified &&= await verifyProof(vkey, publicSignals, proof);
-      say(`  snarkjs run ${run + 1}: ${baselineRuns.at(-1)!.toFixed(0)} ms`);
-    }
-    const baselineBest = Math.min(...baselineRuns);
-    rows.push({
-      prover: 'snarkjs.groth16.prove',
-      device: 'snarkjs 0.7 (ffjavascript WASM)',
-      runs_ms: baselineRuns,
-      best_ms: baselineBest,
-      speedup: 1,
-      verified: baselineVerified,
-    });
-
-    for (const name of backendNames) {
-      const backend = await openBackend(name);
-      try {
-        const runsMs: number[] = [];
-        let verified = true;
-        let bestStages: Record<string, number> = {};
-        for (let run = 0; run < runs; run++) {
-          const stages: Record<string, number> = {};
-          const started_ms = performance.now();
-          const zkey = await readZkey(circuit.zkey);
-          const witness = await readWtns(wtnsPath);
-          const result = await prove(zkey, witness, {
-            backend,
-            progress: (event) => {
-              if (event.phase === 'end') stages[event.stage] = Math.round(event.duration_ms ?? 0);
-            },
-          });
-          const elapsed_ms = performance.now() - started_ms;
-          if (runsMs.length === 0 || elapsed_ms < Math.min(...runsMs)) bestStages = stages;
-          runsMs.push(elapsed_ms);
-          verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
-          say(`  ${name} run ${run + 1}: ${elapsed_ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
-        }
-        const best = Math.min(...runsMs);
-        rows.push({
-          prover: `zkp ${name}`,
-          device: backend.describe(),
-          runs_ms: runsMs,
-          best_ms: best,
-          speedup: baselineBest / best,
-          verified,
-          stages_ms: bestStages,
-        });
-      } finally {
-        await backend.close();
-      }
-    }
+    const processProvers: ProcessProver[] = [
+      ...peers.map((peer) => ({
+        name: peer.name,
+        device: `peer ${peer.path}`,
+        command: (...files: [string, string, string, string]) => [peer.path, ...files] as const,
+      })),
+      {
+        name: 'zkp prove --backend native',
+        device: 'node bin/zkp.js',
+        command: (...files: [string, string, string, string]) => [process.execPath, ZKP_BIN, 'prove', ...files, '--backend', 'native', '--quiet'] as const,
+      },
+      {
+        name: 'snarkjs groth16 prove',
+        device: 'snarkjs CLI (ffjavascript WASM)',
+        command: (...files: [string, string, string, string]) => [process.execPath, SNARKJS_CLI, 'groth16', 'prove', ...files] as const,
+      },
+    ];
+    rows.push(...(await runWholeProcesses(processProvers, runs, circuit.zkey, wtnsPath, work, vkey, say)));
+    rows.push(...(await runInProcess(backendNames, runs, circuit.zkey, wtnsPath, vkey, say)));
   } finally {
-    await rm(wtnsPath, { force: true });
+    await rm(work, { recursive: true, force: true });
   }
+  for (const kind of ['whole process', 'in process'] as const) {
+    const baseline = rows.find((row) => row.kind === kind && row.prover.startsWith('snarkjs'));
+    for (const row of rows)
+      if (baseline && (row.kind === kind || (kind === 'in process' && row.kind === 'in process, key resident')))
+        row.speedup_vs_snarkjs = Number((baseline.median_ms / row.median_ms).toFixed(2));
+  }
+  const ratios = Object.fromEntries(peers.map((peer) => [peer.name, peerRatios(peer.name, rows)]));
 
   const host = hostname();
+  const command = `npm run bench:prover -- ${quick ? '--quick' : `--log2n ${log2n}`} --runs ${runs} --backends ${backendNames.join(',')}${peers.map((peer) => ` --peer ${peer.name}=PATH`).join('')} --seed ${seed}`;
   const report = {
     benchmark: 'prover',
     host,
+    command,
     cpus: availableParallelism(),
     cpu_model: cpus()[0]?.model ?? 'unknown',
-    load_average_1m_at_end: loadavg()[0],
+    kernel: release(),
+    niceness: getPriority(),
+    scheduler_autogroup: autogroup(),
+    load_average_at_start: loadAtStart.map((value) => Number(value.toFixed(2))),
+    load_average_at_end: loadavg().map((value) => Number(value.toFixed(2))),
     node: process.version,
-    log2n,
+    circuit: circuit.name,
+    key,
+    log2n: circuit.power,
     constraints: circuit.nConstraints,
     runs,
     seed: seed.toString(),
+    peak_rss_method: 'VmHWM of /proc/<pid>/status polled every 2 ms until the process exits (bench/lib/measured-process.ts)',
     date: new Date().toISOString(),
     rows: rows.map((row) => ({
       ...row,
       runs_ms: row.runs_ms.map((ms) => Math.round(ms)),
-      best_ms: Math.round(row.best_ms),
-      speedup: Number(row.speedup.toFixed(2)),
+      min_ms: Math.round(row.min_ms),
+      median_ms: Math.round(row.median_ms),
     })),
+    ratios,
   };
-  const table = [
-    `| prover | device | best ms | runs ms | speed-up vs snarkjs | verified |`,
-    `|---|---|---:|---|---:|---|`,
-    ...report.rows.map(
-      (row) => `| ${row.prover} | ${row.device} | ${row.best_ms} | ${row.runs_ms.join(', ')} | ${row.speedup.toFixed(2)}x | ${row.verified ? 'yes' : 'NO'} |`,
-    ),
-  ].join('\n');
-  const markdown = `# Prover benchmark on ${host}\n\nGroth16 proof of a ${circuit.nConstraints}-constraint circuit (domain 2^${log2n}), ${report.cpus} CPUs (${report.cpu_model}), Node ${process.version}, ${report.date}.\nCommand: \`npm run bench:prover -- --log2n ${log2n} --runs ${runs} --backends ${backendNames.join(',')} --seed ${seed}\`\n\n${table}\n\nStages of the best run (ms): ${report.rows
-    .filter((row) => row.stages_ms)
-    .map((row) => `${row.prover} ${JSON.stringify(row.stages_ms)}`)
-    .join('; ')}\n`;
-  writeResults(`prover-${host}`, { json: `${JSON.stringify(report, null, 2)}\n`, md: markdown });
-  console.log(table);
+  const markdown = renderMarkdown(report);
+  if (outDir !== undefined) {
+    mkdirSync(outDir, { recursive: true });
+    await writeFile(join(outDir, `prover-${host}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(join(outDir, `prover-${host}.md`), markdown);
+  } else if (!quick) {
+    writeResults(`prover-${host}`, { json: `${JSON.stringify(report, null, 2)}\n`, md: markdown });
+  }
+  console.log(markdown);
   if (!rows.every((row) => row.verified)) throw new Error('a proof did not verify');
+  return report;
+}
+
+async function benchCircuit(quick: boolean, log2n: number, say: (line: string) => void): Promise<{ circuit: BuiltCircuit; key: string }> {
+  if (quick) {
+    const spec = TEST_CIRCUITS.find((candidate) => candidate.name === 'mulchain');
+    if (!spec) throw new Error('scripts/build-circuits.ts has no mulchain test circuit');
+    return { circuit: await buildCircuit(spec, say), key: 'zkey from a local Powers of Tau (test circuit)' };
+  }
+  if (ptauIsCached(log2n)) return { circuit: await buildCircuit(benchCircuitSpec(log2n), say), key: 'zkey from a local Powers of Tau' };
+  return { circuit: await buildDevKeyBenchCircuit(log2n, say), key: 'INSECURE development zkey (zkp setup --dev; no Powers of Tau cached)' };
+}
+
+async function runWholeProcesses(
+  provers: readonly ProcessProver[],
+  runs: number,
+  zkeyPath: string,
+  wtnsPath: string,
+  work: string,
+  vkey: unknown,
+  say: (line: string) => void,
+): Promise<Row[]> {
+  const results = provers.map(() => ({ runs_ms: [] as number[], peaks: [] as number[], verified: true }));
+  for (let run = 0; run < runs; run++) {
+    for (const [index, prover] of provers.entries()) {
+      const proofPath = join(work, `proof-${index}.json`);
+      const publicPath = join(work, `public-${index}.json`);
+      await rm(proofPath, { force: true });
+      await rm(publicPath, { force: true });
+      const [command, ...args] = prover.command(zkeyPath, wtnsPath, proofPath, publicPath);
+      const measured = await runMeasured(command, args, { timeout_ms: CHILD_TIMEOUT_MS });
+      if (measured.exitCode !== 0) throw new Error(peerFailure(prover.name, measured.exitCode, measured.signal, measured.stderrTail));
+      let proof: unknown;
+      let publicSignals: unknown;
+      try {
+        proof = JSON.parse(await readFile(proofPath, 'utf8'));
+        publicSignals = JSON.parse(await readFile(publicPath, 'utf8'));
+      } catch (error) {
+        throw new Error(`${prover.name} exited 0 but left no readable proof.json/public.json (${error instanceof Error ? error.message : String(error)})`);
+      }
+      const verified = await verifyProof(vkey, publicSignals, proof);
+      const result = results[index]!;
+      result.verified &&= verified;
+      result.runs_ms.push(measured.wall_ms);
+      if (measured.peakRss_bytes !== null) result.peaks.push(measured.peakRss_bytes);
+      const rss = measured.peakRss_bytes === null ? '?' : (measured.peakRss_bytes / MB).toFixed(0);
+      say(`  ${prover.name} run ${run + 1}: ${measured.wall_ms.toFixed(0)} ms, peak RSS ${rss} MB${verified ? '' : ', proof does NOT verify'}`);
+    }
+  }
+  return provers.map((prover, index) => {
+    const result = results[index]!;
+    return {
+      prover: prover.name,
+      kind: 'whole process',
+      device: prover.device,
+      runs_ms: result.runs_ms,
+      min_ms: Math.min(...result.runs_ms),
+      median_ms: median(result.runs_ms),
+      ...(result.peaks.length === 0 ? {} : { peak_rss_mb: Math.round(Math.max(...result.peaks) / MB) }),
+      verified: result.verified,
+    };
+  });
+}
+
+async function runInProcess(
+  backendNames: readonly string[],
+  runs: number,
+  zkeyPath: string,
+  wtnsPath: string,
+  vkey: unknown,
+  say: (line: string) => void,
+): Promise<Row[]> {
+  const sj = await snarkjs();
+  const rows: Row[] = [];
+  const baselineRuns: number[] = [];
+  let baselineVerified = true;
+  for (let run = 0; run < runs; run++) {
+    const started_ms = performance.now();
+    const { proof, publicSignals } = await sj.groth16.prove(zkeyPath, wtnsPath);
+    baselineRuns.push(performance.now() - started_ms);
+    baselineVerified &&= await verifyProof(vkey, publicSignals, proof);
+    say(`  snarkjs.groth16.prove run ${run + 1}: ${baselineRuns.at(-1)!.toFixed(0)} ms`);
+  }
+  rows.push(timedRow('snarkjs.groth16.prove', 'in process', 'snarkjs 0.7 (ffjavascript WASM)', baselineRuns, baselineVerified));
+
+  for (const name of backendNames) {
+    const backend = await openBackend(name);
+    try {
+      // Reading the zkey every run, as a one-shot prove does.
+      const cold = await timeProves(
+        runs,
+        async (stages) => prove(await readZkey(zkeyPath), await readWtns(wtnsPath), { backend, progress: stages }),
+        vkey,
+        (line) => say(`  zkp ${name} run ${line}`),
+      );
+      rows.push({ ...timedRow(`zkp ${name}`, 'in process', backend.describe(), cold.runs_ms, cold.verified), stages_ms: cold.bestStages });
+      // The key read and its bases loaded once (a warm-up prove), then witness in, proof out: what a worker does.
+      const zkey = await readZkey(zkeyPath);
+      await prove(zkey, await readWtns(wtnsPath), { backend });
+      const warm = await timeProves(
+        runs,
+        async (stages) => prove(zkey, await readWtns(wtnsPath), { backend, progress: stages }),
+        vkey,
+        (line) => say(`  zkp ${name} key resident run ${line}`),
+      );
+      rows.push({ ...timedRow(`zkp ${name}`, 'in process, key resident', backend.describe(), warm.runs_ms, warm.verified), stages_ms: warm.bestStages });
+    } finally {
+      await backend.close();
+    }
+  }
   return rows;
 }
 
+type StageRecorder = (event: { stage: string; phase: string; duration_ms?: number }) => void;
+
+async function timeProves(
+  runs: number,
+  proveOnce: (stages: StageRecorder) => Promise<{ proof: unknown; publicSignals: unknown }>,
+  vkey: unknown,
+  say: (line: string) => void,
+): Promise<{ runs_ms: number[]; verified: boolean; bestStages: Record<string, number> }> {
+  const runs_ms: number[] = [];
+  let verified = true;
+  let bestStages: Record<string, number> = {};
+  for (let run = 0; run < runs; run++) {
+    const stages: Record<string, number> = {};
+    const started_ms = performance.now();
+    const result = await proveOnce((event) => {
+      if (event.phase === 'end') stages[event.stage] = Math.round(event.duration_ms ?? 0);
+    });
+    const elapsed_ms = performance.now() - started_ms;
+    if (runs_ms.length === 0 || elapsed_ms < Math.min(...runs_ms)) bestStages = stages;
+    runs_ms.push(elapsed_ms);
+    verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
+    say(`${run + 1}: ${elapsed_ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
+  }
+  return { runs_ms, verified, bestStages };
+}
+
+function timedRow(prover: string, kind: RowKind, device: string, runs_ms: number[], verified: boolean): Row {
+  return { prover, kind, device, runs_ms, min_ms: Math.min(...runs_ms), median_ms: median(runs_ms), verified };
+}
+
+/** Issue 16's targets, ours / the peer's, from one run's rows. */
+function peerRatios(peer: string, rows: readonly Row[]): Ratio[] {
+  const peerRow = rows.find((row) => row.kind === 'whole process' && row.prover === peer);
+  const ours = rows.find((row) => row.kind === 'whole process' && row.prover === 'zkp prove --backend native');
+  const warm = rows.find((row) => row.kind === 'in process, key resident' && row.prover === 'zkp native');
+  const ratios: Ratio[] = [];
+  const add = (what: string, value: number, target: number) => ratios.push({ what, value: Number(value.toFixed(2)), target, met: value <= target });
+  if (!peerRow) return ratios;
+  if (ours) add(`zkp prove --backend native (whole process) / ${peer} wall time, medians`, ours.median_ms / peerRow.median_ms, 0.8);
+  if (warm) add(`zkp native in process, key resident / ${peer} whole-process wall time, medians`, warm.median_ms / peerRow.median_ms, 0.5);
+  if (ours?.peak_rss_mb !== undefined && peerRow.peak_rss_mb !== undefined && peerRow.peak_rss_mb > 0)
+    add(`zkp prove --backend native peak RSS / ${peer} peak RSS`, ours.peak_rss_mb / peerRow.peak_rss_mb, 1.5);
+  return ratios;
+}
+
+function renderMarkdown(report: {
+  host: string;
+  command: string;
+  cpus: number;
+  cpu_model: string;
+  kernel: string;
+  niceness: number;
+  scheduler_autogroup: string | null;
+  load_average_at_start: number[];
+  load_average_at_end: number[];
+  node: string;
+  circuit: string;
+  key: string;
+  log2n: number;
+  constraints: number;
+  runs: number;
+  peak_rss_method: string;
+  date: string;
+  rows: Row[];
+  ratios: Record<string, Ratio[]>;
+}): string {
+  const table = [
+    '| prover | kind | min ms | median ms | runs ms | peak RSS MB | vs snarkjs (same kind) | verified |',
+    '|---|---|---:|---:|---|---:|---:|---|',
+    ...report.rows.map(
+      (row) =>
+        `| ${row.prover} | ${row.kind} | ${row.min_ms} | ${row.median_ms} | ${row.runs_ms.join(', ')} | ${row.peak_rss_mb ?? '—'} | ${row.speedup_vs_snarkjs === undefined ? '—' : `${row.speedup_vs_snarkjs.toFixed(2)}x`} | ${row.verified ? 'yes' : 'NO'} |`,
+    ),
+  ].join('\n');
+  const ratioLines = Object.entries(report.ratios).flatMap(([peer, ratios]) => [
+    `\n## Ours / ${peer} (issue 16's targets)\n`,
+    '| ratio | value | target | met |',
+    '|---|---:|---:|---|',
+    ...ratios.map((ratio) => `| ${ratio.what} | ${ratio.value.toFixed(2)}x | <= ${ratio.target}x | ${ratio.met ? 'yes' : 'no'} |`),
+  ]);
+  const busiest = Math.max(report.load_average_at_start[0] ?? 0, report.load_average_at_end[0] ?? 0);
+  const contended =
+    busiest > report.cpus
+      ? `\n**Contended run**: the 1-minute load average reached ${busiest} on ${report.cpus} CPUs, so other work shared the CPUs with every prover; multi-threaded provers that spin-wait (OpenMP) lose most from that, so compare ratios only with runs under a similar load.\n`
+      : '';
+  const stages = report.rows
+    .filter((row) => row.stages_ms)
+    .map((row) => `- ${row.prover} (${row.kind}): ${JSON.stringify(row.stages_ms)}`)
+    .join('\n');
+  return `# Prover benchmark on ${report.host}
+
+Groth16 proof of ${report.circuit}, ${report.constraints} constraints (domain 2^${report.log2n}), ${report.key}; ${report.runs} runs of each prover, ${report.date}.
+Machine: ${report.cpus} CPUs (${report.cpu_model}), Linux ${report.kernel}, Node ${report.node}, niceness ${report.niceness}${report.scheduler_autogroup === null ? '' : ` (scheduler autogroup: ${report.scheduler_autogroup})`}, load average (1, 5, 15 min) ${report.load_average_at_start.join(' / ')} at the start and ${report.load_average_at_end.join(' / ')} at the end.
+Command: \`${report.command}\`
+Peak RSS: ${report.peak_rss_method}. Ratios use medians of wall time and the largest peak RSS over the runs.
+
+${table}
+${contended}${ratioLines.join('\n')}
+
+Stages of the fastest in-process run (ms):
+${stages}
+`;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      killLiveChildren();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    });
   runProverBench(process.argv.slice(2))
     .then(async () => {
       await releaseCurve();

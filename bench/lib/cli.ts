@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
+  /** The flag may be given more than once; read it with strings(). */
+  readonly multiple?: boolean;
 }
 
 export class BenchCli {
@@ -42,6 +44,12 @@ export class BenchCli {
   string(flag: string): string | undefined {
     const value = this.values[flag];
     return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Every value of a flag declared with `multiple: true`, in order (empty when absent). */
+  strings(flag: string): string[] {
+    const value = (this.values as Record<string, unknown>)[flag];
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
   }
 
   boolean(flag: string): boolean {
