@@ -120,12 +120,13 @@ describe('RaftNode', () => {
     const closing = first.node!.close();
     first.node = null;
     const asked_ms = Date.now();
-    const reading = follower.node!.readIndex();
-    await closing;
-    const outcome = await reading.then(
+    // The outcome is taken at once: the refusal may come while the close is still awaited.
+    const reading = follower.node!.readIndex().then(
       () => 'resolved',
       (error: unknown) => error,
     );
+    await closing;
+    const outcome = await reading;
     const waited_ms = Date.now() - asked_ms;
     // An election (300-600 ms here) changes the leader the follower knows; the read is then refused so the caller retries there.
     expect(outcome).toBeInstanceOf(NotLeaderError);
