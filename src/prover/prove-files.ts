@@ -32,7 +32,7 @@ export async function proveAndWrite(options: ProveAndWriteOptions): Promise<Prov
   const { prove } = await import('./groth16.ts');
   const result = await prove(options.zkey, options.witness, { backend: options.backend, ...(options.progress ? { progress: options.progress } : {}) });
   if (options.verify) {
-    const vkey = options.vkeyPath === undefined ? await verificationKeyOf(options.zkey) : await readJsonFile(options.vkeyPath, 'verification key');
+    const vkey = options.vkeyPath === undefined ? await checkingKeyOf(options.zkey) : await readJsonFile(options.vkeyPath, 'verification key');
     const ok = await verifyProof(vkey, result.publicSignals, result.proof);
     if (!ok) {
       throw new VerificationFailedError(
@@ -45,15 +45,15 @@ export async function proveAndWrite(options: ProveAndWriteOptions): Promise<Prov
   return result;
 }
 
-/**
- * The zkey's verification key: read from the zkey itself (no snarkjs) when
- * the native verifier will check with it; else snarkjs's own export, for
- * snarkjs's verifier.
- */
+/** snarkjs's export of the zkey's verification key, vk_alphabeta_12 included: the verification_key.json users keep. */
 export async function verificationKeyOf(zkey: Groth16Zkey): Promise<unknown> {
-  if (nativeVerifierAddon() !== null) return verificationKeyOfZkey(zkey);
   const module = await snarkjs();
   return module.zKey.exportVerificationKey(zkey.label);
+}
+
+/** A key to check a proof with: read from the zkey itself (no snarkjs) when the native verifier will check; else snarkjs's export. */
+async function checkingKeyOf(zkey: Groth16Zkey): Promise<unknown> {
+  return nativeVerifierAddon() !== null ? verificationKeyOfZkey(zkey) : verificationKeyOf(zkey);
 }
 
 /**
