@@ -87,7 +87,9 @@ describe('LeaderRouter: unary calls', () => {
     const b = await fake('b', { kind: 'follower', leaderId: null, leaderAddress: null });
     const client = router([a.address, b.address], { deadline_ms: 400 });
     const started = Date.now();
-    const error = await client.unary('job', 'SubmitJob', { circuit: 'x' }).catch((e: unknown) => e);
+    // Idempotent: under load the deadline may cut an attempt in flight, whose outcome is then unknown; a
+    // non-idempotent call would (rightly) fail with that instead of the summary of every address tried.
+    const error = await client.unary('job', 'SubmitJob', { circuit: 'x' }, { idempotent: true }).catch((e: unknown) => e);
     const elapsed_ms = Date.now() - started;
     expect(error).toBeInstanceOf(UnavailableError);
     expect((error as Error).message).toContain(a.address);
