@@ -304,12 +304,17 @@ export class LeaderRouter {
       } catch (error) {
         if (signal.aborted) throw new CancelledError(`${method} cancelled${this.#closed ? ': the coordinator client is closed' : ''}`, { cause: error });
         classification = classify(error);
-        lastError =
+        const attemptError =
           error instanceof NotSentError || error instanceof NotAnsweredError
             ? new UnavailableError(`${address}: ${error.message}`)
             : namedError(error, address);
-        this.#options.logger?.debug({ method, address, classification: classification.kind, error: lastError.message }, 'coordinator call attempt failed');
-        if (classification.kind === 'answer') throw lastError;
+        this.#options.logger?.debug({ method, address, classification: classification.kind, error: attemptError.message }, 'coordinator call attempt failed');
+        if (classification.kind === 'answer') throw attemptError;
+        // An attempt cut short by the call's own deadline says less than what the attempts before it were told (e.g. "no leader is known").
+        const cutByDeadline = (classification.kind === 'unknown-outcome' || classification.kind === 'not-sent') && Date.now() >= deadline;
+        const lastBefore: ZkpError | null = lastError;
+        const retryable = options.idempotent === true || classification.kind === 'not-sent';
+        lastError = cutByDeadline && lastBefore !== null && retryable ? lastBefore : attemptError;
         if (classification.kind === 'unknown-outcome' && !options.idempotent) {
           throw new UnavailableError(
             `${method} to ${address} failed after the request was sent; the outcome is unknown (${lastError.message}); not retried because the call is not idempotent`,
