@@ -22,6 +22,8 @@ Prover (one process, no service):
   zkp verify <verification_key.json> <public.json> <proof.json>
   zkp backends
   zkp setup --dev <circuit.r1cs> <circuit.zkey> [--vkey vk.json]   INSECURE development key (public toxic waste)
+  zkp capacity --report <bench.json> --rate <proofs/h> --p99 <seconds> [--circuit NAME] [--cost gpu=USD/h,cpu=USD/h]
+                                    workers of each kind that meet a rate and a p99 (docs/capacity.md)
 
   --backend native|snarkjs|webgpu   backend to prove with (default: native if available, else snarkjs)
   --no-verify                       write the proof without verifying it (by default every proof is
@@ -54,7 +56,7 @@ Exit codes: 0 ok, 1 proof does not verify, 2 bad arguments or input, 3 not found
 const PROVER_COMMANDS = ['prove', 'fullprove', 'verify', 'backends'] as const;
 const CLIENT_COMMANDS = ['circuit', 'submit', 'job', 'jobs', 'cancel', 'status'] as const;
 const PROCESS_COMMANDS = ['coordinator', 'worker', 'dev'] as const;
-const ALL_COMMANDS = [...PROVER_COMMANDS, 'setup', ...PROCESS_COMMANDS, ...CLIENT_COMMANDS, 'config'];
+const ALL_COMMANDS = [...PROVER_COMMANDS, 'setup', 'capacity', ...PROCESS_COMMANDS, ...CLIENT_COMMANDS, 'config'];
 
 function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value);
@@ -87,6 +89,10 @@ export async function runCli(args: readonly string[], io: CliStreams): Promise<n
     if (command === 'setup') {
       const { setupCommand } = await import('./setup-command.ts');
       return await setupCommand(rest, io, help);
+    }
+    if (command === 'capacity') {
+      const { capacityCommand } = await import('./capacity-command.ts');
+      return capacityCommand(rest, io, help);
     }
     if (command === 'config') {
       const { configCommand } = await import('./config-command.ts');
