@@ -114,7 +114,9 @@ describe('coordinator service (3 in-process coordinators)', () => {
         idempotency_key: 'first-job',
       });
       expect(submitted.existing).toBe(false);
-      expect(submitted.job.state).toBe('QUEUED');
+      // A worker was free, so the entry that queued the job also assigned it (the leader's `schedule` at the batch's end).
+      expect(submitted.job.state).toBe('ASSIGNED');
+      expect(submitted.job.worker_id).toBe('w-honest');
       const done = await eventually('the job to succeed', async () => {
         const job = await leaderClients.call<JobMessage>('job', 'GetJob', { job_id: submitted.job.id });
         return job.state === 'SUCCEEDED' ? job : undefined;

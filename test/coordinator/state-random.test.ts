@@ -56,6 +56,7 @@ function randomCommand(rng: SeededRandom, sm: JobStateMachine, now_ms: number): 
     };
   }
   if (roll < 44) {
+    if (rng.int(5) === 0) return { type: 'schedule', now_ms, limit: rng.int(5) };
     const plan = planAssignments(sm.schedulerView(), now_ms, 1 + rng.int(4));
     if (rng.int(4) === 0 || plan.length === 0) {
       return { type: 'assign', now_ms, assignments: [{ jobId: anyJobId(), workerId: pick(rng, WORKERS), attempt: 1 + rng.int(3) }] };

@@ -19,6 +19,7 @@ describe('wire form', () => {
       { type: 'deregister-worker', now_ms: 3, workerId: 'w' },
       { type: 'submit', now_ms: 4, circuitId: 'c', input: { kind: 'wtns', wtns }, idempotencyKey: 'k', priority: -3, deadline_ms: 0, maxAttempts: 2 },
       { type: 'assign', now_ms: 5, assignments: [{ jobId: 'j', workerId: 'w', attempt: 1 }] },
+      { type: 'schedule', now_ms: 5, limit: 4 },
       { type: 'running', now_ms: 6, jobId: 'j', attempt: 1, workerId: 'w' },
       { type: 'complete', now_ms: 7, jobId: 'j', attempt: 1, workerId: 'w', proofJson: '{}', publicJson: '[]', prove_ms: 3, backend: 'native' },
       { type: 'fail', now_ms: 8, jobId: 'j', attempt: 1, workerId: 'w', permanent: true, code: 'INVALID_ARGUMENT', message: 'x' },
@@ -30,6 +31,7 @@ describe('wire form', () => {
     ];
     for (const command of commands) expect(decodeCommand(encodeCommand(command))).toEqual(command);
     const bytes = encodeCommand(commands[3]!);
+    expect(() => encodeCommand({ type: 'schedule', now_ms: 1, limit: -1 })).toThrow(/limit must be an integer >= 0/);
     // The witness is not base64'd into the JSON: it sits at the end as it is.
     expect([...bytes.subarray(bytes.length - 4)]).toEqual([1, 2, 3, 250]);
   });
@@ -102,6 +104,50 @@ describe('batch entries', () => {
     expect(jobs).toHaveLength(2);
     expect(jobs[0]!.id).not.toBe(jobs[1]!.id);
     expect(jobs[1]!.seq).toBe(jobs[0]!.seq + 1);
+  });
+
+  it('a batch of submits ending in schedule assigns them by the same entry, as the scheduler would plan them', () => {
+    const circuitId = circuitSpec('mul').id;
+    const submit = (priority: number): JobCommand => ({
+      type: 'submit',
+      now_ms: 3,
+      circuitId,
+      input: { kind: 'json', json: '{"a":1}' },
+      idempotencyKey: '',
+      priority,
+      deadline_ms: 0,
+      maxAttempts: 0,
+    });
+    const sm = new JobStateMachine();
+    const assigned: string[] = [];
+    sm.onChange((change) => {
+      if (change.kind === 'job-assigned') assigned.push(`${change.job.id}@${change.workerId}`);
+    });
+    sm.apply({ index: 1, term: 1, type: 'normal', data: encodeCommand({ type: 'register-circuit', now_ms: 1, circuit: circuitSpec('mul') }) });
+    sm.apply({
+      index: 2,
+      term: 1,
+      type: 'normal',
+      data: encodeCommand({ type: 'register-worker', now_ms: 2, worker: workerSpec('w', { slots: 2 }), lease_ms: 10_000 }),
+    });
+    // Three jobs, two free slots: the two of highest priority go, in the scheduler's order.
+    const burst = [submit(0), submit(5), submit(1), { type: 'schedule', now_ms: 3, limit: 256 } as JobCommand];
+    const results = decodeBatchResults(sm.apply({ index: 3, term: 1, type: 'normal', data: encodeCommandBatch(burst.map(encodeCommand)) }), burst.length);
+    sm.checkInvariants();
+    const ids = results.slice(0, 3).map((r) => (r as { jobId: string }).jobId);
+    expect(results[3]).toEqual({
+      ok: true,
+      outcomes: [
+        { jobId: ids[1], workerId: 'w', attempt: 1, ok: true },
+        { jobId: ids[2], workerId: 'w', attempt: 1, ok: true },
+      ],
+    });
+    expect(assigned).toEqual([`${ids[1]}@w`, `${ids[2]}@w`]);
+    expect(sm.job(ids[0]!)?.state).toBe('QUEUED');
+    // No free slot left: schedule plans nothing and changes nothing.
+    const again = decodeResult(sm.apply({ index: 4, term: 1, type: 'normal', data: encodeCommand({ type: 'schedule', now_ms: 4, limit: 256 }) }));
+    expect(again).toEqual({ ok: true, outcomes: [] });
+    expect(sm.job(ids[0]!)?.state).toBe('QUEUED');
   });
 
   it('refuse a malformed batch as a whole, naming the problem', () => {

@@ -8,6 +8,9 @@
  * 3. turn the heartbeats it heard into one `renew-leases` entry every lease/3;
  * 4. run the scheduler after every change (and every tick) and propose its
  *    plan as one `assign` entry; the change listener pushes the assignments;
+ *    and end every batch entry that holds submits with a `schedule` command,
+ *    which plans at apply time, so a job submitted while a worker is free is
+ *    assigned by the commit that queues it (one fsync'd round, not two);
  * 5. drain the archive outbox (archive-drain.ts).
  *
  * One proposal of each kind in flight at a time; a failed one is retried on
@@ -73,6 +76,7 @@ export class LeaderDuties {
     run.active = false;
     for (const timer of run.timers) clearInterval(timer);
     this.run = null;
+    this.ctx.proposer.setBatchTail(null);
     this.ctx.heartbeats.clear();
     this.ctx.logger.info({}, 'leader duties stop');
   }
@@ -103,6 +107,12 @@ export class LeaderDuties {
     }
     if (!run.active) return;
     run.started = true;
+    this.ctx.proposer.setBatchTail({
+      commandFor: (types) => (run.active && types.has('submit') ? { type: 'schedule', limit: ASSIGN_BATCH_MAX } : null),
+      settled: (outcome) => {
+        if (outcome instanceof Error) this.ctx.logger.debug({ error: outcome.message }, 'schedule not applied; the scheduler plans on the next change');
+      },
+    });
     const { tick_ms, lease_ms } = this.ctx.options;
     run.timers.push(setInterval(() => void this.tick(run), tick_ms));
     run.timers.push(setInterval(() => void this.renew(run), Math.max(50, Math.floor(lease_ms / 3))));

@@ -9,6 +9,10 @@
  * completion) are coalesced into one batch entry, up to BATCH_COMMANDS_MAX
  * commands and BATCH_BYTES_MAX bytes: one entry to encode, replicate, fsync
  * and apply instead of one per command. Each command keeps its own result.
+ *
+ * A batch may get one more command at its end from the tail hook (the
+ * leader's `schedule` after submits, so the jobs they queue are assigned by
+ * the same commit); its result goes to the hook, not to a caller.
  */
 import { ResourceExhaustedError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import type { RaftNode } from '../../raft/driver/index.ts';
@@ -40,6 +44,12 @@ export function refusalError(refusal: CommandRefusal): ZkpError {
   return new ZkpError(refusal.code, refusal.message);
 }
 
+/** Adds a command at the end of a batch, given the types of the commands in it; its result (or the entry's failure) comes back to settled(). */
+export interface BatchTail {
+  commandFor(types: ReadonlySet<JobCommandType>): UnstampedCommand | null;
+  settled(outcome: CommandResult | Error): void;
+}
+
 interface Waiting {
   readonly encoded: Uint8Array;
   readonly type: JobCommandType;
@@ -50,16 +60,21 @@ interface Waiting {
 export class CommandProposer {
   private waiting: Waiting[] = [];
   private flushScheduled = false;
+  private tail: BatchTail | null = null;
 
   constructor(
     private readonly node: RaftNode,
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Sets (or with null removes) the hook that may end each batch with one command of its own. */
+  setBatchTail(tail: BatchTail | null): void {
+    this.tail = tail;
+  }
+
   /** Resolves with the command's result once applied here; a refusal throws its named error; NotLeaderError on a follower. */
   async propose<T extends JobCommandType>(command: Extract<UnstampedCommand, { type: T }>): Promise<CommandResultMap[T]> {
-    const stamped = { ...command, now_ms: this.clock() } as JobCommand;
-    const encoded = encodeCommand(stamped);
+    const encoded = this.encode(command);
     const result = await new Promise<CommandResult>((resolve, reject) => {
       this.waiting.push({ encoded, type: command.type, resolve, reject });
       if (!this.flushScheduled) {
@@ -69,6 +84,10 @@ export class CommandProposer {
     });
     if (!result.ok) throw refusalError(result as CommandRefusal);
     return result as CommandResultMap[T];
+  }
+
+  private encode(command: UnstampedCommand): Uint8Array {
+    return encodeCommand({ ...command, now_ms: this.clock() } as JobCommand);
   }
 
   private flush(): void {
@@ -89,7 +108,23 @@ export class CommandProposer {
     if (batch.length > 0) this.send(batch);
   }
 
-  private send(batch: readonly Waiting[]): void {
+  /** The batch with the tail hook's command at its end, when the hook gives one (BATCH_COMMANDS_LIMIT leaves room for it). */
+  private withTail(commands: readonly Waiting[]): readonly Waiting[] {
+    const tail = this.tail;
+    if (tail === null) return commands;
+    const command = tail.commandFor(new Set(commands.map((item) => item.type)));
+    if (command === null) return commands;
+    const item: Waiting = {
+      encoded: this.encode(command),
+      type: command.type,
+      resolve: (result) => tail.settled(result),
+      reject: (error) => tail.settled(error instanceof Error ? error : new Error(String(error))),
+    };
+    return [...commands, item];
+  }
+
+  private send(commands: readonly Waiting[]): void {
+    const batch = this.withTail(commands);
     const single = batch.length === 1;
     const entry = single ? batch[0]!.encoded : encodeCommandBatch(batch.map((item) => item.encoded));
     this.node.propose(encodePlainCommand(entry)).then(

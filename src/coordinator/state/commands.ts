@@ -78,6 +78,14 @@ export type JobCommand =
     }
   /** Assignments planned by the scheduler, applied one by one; each is refused unless still valid. */
   | { readonly type: 'assign'; readonly now_ms: number; readonly assignments: readonly AssignmentSpec[] }
+  /**
+   * The scheduler's policy (scheduler/plan.ts) run on the replicated state at
+   * apply time, up to `limit` assignments. The leader puts it at the end of a
+   * batch entry that holds submits, so the jobs queued by that entry are
+   * assigned by the same commit instead of a second one. Deterministic: the
+   * plan depends only on the state and the command's now_ms.
+   */
+  | { readonly type: 'schedule'; readonly now_ms: number; readonly limit: number }
   /** The worker started proving (ASSIGNED -> RUNNING). */
   | { readonly type: 'running'; readonly now_ms: number; readonly jobId: string; readonly attempt: number; readonly workerId: string }
   /** A verified result (the service verifies before it proposes). */
@@ -212,6 +220,7 @@ export interface CommandResultMap {
   'deregister-worker': DeregisterWorkerResult;
   submit: SubmitResult;
   assign: AssignResult;
+  schedule: AssignResult;
   running: WorkerReportResult;
   complete: WorkerReportResult;
   fail: WorkerReportResult;
@@ -478,6 +487,10 @@ export function validateCommand(c: unknown): asserts c is JobCommand {
         checkString(a, 'workerId', what, COMMAND_LIMITS.id_chars_max, true);
         checkCount(a, 'attempt', what, 1);
       }
+      return;
+    case 'schedule':
+      checkCount(c, 'limit', what);
+      if ((c.limit as number) > COMMAND_LIMITS.list_max) fail(what, `limit is ${c.limit as number}, at most ${COMMAND_LIMITS.list_max}`);
       return;
     case 'running':
     case 'complete':

@@ -28,6 +28,7 @@
 import { assert, CorruptFileError, type ErrorCode, InvalidArgumentError } from '../../errors/index.ts';
 import type { StateMachine } from '../../raft/state-machine.ts';
 import type { Entry } from '../../raft/types.ts';
+import { planAssignments } from '../scheduler/plan.ts';
 import type { SchedulerView } from '../scheduler/view.ts';
 import type { JobChange, JobChangeListener, RevokedLease } from './changes.ts';
 import {
@@ -466,6 +467,8 @@ export class JobStateMachine implements StateMachine {
         return this.submit(command, index);
       case 'assign':
         return { ok: true, outcomes: command.assignments.map((a) => this.assignOne(a.jobId, a.workerId, a.attempt)) };
+      case 'schedule':
+        return this.schedule(command.limit);
       case 'running':
         return this.running(command.jobId, command.attempt, command.workerId);
       case 'complete':
@@ -674,6 +677,17 @@ export class JobStateMachine implements StateMachine {
     this.workersById.set(workerId, { ...worker, current_jobs: [...worker.current_jobs, jobId] });
     this.pending.push({ kind: 'job-assigned', index: this.applyingIndex, job: next, workerId, attempt });
     return { jobId, workerId, attempt, ok: true };
+  }
+
+  /** The scheduler's plan on this state, applied at once: every replica computes the same plan from the same state and clock. */
+  private schedule(limit: number): CommandResultMap['schedule'] {
+    const plan = planAssignments(this.schedulerView(), this.clock_ms, limit);
+    const outcomes = plan.map((a) => this.assignOne(a.jobId, a.workerId, a.attempt));
+    assert(
+      outcomes.every((outcome) => outcome.ok),
+      () => `a plan made on this very state was refused: ${JSON.stringify(outcomes.filter((o) => !o.ok))}`,
+    );
+    return { ok: true, outcomes };
   }
 
   /** Whether a job whose attempt ended without a result may be tried again (a seam for the simulator's planted bugs). */

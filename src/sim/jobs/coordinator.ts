@@ -228,6 +228,9 @@ export class SimCoordinator {
     const queued = duties.queued.splice(0);
     for (let start = 0; start < queued.length; start += BATCH_COMMANDS_MAX) {
       const slice = queued.slice(start, start + BATCH_COMMANDS_MAX);
+      // As the service's leader does: a batch with submits ends with `schedule`, so they are assigned by the same commit.
+      if (slice.some((q) => q.command.type === 'submit'))
+        slice.push({ command: { type: 'schedule', now_ms: this.hooks.now_ms(this.id), limit: 8 }, reply: undefined });
       const targets = slice.map((q) => q.reply ?? null);
       if (slice.length === 1) this.proposeEntry(encodeCommand(slice[0]!.command), false, targets);
       else if (this.proposeEntry(encodeCommandBatch(slice.map((q) => encodeCommand(q.command))), true, targets) !== 0) this.batchesProposed++;
