@@ -6,6 +6,8 @@
 
 export type JobStateName = 'QUEUED' | 'ASSIGNED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 export const TERMINAL_JOB_STATES: readonly JobStateName[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED'];
+/** Jobs one SubmitJobs call may carry at most (the server refuses more; the SDK splits longer lists). */
+export const SUBMIT_BATCH_MAX = 1000;
 export type ArtifactKindName = 'WASM' | 'ZKEY' | 'VKEY' | 'INPUT';
 
 export interface CircuitMessage {

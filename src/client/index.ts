@@ -18,10 +18,10 @@ export {
   type ListJobsOptions,
   type ListJobsPage,
   type RegisterCircuitOptions,
-  SUBMIT_BATCH_MAX,
   type SubmitJobOptions,
   type SubmitJobsOutcome,
   submitRequest,
   type WatchOptions,
   ZkpClient,
 } from './zkp-client.ts';
+export { SUBMIT_BATCH_MAX } from '../api/types.ts';

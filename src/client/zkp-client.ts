@@ -36,7 +36,7 @@ import type {
   SubmitJobsRequestMessage,
   SubmitJobsResponseMessage,
 } from '../api/types.ts';
-import { TERMINAL_JOB_STATES } from '../api/types.ts';
+import { SUBMIT_BATCH_MAX, TERMINAL_JOB_STATES } from '../api/types.ts';
 import {
   CancelledError,
   type ErrorCode,
@@ -63,9 +63,6 @@ export interface RegisterCircuitOptions {
   /** Bound on the whole upload, retries included (default 10 minutes). */
   readonly timeout_ms?: number;
 }
-
-/** Jobs in one SubmitJobs call at most (the coordinator refuses more). */
-export const SUBMIT_BATCH_MAX = 1000;
 
 /** What one job of submitJobs got. */
 export type SubmitJobsOutcome = { readonly ok: true; readonly job: JobMessage; readonly existing: boolean } | { readonly ok: false; readonly error: ZkpError };

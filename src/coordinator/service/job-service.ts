@@ -17,6 +17,7 @@ import type {
   SubmitJobsRequestMessage,
   SubmitJobsResponseMessage,
 } from '../../api/types.ts';
+import { SUBMIT_BATCH_MAX } from '../../api/types.ts';
 import { InvalidArgumentError, NotFoundError, NotLeaderError, ResourceExhaustedError, UnavailableError, ZkpError } from '../../errors/index.ts';
 import { toCircuitMessage, toJobMessage } from '../state/messages.ts';
 import { isTerminalState, JOB_STATES, type CircuitRecord, type JobInput, type JobRecord, type JobStateName } from '../state/records.ts';
@@ -36,8 +37,6 @@ import type {
 } from './messages.ts';
 
 const PAGE_SIZE_DEFAULT = 50;
-/** Jobs in one SubmitJobs call at most. */
-export const SUBMIT_BATCH_MAX = 1000;
 const PAGE_SIZE_MAX = 1000;
 /** Page tokens: live jobs first ("L<seq>"), then the archive ("A<store token>"). */
 const LIVE_TOKEN = 'L';
