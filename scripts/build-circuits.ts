@@ -5,6 +5,11 @@
  * settings (stamp.json); a build is skipped when the stamp matches and the
  * outputs exist. Powers of Tau files are cached in circuits/cache/.
  *
+ * With `{ key: 'dev' }` the proving key comes from src/setup/dev-setup.ts
+ * (known, INSECURE secrets; seconds instead of a Powers of Tau's tens of
+ * minutes) and the build goes to circuits/build/dev-key/<name>/: for benches,
+ * whose timings do not depend on how the key was made.
+ *
  * Usage: npm run circuits                 # the test circuits
  *        npm run circuits -- --bench 16   # also the 2^16 bench circuit
  *
@@ -26,6 +31,8 @@ const ROOT = PACKAGE_ROOT;
 const SOURCES_DIR = join(ROOT, 'circuits', 'src');
 const BUILD_DIR = join(ROOT, 'circuits', 'build');
 const CACHE_DIR = join(ROOT, 'circuits', 'cache');
+const DEV_KEY_DIR = join(BUILD_DIR, 'dev-key');
+const NODE_MODULES = join(ROOT, 'node_modules');
 const CIRCOM = join(ROOT, 'node_modules', '.bin', 'circom2');
 const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');
 /** Bumped when the build steps change, so old caches are rebuilt. */
@@ -37,6 +44,16 @@ export interface CircuitSpec {
   readonly name: string;
   /** The main circom source (path relative to circuits/src, or generated text). */
   readonly mainSource: { readonly file: string } | { readonly text: string };
+  /** Folders under circuits/src, besides lib/, whose files the main source includes (part of the cache key). */
+  readonly sourceDirs?: readonly string[];
+}
+
+/** How the proving key is made: a local Powers of Tau and snarkjs (slow), or src/setup/dev-setup.ts (fast, INSECURE). */
+export type KeyKind = 'ptau' | 'dev';
+
+export interface BuildOptions {
+  /** Default 'ptau'. */
+  readonly key?: KeyKind;
 }
 
 export interface BuiltCircuit {
@@ -71,8 +88,15 @@ export function benchCircuitSpec(log2n: number): CircuitSpec {
 
 type Log = (line: string) => void;
 
-export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltCircuit> {
-  const dir = join(BUILD_DIR, spec.name);
+/** True when a Powers of Tau for 2^power is cached, so the ordinary (ptau) build of a circuit of that domain is cheap. */
+export function ptauIsCached(power: number): boolean {
+  return existsSync(join(CACHE_DIR, `pot${power}_final.ptau`));
+}
+
+export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}, options: BuildOptions = {}): Promise<BuiltCircuit> {
+  const keyKind = options.key ?? 'ptau';
+  const parent = keyKind === 'dev' ? DEV_KEY_DIR : BUILD_DIR;
+  const dir = join(parent, spec.name);
   const outputs = {
     r1cs: join(dir, 'circuit.r1cs'),
     sym: join(dir, 'circuit.sym'),
@@ -81,46 +105,71 @@ export async function buildCircuit(spec: CircuitSpec, log: Log = () => {}): Prom
     vkey: join(dir, 'verification_key.json'),
   };
   const mainText = await mainSourceText(spec);
-  const key = await sourcesHash(mainText);
+  const key = await sourcesHash(mainText, spec, keyKind);
   const stampPath = join(dir, 'stamp.json');
 
   const cached = await readStamp(stampPath, key, Object.values(outputs));
   if (cached) return { name: spec.name, dir, ...outputs, ...cached };
 
-  return withLock(join(BUILD_DIR, `${spec.name}.lock`), async () => {
+  return withLock(join(parent, `${spec.name}.lock`), async () => {
     const again = await readStamp(stampPath, key, Object.values(outputs));
     if (again) return { name: spec.name, dir, ...outputs, ...again };
 
-    log(`building circuit ${spec.name}`);
-    const work = join(BUILD_DIR, `${spec.name}.tmp-${process.pid}`);
+    log(`building circuit ${spec.name}${keyKind === 'dev' ? ' with an INSECURE development key' : ''}`);
+    const work = join(parent, `${spec.name}.tmp-${process.pid}`);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    await compileCircom(spec.name, mainText, work, { r1cs: true });
-
-    const info = await r1csInfo(join(work, 'circuit.r1cs'));
-    const power = Math.max(1, Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1)));
-    log(`  ${info.nConstraints} constraints, ${info.nPublic} public, domain 2^${power}`);
-    const ptau = await ensurePtau(power, log);
-
-    await snarkjs(['groth16', 'setup', join(work, 'circuit.r1cs'), ptau, join(work, 'circuit_0000.zkey')]);
-    await snarkjs([
-      'zkey',
-      'contribute',
-      join(work, 'circuit_0000.zkey'),
-      join(work, 'circuit.zkey'),
-      `--name=local ${spec.name}`,
-      `-e=${randomBytes(32).toString('hex')}`,
-    ]);
-    await rm(join(work, 'circuit_0000.zkey'));
-    await snarkjs(['zkey', 'export', 'verificationkey', join(work, 'circuit.zkey'), join(work, 'verification_key.json')]);
-    const stamp = { key, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
-    await writeFile(join(work, 'stamp.json'), JSON.stringify(stamp, null, 2));
-
-    await rm(dir, { recursive: true, force: true });
-    await rename(work, dir);
-    log(`  built ${spec.name}`);
-    return { name: spec.name, dir, ...outputs, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+    try {
+      const compileStarted_ms = performance.now();
+      await compileCircom(spec.name, mainText, work, { r1cs: true });
+      const info = await readR1csHeader(join(work, 'circuit.r1cs'));
+      const power = Math.max(1, Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1)));
+      log(`  ${info.nConstraints} constraints, ${info.nPublic} public, domain 2^${power} (circom2: ${seconds(compileStarted_ms)} s)`);
+      if (keyKind === 'dev') await makeDevKey(work, log);
+      else await makePtauKey(spec.name, work, power, log);
+      const stamp = { key, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+      await writeFile(join(work, 'stamp.json'), JSON.stringify(stamp, null, 2));
+      await rm(dir, { recursive: true, force: true });
+      await rename(work, dir);
+      log(`  built ${spec.name}`);
+      return { name: spec.name, dir, ...outputs, nConstraints: info.nConstraints, nPublic: info.nPublic, power };
+    } catch (error) {
+      await rm(work, { recursive: true, force: true });
+      throw error;
+    }
   });
+}
+
+function seconds(started_ms: number): string {
+  return ((performance.now() - started_ms) / 1000).toFixed(1);
+}
+
+/** circuit.zkey and verification_key.json in `work` from src/setup/dev-setup.ts: INSECURE, for benches. */
+async function makeDevKey(work: string, log: Log): Promise<void> {
+  // Imported here: the ptau builds (and src/dev/sample.ts, which imports this module) need neither the addon nor snarkjs's loader.
+  const { devSetup } = await import('../src/setup/dev-setup.ts');
+  const result = await devSetup({
+    r1csPath: join(work, 'circuit.r1cs'),
+    zkeyPath: join(work, 'circuit.zkey'),
+    vkeyPath: join(work, 'verification_key.json'),
+  });
+  log(`  INSECURE development key in ${(result.duration_ms / 1000).toFixed(1)} s`);
+}
+
+/** circuit.zkey and verification_key.json in `work` from a local Powers of Tau, snarkjs's setup and one contribution. */
+async function makePtauKey(name: string, work: string, power: number, log: Log): Promise<void> {
+  const ptau = await ensurePtau(power, log);
+  await snarkjs(['groth16', 'setup', join(work, 'circuit.r1cs'), ptau, join(work, 'circuit_0000.zkey')]);
+  await snarkjs([
+    'zkey',
+    'contribute',
+    join(work, 'circuit_0000.zkey'),
+    join(work, 'circuit.zkey'),
+    `--name=local ${name}`,
+    `-e=${randomBytes(32).toString('hex')}`,
+  ]);
+  await rm(join(work, 'circuit_0000.zkey'));
+  await snarkjs(['zkey', 'export', 'verificationkey', join(work, 'circuit.zkey'), join(work, 'verification_key.json')]);
 }
 
 /** circom's outputs for `mainText` in `work`, named circuit.sym, circuit.wasm (and circuit.r1cs when asked). */
@@ -130,7 +179,12 @@ async function compileCircom(name: string, mainText: string, work: string, optio
   const mainPath = join(SOURCES_DIR, `${base}.circom`);
   await writeFile(mainPath, mainText);
   try {
-    await run(CIRCOM, [mainPath, ...(options.r1cs ? ['--r1cs'] : []), '--wasm', '--sym', '-o', work, '-l', SOURCES_DIR], { maxBuffer: 64 << 20 });
+    // circom2 (WASI) sees only the folders under its working directory: run it from the package root.
+    // node_modules on the include path resolves `include "circomlib/circuits/...";`.
+    await run(CIRCOM, [mainPath, ...(options.r1cs ? ['--r1cs'] : []), '--wasm', '--sym', '-o', work, '-l', SOURCES_DIR, '-l', NODE_MODULES], {
+      cwd: ROOT,
+      maxBuffer: 64 << 20,
+    });
   } finally {
     await rm(mainPath, { force: true });
   }
@@ -159,7 +213,7 @@ export interface BuiltWasm {
  * in circuits/build/wasm-only/<name>/ under the same stamp rules.
  */
 export async function buildCircuitWasm(spec: CircuitSpec, log: Log = () => {}): Promise<BuiltWasm> {
-  const key = await sourcesHash(await mainSourceText(spec));
+  const key = await sourcesHash(await mainSourceText(spec), spec, 'ptau');
   const full = join(BUILD_DIR, spec.name);
   const fullOutputs = { wasm: join(full, 'circuit.wasm'), sym: join(full, 'circuit.sym') };
   if (await readStamp(join(full, 'stamp.json'), key, Object.values(fullOutputs))) return { name: spec.name, dir: full, ...fullOutputs };
@@ -228,18 +282,31 @@ async function snarkjs(args: string[]): Promise<void> {
   await run(process.execPath, [SNARKJS_CLI, ...args], { maxBuffer: 64 << 20 });
 }
 
-async function sourcesHash(mainText: string): Promise<string> {
+/**
+ * The cache key: the recipe, the main source, every file of circuits/src/lib
+ * and of the spec's sourceDirs, circomlib's version when the source includes
+ * it, circom2's version, and (for dev keys only, so ptau keys of older
+ * builds stay valid) the key kind.
+ */
+async function sourcesHash(mainText: string, spec: CircuitSpec, keyKind: KeyKind): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`recipe ${BUILD_RECIPE_VERSION}\n`);
+  if (keyKind === 'dev') hash.update('key dev\n');
   hash.update(mainText);
-  const libDir = join(SOURCES_DIR, 'lib');
-  for (const file of (await readdir(libDir)).sort()) {
-    hash.update(`\n--- ${file}\n`);
-    hash.update(await readFile(join(libDir, file)));
+  for (const sourceDir of ['lib', ...(spec.sourceDirs ?? [])]) {
+    const dir = join(SOURCES_DIR, sourceDir);
+    for (const file of (await readdir(dir)).sort()) {
+      hash.update(`\n--- ${sourceDir === 'lib' ? '' : `${sourceDir}/`}${file}\n`);
+      hash.update(await readFile(join(dir, file)));
+    }
   }
-  const circomPackage = JSON.parse(await readFile(join(ROOT, 'node_modules', 'circom2', 'package.json'), 'utf8')) as { version: string };
-  hash.update(`\ncircom2 ${circomPackage.version}`);
+  if (mainText.includes('circomlib/')) hash.update(`\ncircomlib ${await packageVersion('circomlib')}`);
+  hash.update(`\ncircom2 ${await packageVersion('circom2')}`);
   return hash.digest('hex');
+}
+
+async function packageVersion(name: string): Promise<string> {
+  return (JSON.parse(await readFile(join(NODE_MODULES, name, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 interface Stamp {
@@ -258,17 +325,27 @@ async function readStamp(path: string, key: string, outputs: string[]): Promise<
   }
 }
 
-async function r1csInfo(path: string): Promise<{ nConstraints: number; nPublic: number }> {
+/** The counts of an .r1cs file's header section. */
+export interface R1csHeader {
+  readonly nConstraints: number;
+  /** Public outputs and inputs (the constant 1 not counted). */
+  readonly nPublic: number;
+  /** Wires, the constant 1 included. */
+  readonly nWires: number;
+}
+
+export async function readR1csHeader(path: string): Promise<R1csHeader> {
   const file = parseBinFile(await readFile(path), path, { magic: 'r1cs', versions: [1] });
   const header = file.sections.find((section) => section.type === 1);
   if (!header) throw new Error(`${path}: no header section`);
   const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + header.offset, header.size);
   const n8 = view.getUint32(0, true);
 
+  const nWires = view.getUint32(4 + n8, true);
   const nPubOut = view.getUint32(4 + n8 + 4, true);
   const nPubIn = view.getUint32(4 + n8 + 8, true);
   const nConstraints = view.getUint32(4 + n8 + 4 * 4 + 8, true);
-  return { nConstraints, nPublic: nPubOut + nPubIn };
+  return { nConstraints, nPublic: nPubOut + nPubIn, nWires };
 }
 
 /**
