@@ -111,8 +111,9 @@ describe('the proving service end to end (3 coordinators, 2 workers, through the
     const missing = await zkp('submit', 'mulchain', inputPath, '--wait');
     expect(missing.code, missing.stderr).not.toBe(0);
     expect(missing.stderr).toMatch(/FAILED/);
-    // The finished job may already have left the replicated state for the archive.
-    const failedJob = (await client.listJobs({ states: ['FAILED'], includeArchived: true })).jobs.find((job) => job.circuit_id === circuitId);
+    // The finished job may already have left the replicated state for the archive, which the pages after the live ones hold.
+    let failedJob: JobMessage | undefined;
+    for await (const job of client.allJobs({ states: ['FAILED'], includeArchived: true })) if (job.circuit_id === circuitId) failedJob ??= job;
     expect(failedJob?.attempts).toBe(1);
     expect(failedJob?.error_message).toMatch(/b/);
 
