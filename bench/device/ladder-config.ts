@@ -3,7 +3,7 @@
  * environment (run.sh sets it; each variable is optional):
  *
  *   DEVICE_LADDER           full (default: MSM/NTT 2^16..2^22, proves 2^16..2^20)
- *                           or small (MSM/NTT 2^10..2^12, one prove at 2^10: the lavapipe test)
+ *                           or small (MSM/NTT 2^8..2^10, one prove at 2^10: the lavapipe test)
  *   DEVICE_KERNEL_LOG2N     MSM/NTT sizes, "lo-hi" or one number (overrides the ladder's)
  *   DEVICE_PROVE_LOG2N      prove sizes, likewise ("none" for no proves)
  *   DEVICE_DEADLINE_EPOCH_MS  the hard deadline (run.sh passes its own, less a margin)
@@ -26,7 +26,7 @@ export interface LadderConfig {
 
 const LADDERS = {
   full: { kernel: [16, 22], prove: [16, 20], reserve_ms: 15_000 },
-  small: { kernel: [10, 12], prove: [10, 10], reserve_ms: 3_000 },
+  small: { kernel: [8, 10], prove: [10, 10], reserve_ms: 3_000 },
 } as const;
 
 const LOG2N_MIN = 5;

@@ -13,13 +13,14 @@
 #
 #   bash bench/device/pack.sh                          (xz -9)
 #   DEVICE_PACK_XZ_LEVEL=0 bash bench/device/pack.sh   (fast, bigger: tests)
+#   DEVICE_PACK_OUT=/some/dir bash bench/device/pack.sh  (writes there instead of bench/device/dist)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 LIMIT_BYTES=$((60 * 1024 * 1024))
 LEVEL=${DEVICE_PACK_XZ_LEVEL:-9}
 NODE_BIN=$(command -v node)
-OUT_DIR=bench/device/dist
+OUT_DIR=${DEVICE_PACK_OUT:-bench/device/dist}
 BUNDLE=$OUT_DIR/zkp-device.tar.xz
 started_s=$(date +%s.%N)
 say() { echo "pack: $*"; }
@@ -52,8 +53,9 @@ for library in libvulkan.so.1 libGLdispatch.so.0; do
   cp -L "$path" "$stage/lib/$library"
 done
 
-commit=$(git rev-parse HEAD)
-dirty=$(git status --porcelain -- src bench/device shaders native | wc -l)
+# Outside a git checkout (an exported tree) the commit is unknown.
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain -- src bench/device shaders native 2>/dev/null | wc -l)
 node -e '
   const [root, stage, commit, dirty, level, modules] = process.argv.slice(1);
   const fs = require("node:fs");

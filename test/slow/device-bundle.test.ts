@@ -1,0 +1,147 @@
+/**
+ * The offline GPU host's bundle end to end, here on lavapipe
+ * (bench/device/README.md): bench/device/pack.sh packs (xz -0 for speed;
+ * DEVICE_TEST_BUNDLE=<folder holding zkp-device.tar.xz> reuses one), then
+ * bench/device/run.sh runs the small ladder from a copy of run.sh and the
+ * bundle alone, with a PATH that has no node, npm or npx, so everything it
+ * runs comes out of the bundle. The report must say every stage ran and
+ * matched the native backend (or was skipped with a reason), and a run
+ * given too little time must end by its deadline with a report that says
+ * what happened. Slow: the WebGPU pipelines take minutes to compile on
+ * lavapipe (the G2 MSM's most), hence `npm run test:slow`.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LadderReport } from '../../bench/device/report.ts';
+import { testSeed } from '../helpers/random.ts';
+
+vi.setConfig({ testTimeout: 2_400_000, hookTimeout: 900_000 });
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+/** What run.sh calls; node, npm and npx are left out on purpose. */
+const HOST_TOOLS = ['bash', 'tar', 'xz', 'mktemp', 'date', 'stat', 'ln', 'ldconfig', 'grep', 'mkdir', 'rm', 'ls', 'timeout', 'tee', 'dirname', 'cat'];
+
+let work: string;
+let host: string;
+
+interface Finished {
+  readonly status: number | null;
+  readonly output: string;
+  readonly elapsed_s: number;
+}
+
+function runProcess(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Finished> {
+  const started = performance.now();
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, output, elapsed_s: (performance.now() - started) / 1000 }));
+  });
+}
+
+/** A folder of links to the host tools run.sh needs, found on this PATH. */
+function restrictedPath(dir: string): string {
+  mkdirSync(dir);
+  const searched = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  for (const tool of HOST_TOOLS) {
+    const found = searched.map((folder) => join(folder, tool)).find((path) => existsSync(path));
+    if (found === undefined) throw new Error(`${tool} is not installed here; run.sh needs it`);
+    symlinkSync(found, join(dir, tool));
+  }
+  return dir;
+}
+
+function runLadder(env: Record<string, string>): Promise<Finished> {
+  const out = join(work, `out-${env.DEVICE_TOTAL_S}`);
+  const tmp = join(work, `tmp-${env.DEVICE_TOTAL_S}`);
+  mkdirSync(tmp);
+  return runProcess('bash', ['bench/device/run.sh'], {
+    cwd: host,
+    env: { PATH: join(work, 'bin'), HOME: process.env.HOME ?? work, OUT: out, TMPDIR: tmp, ZKP_TEST_SEED: String(testSeed('device bundle')), ...env },
+  });
+}
+
+function readReport(total_s: string): LadderReport {
+  return JSON.parse(readFileSync(join(work, `out-${total_s}`, 'report.json'), 'utf8')) as LadderReport;
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'zkp-device-bundle-'));
+  let packed = process.env.DEVICE_TEST_BUNDLE;
+  if (packed === undefined) {
+    packed = join(work, 'pack');
+    const pack = await runProcess('bash', ['bench/device/pack.sh'], {
+      cwd: ROOT,
+      env: { ...process.env, DEVICE_PACK_XZ_LEVEL: process.env.DEVICE_TEST_XZ_LEVEL ?? '0', DEVICE_PACK_OUT: packed },
+    });
+    console.log(pack.output);
+    expect(pack.status, pack.output).toBe(0);
+  }
+  // The device host's checkout: run.sh and the carried bench/device/dist, nothing else.
+  host = join(work, 'host');
+  mkdirSync(join(host, 'bench', 'device'), { recursive: true });
+  copyFileSync(join(ROOT, 'bench', 'device', 'run.sh'), join(host, 'bench', 'device', 'run.sh'));
+  cpSync(packed, join(host, 'bench', 'device', 'dist'), { recursive: true });
+  restrictedPath(join(work, 'bin'));
+});
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the offline GPU host bundle on lavapipe', () => {
+  it('runs the small ladder from the bundle alone, every stage matching the native backend', async () => {
+    const run = await runLadder({ DEVICE_LADDER: 'small', DEVICE_TOTAL_S: '1800' });
+    console.log(run.output.split('\n').slice(-30).join('\n'));
+    expect(run.status, run.output).toBe(0);
+    const report = readReport('1800');
+    expect(report).toMatchObject({ schema: 'zkp-device-ladder/1', status: 'complete', ladder: 'small', warnings: [] });
+    // It ran from the bundle: its manifest, its node, only webgpu among the packages.
+    expect(report.bundle).toMatchObject({ entry: 'dist/bench/device/ladder.js', node: process.version, modules: { left_out_dynamic_only: ['ffjavascript'] } });
+    expect(Object.keys((report.bundle as { modules: { packages: object } }).modules.packages)).toEqual(['webgpu']);
+    expect(report.machine.vulkan).toMatch(/libvulkan\.so\.1: host/);
+    expect(report.adapter).toMatchObject({ cpu_driver: true, dawn_backend: 'vulkan' });
+    expect(String(report.adapter?.description)).toMatch(/llvmpipe/);
+    expect(Object.keys(report.adapter?.limits as object)).toContain('maxStorageBufferBindingSize');
+
+    const rungs = report.stages.map((stage) => `${stage.stage}${stage.log2n === null ? '' : ` ${stage.log2n}`}: ${stage.status}`);
+    const expected = ['open', 'compile-g1', 'compile-g2'].map((stage) => `${stage}: ok`);
+    for (const log2n of [8, 9, 10]) expected.push(...['msm-g1', 'msm-g2', 'ntt'].map((stage) => `${stage} ${log2n}: ok`));
+    expected.push('prove 10: ok');
+    expect(rungs).toEqual(expected);
+    for (const stage of report.stages.filter((record) => record.log2n !== null)) {
+      expect(stage.matched_native, stage.stage).toBe(true);
+      expect(stage.wall_ms).toBeGreaterThan(0);
+    }
+    const prove = report.stages.find((stage) => stage.stage === 'prove')!.results!;
+    expect(prove.checks).toEqual({ native_verifies: true, webgpu_verifies: true, webgpu_equals_native: true, tampered_signal_refused: true });
+    expect(prove.constraints).toBe(2 ** 10 - 11);
+    expect(report.summary).toEqual({ ok: 13, mismatch: 0, failed: 0, skipped: 0 });
+    expect(readFileSync(join(work, 'out-1800', 'ladder.log'), 'utf8')).toContain('| prove | 10 | ok |');
+    // run.sh removed what it unpacked.
+    expect(readdirSync(join(work, 'tmp-1800'))).toEqual([]);
+  });
+
+  it('ends by its deadline when given too little time, and the report says what was cut', async () => {
+    const run = await runLadder({ DEVICE_LADDER: 'small', DEVICE_TOTAL_S: '40' });
+    console.log(run.output.split('\n').slice(-15).join('\n'));
+    expect(run.elapsed_s).toBeLessThan(40 + 5);
+    const report = readReport('40');
+    expect(report.schema).toBe('zkp-device-ladder/1');
+    expect(['killed', 'complete']).toContain(report.status);
+    if (report.status === 'killed') {
+      expect(run.status).not.toBe(0);
+      expect(report.warnings.join(' ')).toMatch(/killed by SIGTERM|stopped by run\.sh at its deadline/);
+    } else {
+      const skipped = report.stages.filter((stage) => stage.status === 'skipped');
+      expect(skipped.length).toBeGreaterThan(0);
+      for (const stage of skipped) expect(stage.reason).toMatch(/out of time|already skipped for time/);
+    }
+  });
+});
