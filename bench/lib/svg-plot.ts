@@ -49,10 +49,11 @@ export function logTicks(min: number, max: number, base: TickBase): number[] {
   // Rounding guards against log(1000)/log(10) = 2.9999999999999996.
   let low = Math.floor(Number(log(min).toFixed(9)));
   let high = Math.ceil(Number(log(max).toFixed(9)));
-  if (low === high) {
-    low -= base === 10 ? 0 : 1;
+  // A point on a tick would sit on the frame: widen a narrow power-of-2 axis by a step each side, an empty decade axis by one.
+  if (base === 2 && high - low < 2) {
+    low -= 1;
     high += 1;
-  }
+  } else if (low === high) high += 1;
   const ticks: number[] = [];
   const sparse = base === 10 && high - low <= 2;
   for (let exponent = low; exponent <= high; exponent++) {

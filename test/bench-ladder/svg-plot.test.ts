@@ -17,6 +17,7 @@ describe('logTicks', () => {
     expect(logTicks(1021, 65533, 2)).toEqual([512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
     expect(logTicks(3.2, 4100, 10)).toEqual([1, 10, 100, 1000, 10000]);
     expect(logTicks(1000, 1000, 10)).toEqual([1000, 2000, 5000, 10000]);
+    expect(logTicks(1021, 1021, 2)).toEqual([256, 512, 1024, 2048]);
   });
 
   it('adds 2x and 5x ticks when the ticks span two decades or less', () => {
