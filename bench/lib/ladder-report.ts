@@ -124,6 +124,10 @@ export function renderMarkdown(report: BenchReport, command: string): string {
   });
   const notRun = report.runs.filter((run) => run.status !== 'ok').map((run) => `- ${run.circuit} / ${run.backend}: ${run.status}: ${run.reason}`);
   const failed = report.runs.filter((run) => run.status === 'failed' || (run.status === 'ok' && !run.verified));
+  const contended =
+    machine.load_average[0] > machine.cores
+      ? `\n**Contended run**: the 1-minute load average was ${machine.load_average[0]} on ${machine.cores} CPUs at the start, so other work shared the CPUs with every prover; absolute times are inflated and noisy, compare ratios within this run only.\n`
+      : '';
   return `# Prove benchmark ladder on ${machine.hostname}
 
 ${report.started_at}, ${(report.duration_ms / 1000).toFixed(0)} s. Command: \`${command}\`
@@ -138,7 +142,7 @@ Warm: the key resident in the bench process, witness in, proof out (what a worke
 (\`zkp prove --no-verify\`, \`snarkjs groth16 prove\`, or the peer binary) reading the key and witness and writing the proof; peak RSS is of the cold runs.
 Times are min / median / p95 in ms. Speed-ups divide the other backend's warm median by this one's, in this run
 (peers have no warm figure: their cold ratio is in brackets). Every proof was verified.${failed.length > 0 ? ` **${failed.length} run(s) failed or did not verify.**` : ''}
-
+${contended}
 ## Circuits
 
 | circuit | family | constraints | domain | public | wires | zkey MiB |

@@ -125,6 +125,12 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('- synthetic-12 / snarkjs: skipped: above the cap');
     expect(markdown).toContain('- synthetic-12 / webgpu: failed: device lost');
     expect(markdown).toContain('**1 run(s) failed or did not verify.**');
+    expect(markdown).not.toContain('Contended run');
+  });
+
+  it('says when the machine was busier than its CPUs at the start', () => {
+    const busy = { ...report, machine: { ...machine, load_average: [7.5, 6, 5] as [number, number, number] } };
+    expect(renderMarkdown(busy, 'npm run bench')).toContain('**Contended run**: the 1-minute load average was 7.5 on 2 CPUs');
   });
 });
 
