@@ -25,7 +25,7 @@ import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import type { ProverBackend } from '../src/prover/backend.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
 import { isCpuDriver } from '../src/prover/backends/webgpu/codegen.ts';
-import { deviceOptionsFromEnv } from '../src/prover/backends/webgpu/device.ts';
+import { deviceOptionsFromEnv, type CompileRecord, type DeviceCounters } from '../src/prover/backends/webgpu/device.ts';
 import { loadCpuBackend, loadNativeBackend } from '../src/prover/backends/index.ts';
 import { runMulChain } from './experiments/field-width/field-kernels.ts';
 import { montMul13 } from './experiments/field-width/field13-twin.ts';
@@ -38,6 +38,9 @@ import { readZkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
 import { testRandom } from '../src/random/seed.ts';
 import { BenchCli } from './lib/cli.ts';
+import { runProbe } from './lib/webgpu-probe.ts';
+import { counterDelta, setPassTimingMethod, topEntries, withPassTiming } from './lib/webgpu-timing.ts';
+import type { TimingMethod } from '../src/prover/backends/webgpu/pass-timing.ts';
 import { writeResults } from './lib/results.ts';
 
 async function time<T>(fn: () => Promise<T>, repeat: number): Promise<{ ms: number; value: T }> {
@@ -56,8 +59,14 @@ interface Row {
   log2n: number;
   webgpu_e2e_ms: number;
   webgpu_resident_ms: number | null;
-  /** Device time of the compute passes (timestamp-query) in the resident run; null where unsupported. */
+  /** Sum of the compute passes of one extra run (timing_method); null where not recorded. */
   webgpu_kernel_ms: number | null;
+  /** 'timestamp' (device time) or 'submission' (each pass submitted alone and waited for: includes per-pass latency). */
+  timing_method: string;
+  /** That run's milliseconds per kernel entry. */
+  passes_ms: Record<string, number | null>;
+  /** That run's host-side work: buffers created, bytes uploaded and read back. */
+  per_call: DeviceCounters;
   baseline_ms: number;
   speedup_e2e: number;
   equal: boolean;
@@ -82,7 +91,25 @@ bench/results/webgpu-<adapter>-<host>.json and .md.
   --field-threads N    field section: threads (default 4096 on a CPU driver, else 2^20)
   --field-chain N      field section: multiplications per thread (default 256 / 4096)
   --field-bench        the same as --sections field
+  --pass-timing M      per-pass timing: auto (timestamp queries where they
+                       are recorded, else submission), timestamp, submission
   --help               this text
+
+Probe mode (a first run on a GPU host, under one deadline; see docs/webgpu.md):
+  --probe              field multiply rate per arithmetic variant; G1 MSM per
+                       size with random, all-ones and 70%-in-{0,1} scalars;
+                       NTT and computeH; a small G2 MSM; the smallest G1 MSM
+                       with the other curve code. Per-pass times, compile
+                       times, every result checked against native; a summary
+                       table and decisions. JSON + .md to $OUT when set, else
+                       bench/results/webgpu-probe-<adapter>-<host>.{json,md}.
+                       Exits 1 on a mismatch or a failed stage.
+  --probe-msm-log2n L  G1 MSM sizes, comma-separated log2 (default 16,18,20)
+  --probe-ntt-log2n N  NTT and computeH size (default 20)
+  --probe-g2-log2n N   G2 MSM size (default 10)
+  --probe-deadline-s S stages still to run after S seconds are skipped, with
+                       the reason recorded (default 510)
+  (--repeat, --field-threads and --field-chain apply too; --repeat default 2 here)
 
 Defaults are sized for lavapipe; on a GPU pass e.g.
 --min-log2n 12 --max-log2n 22 --g2-max-log2n 20 --prove-log2n 20.`;
@@ -97,9 +124,43 @@ const cli = new BenchCli('bench:webgpu', USAGE, {
   'field-threads': { type: 'string' },
   'field-chain': { type: 'string' },
   'field-bench': { type: 'boolean' },
+  probe: { type: 'boolean' },
+  'pass-timing': { type: 'string' },
+  'probe-msm-log2n': { type: 'string' },
+  'probe-ntt-log2n': { type: 'string' },
+  'probe-g2-log2n': { type: 'string' },
+  'probe-deadline-s': { type: 'string' },
 });
 
+function probeSizes(): number[] {
+  const raw = cli.string('probe-msm-log2n') ?? '16,18,20';
+  const sizes = raw.split(',').map((x) => Number(x.trim()));
+  if (sizes.length === 0 || sizes.some((x) => !Number.isInteger(x) || x < 1 || x > 26))
+    cli.fail(`--probe-msm-log2n needs comma-separated integers from 1 to 26, got ${JSON.stringify(raw)}`);
+  return sizes;
+}
+
+async function probeMain(): Promise<void> {
+  const fieldThreads = cli.string('field-threads') === undefined ? undefined : cli.int('field-threads', 1, 1);
+  const fieldChain = cli.string('field-chain') === undefined ? undefined : cli.int('field-chain', 1, 1);
+  const code = await runProbe({
+    msmLog2n: probeSizes(),
+    nttLog2n: cli.int('probe-ntt-log2n', 20, 1, 27),
+    g2Log2n: cli.int('probe-g2-log2n', 10, 1, 24),
+    deadline_s: cli.int('probe-deadline-s', 510, 1),
+    fieldThreads,
+    fieldChain,
+    repeat: cli.int('repeat', 2, 1),
+    command: `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim(),
+  });
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
+  const passTiming = cli.list('pass-timing', ['auto', 'timestamp', 'submission'], ['auto']);
+  if (passTiming.length !== 1) cli.fail('--pass-timing takes one of auto, timestamp, submission');
+  if (passTiming[0] !== 'auto') setPassTimingMethod(passTiming[0] as TimingMethod);
+  if (cli.boolean('probe')) return probeMain();
   const run = new Set<Section>(cli.boolean('field-bench') ? ['field'] : cli.list('sections', SECTIONS, SECTIONS));
   const minLog = cli.int('min-log2n', 12, 1, 28);
   const maxLog = cli.int('max-log2n', 14, minLog, 28);
@@ -130,6 +191,8 @@ async function main(): Promise<void> {
   if (rows.length > 0) mdParts.push(msmTable(rows));
   if (proveRows.length > 0) mdParts.push(proveTable(proveRows));
   if (fieldRows.length > 0) mdParts.push(fieldTable(fieldRows));
+  const compiles = gpu.gpu.compileRecords();
+  if (compiles.length > 0) mdParts.push(compileTable(compiles));
   const md = mdParts.join('\n');
   console.log(`\n${md}`);
   const adapter =
@@ -150,6 +213,7 @@ async function main(): Promise<void> {
     rows,
     prove: proveRows,
     field: fieldRows,
+    compiles,
   };
   const written = writeResults(name, {
     json: JSON.stringify(report, null, 2),
@@ -169,17 +233,22 @@ async function main(): Promise<void> {
 
 function msmTable(rows: Row[]): string {
   const header =
-    '| op | log2n | webgpu e2e ms | webgpu resident ms | webgpu kernel ms | baseline ms | baseline/webgpu | equal |\n|---|---|---|---|---|---|---|---|\n';
+    '| op | log2n | webgpu e2e ms | webgpu resident ms | passes ms (method) | baseline ms | baseline/webgpu | equal | buffers / uploaded KiB per call | largest passes |\n|---|---|---|---|---|---|---|---|---|---|\n';
   return (
     header +
     rows
       .map(
         (r) =>
-          `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} |`,
+          `| ${r.op} | ${r.log2n} | ${r.webgpu_e2e_ms.toFixed(1)} | ${r.webgpu_resident_ms === null ? '-' : r.webgpu_resident_ms.toFixed(1)} | ${r.webgpu_kernel_ms === null ? '-' : r.webgpu_kernel_ms.toFixed(1)} (${r.timing_method}) | ${r.baseline_ms.toFixed(1)} | ${r.speedup_e2e.toFixed(3)} | ${r.equal} | ${r.per_call.buffers_created} / ${(r.per_call.bytes_uploaded / 1024).toFixed(0)} | ${topEntries(r.passes_ms)} |`,
       )
       .join('\n') +
     '\n'
   );
+}
+
+function compileTable(records: readonly CompileRecord[]): string {
+  const rows = records.map((c) => `| ${c.module} | ${c.entry} | ${c.module_ms.toFixed(0)} | ${c.pipeline_ms.toFixed(0)} |`);
+  return `| shader module | pipeline | module ms | pipeline ms |\n|---|---|---|---|\n${rows.join('\n')}\n`;
 }
 
 function proveTable(rows: ProveBenchRow[]): string {
@@ -237,19 +306,20 @@ async function msmSection(
     const circuit = await gpu.loadCircuit({ id, A: g1, B1: g1, B2: new Uint8Array(0), C: g1, H: g1 });
     const e2e = await time(() => gpu.msmG1(g1, scalars), repeat);
     const resident = await time(() => circuit.msmG1('A', scalars), repeat);
-    gpu.gpu.startKernelTiming();
-    await circuit.msmG1('A', scalars);
-    const kernelMs = await gpu.gpu.stopKernelTiming();
+    const timedMsm = await withPassTiming(gpu.gpu, () => circuit.msmG1('A', scalars));
     const base = await time(() => cpu.msmG1(g1, scalars), repeat);
     rows.push({
       op: 'msm-g1',
       log2n,
       webgpu_e2e_ms: e2e.ms,
       webgpu_resident_ms: resident.ms,
-      webgpu_kernel_ms: kernelMs,
+      webgpu_kernel_ms: timedMsm.timing.total_ms,
+      timing_method: timedMsm.timing.method,
+      passes_ms: timedMsm.per_entry,
+      per_call: timedMsm.work,
       baseline_ms: base.ms,
       speedup_e2e: base.ms / e2e.ms,
-      equal: eq(e2e.value, base.value) && eq(resident.value, base.value),
+      equal: eq(e2e.value, base.value) && eq(resident.value, base.value) && eq(timedMsm.value, base.value),
     });
     await circuit.release();
 
@@ -261,35 +331,40 @@ async function msmSection(
         q = curve.G2.add(q, curve.G2.g);
       }
       const e = await time(() => gpu.msmG2(g2, scalars), repeat);
+      const timedG2 = await withPassTiming(gpu.gpu, () => gpu.msmG2(g2, scalars));
       const b = await time(() => cpu.msmG2(g2, scalars), repeat);
       rows.push({
         op: 'msm-g2',
         log2n,
         webgpu_e2e_ms: e.ms,
         webgpu_resident_ms: null,
-        webgpu_kernel_ms: null,
+        webgpu_kernel_ms: timedG2.timing.total_ms,
+        timing_method: timedG2.timing.method,
+        passes_ms: timedG2.per_entry,
+        per_call: timedG2.work,
         baseline_ms: b.ms,
         speedup_e2e: b.ms / e.ms,
-        equal: eq(e.value, b.value),
+        equal: eq(e.value, b.value) && eq(timedG2.value, b.value),
       });
     }
 
     const values = new Uint8Array(n * 32);
     for (let i = 0; i < n; i++) values.set(curve.Fr.random(), i * 32);
     const e = await time(() => gpu.ntt(values, log2n, 'forward'), repeat);
-    gpu.gpu.startKernelTiming();
-    await gpu.ntt(values, log2n, 'forward');
-    const nttKernelMs = await gpu.gpu.stopKernelTiming();
+    const timedNtt = await withPassTiming(gpu.gpu, () => gpu.ntt(values, log2n, 'forward'));
     const b = await time(() => cpu.ntt(values, log2n, 'forward'), repeat);
     rows.push({
       op: 'ntt',
       log2n,
       webgpu_e2e_ms: e.ms,
       webgpu_resident_ms: null,
-      webgpu_kernel_ms: nttKernelMs,
+      webgpu_kernel_ms: timedNtt.timing.total_ms,
+      timing_method: timedNtt.timing.method,
+      passes_ms: timedNtt.per_entry,
+      per_call: timedNtt.work,
       baseline_ms: b.ms,
       speedup_e2e: b.ms / e.ms,
-      equal: eq(e.value, b.value),
+      equal: eq(e.value, b.value) && eq(timedNtt.value, b.value),
     });
     for (const r of rows.filter((x) => x.log2n === log2n)) console.log(JSON.stringify(r));
   }
@@ -306,10 +381,13 @@ interface ProveBenchRow {
   speedup_vs_baseline: number;
   verified: boolean;
   stages_ms: Record<string, number>;
+  /** webgpu: buffers created, bytes allocated, uploaded and read back by each prove (the first one also loads the circuit). */
+  device_work_per_prove?: DeviceCounters[];
 }
 
 /** Full Groth16 proofs of the bench circuit (a multiplication chain filling 2^log2n) on the baseline and on webgpu; both verified. */
-async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: number, repeat: number, say: (line: string) => void): Promise<ProveBenchRow[]> {
+async function runProveBench(gpu: RawWebgpuBackend, cpu: ProverBackend, log2n: number, repeat: number, say: (line: string) => void): Promise<ProveBenchRow[]> {
+  const gpuDevice = gpu.gpu;
   const circuit = await buildCircuit(benchCircuitSpec(log2n), say);
   say(`prove: circuit ${circuit.name}, ${circuit.nConstraints} constraints, domain 2^${circuit.power}`);
   const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
@@ -325,10 +403,12 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
       ['webgpu', gpu],
     ] as const) {
       const runs: number[] = [];
+      const work: DeviceCounters[] = [];
       let verified = true;
       let bestStages: Record<string, number> = {};
       for (let r = 0; r < Math.max(2, repeat); r++) {
         const stages: Record<string, number> = {};
+        const countersBefore = gpuDevice?.counters();
         const started = performance.now();
         const result = await prove(await readZkey(circuit.zkey), await readWtns(wtnsPath), {
           backend,
@@ -337,10 +417,12 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
           },
         });
         const ms = performance.now() - started;
+        if (countersBefore && backend === gpu && gpuDevice) work.push(counterDelta(countersBefore, gpuDevice.counters()));
         if (runs.length === 0 || ms < Math.min(...runs)) bestStages = stages;
         runs.push(ms);
         verified &&= await verifyProof(vkey, result.publicSignals, result.proof);
-        say(`  prove ${name} run ${r + 1}: ${ms.toFixed(0)} ms ${JSON.stringify(stages)}`);
+        const w = backend === gpu ? work.at(-1) : undefined;
+        say(`  prove ${name} run ${r + 1}: ${ms.toFixed(0)} ms ${JSON.stringify(stages)}${w ? ` device work ${JSON.stringify(w)}` : ''}`);
       }
       rows.push({
         backend: name,
@@ -351,6 +433,7 @@ async function runProveBench(gpu: ProverBackend, cpu: ProverBackend, log2n: numb
         speedup_vs_baseline: 1,
         verified,
         stages_ms: bestStages,
+        ...(work.length > 0 ? { device_work_per_prove: work } : {}),
       });
     }
   } finally {

@@ -7,6 +7,7 @@
  */
 import { create, globals } from 'webgpu';
 import { AssertionFailure, BackendUnavailableError, DeviceLostError, InvalidArgumentError, assert } from '../../../errors/index.ts';
+import { MAX_TIMED_PASSES, PassTimer, type PassTiming, type TimingMethod } from './pass-timing.ts';
 
 export type FaultKind = 'lose-device' | 'oom';
 
@@ -49,6 +50,35 @@ function describeAdapter(adapter: GPUAdapter): string {
   return [info.description, info.device, info.vendor, info.architecture].filter((s) => s && s.length > 0).join(' ');
 }
 
+type BindingKind = 'uniform' | 'read-only-storage' | 'storage';
+
+/** The group-0 bindings a WGSL text declares, by kind (uniform, storage read, storage read_write). */
+export function parseBindingKinds(code: string): Map<number, BindingKind> {
+  const kinds = new Map<number, BindingKind>();
+  for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage\s*,\s*read_write|storage\s*,\s*read|storage)\s*>/g)) {
+    const decl = m[2]!.replace(/\s/g, '');
+    kinds.set(Number(m[1]), decl === 'uniform' ? 'uniform' : decl === 'storage,read_write' ? 'storage' : 'read-only-storage');
+  }
+  return kinds;
+}
+
+/** One pipeline compile: the shader module (first pipeline of a module only) and the pipeline itself. */
+export interface CompileRecord {
+  readonly module: string;
+  readonly entry: string;
+  /** Creating and checking the shader module; 0 when the module was already compiled. */
+  readonly module_ms: number;
+  readonly pipeline_ms: number;
+}
+
+/** Host-side work counted since the device opened (benchmarks read differences). */
+export interface DeviceCounters {
+  buffers_created: number;
+  bytes_allocated: number;
+  bytes_uploaded: number;
+  bytes_read: number;
+}
+
 export class GpuDevice {
   readonly device: GPUDevice;
   readonly adapterDescription: string;
@@ -58,6 +88,9 @@ export class GpuDevice {
   private pendingFault: FaultKind | null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly compiles: CompileRecord[] = [];
+  private readonly bindingKinds = new Map<string, ReadonlyMap<number, BindingKind>>();
+  private readonly counts: DeviceCounters = { buffers_created: 0, bytes_allocated: 0, bytes_uploaded: 0, bytes_read: 0 };
 
   private constructor(device: GPUDevice, adapterDescription: string, backend: string, hasTimestamps: boolean, fault: FaultKind | null) {
     this.device = device;
@@ -178,6 +211,8 @@ export class GpuDevice {
       throw new DeviceLostError(`webgpu: out of memory allocating ${label} (${size} bytes): ${oom.message}`);
     }
     if (validation) throw new AssertionFailure(`webgpu: invalid buffer ${label} (${size} bytes): ${validation.message}`);
+    this.counts.buffers_created += 1;
+    this.counts.bytes_allocated += size;
     return buffer;
   }
 
@@ -195,11 +230,13 @@ export class GpuDevice {
     // writeBuffer needs a multiple of 4 bytes; every layout here is.
     assert(data.byteLength % 4 === 0, 'upload size must be a multiple of 4 bytes');
     if (data.byteLength > 0) this.device.queue.writeBuffer(buffer, offset_bytes, data.buffer, data.byteOffset, data.byteLength);
+    this.counts.bytes_uploaded += data.byteLength;
   }
 
   async uniform(label: string, words: readonly number[]): Promise<GPUBuffer> {
     const buffer = await this.createBuffer(label, words.length * 4, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.device.queue.writeBuffer(buffer, 0, new Uint32Array(words));
+    this.counts.bytes_uploaded += words.length * 4;
     return buffer;
   }
 
@@ -213,33 +250,88 @@ export class GpuDevice {
       await staging.mapAsync(GPUMapMode.READ);
       const bytes = new Uint8Array(staging.getMappedRange().slice(0, size_bytes));
       staging.unmap();
+      this.counts.bytes_read += size_bytes;
       return bytes;
     } finally {
       staging.destroy();
     }
   }
 
-  /** One compiled pipeline per (module key, entry point), compiled on first use. */
-  async pipeline(moduleKey: string, buildCode: () => string, entryPoint: string): Promise<GPUComputePipeline> {
+  /** Maps a caller-owned MAP_READ buffer (already filled by submitted copies) and returns its first `size_bytes`. */
+  async readMapped(staging: GPUBuffer, size_bytes: number): Promise<Uint8Array> {
+    const mapped_bytes = Math.ceil(size_bytes / 8) * 8;
+    await staging.mapAsync(GPUMapMode.READ, 0, mapped_bytes);
+    try {
+      const bytes = new Uint8Array(staging.getMappedRange(0, mapped_bytes).slice(0, size_bytes));
+      this.counts.bytes_read += size_bytes;
+      return bytes;
+    } finally {
+      staging.unmap();
+    }
+  }
+
+  /**
+   * One compiled pipeline per (module key, entry point), compiled on first use.
+   * With `bindings` (the group-0 bindings the entry uses) the pipeline gets an
+   * explicit layout in which every uniform binding takes a dynamic offset
+   * (one uniform buffer of 256-byte slots serves every dispatch); without, 'auto'.
+   */
+  async pipeline(moduleKey: string, buildCode: () => string, entryPoint: string, bindings?: readonly number[]): Promise<GPUComputePipeline> {
     const key = `${moduleKey}#${entryPoint}`;
     const cached = this.pipelines.get(key);
     if (cached) return cached;
+    const started = performance.now();
+    let module_ms = 0;
     let module = this.modules.get(moduleKey);
     if (!module) {
-      module = this.device.createShaderModule({ label: moduleKey, code: buildCode() });
+      const code = buildCode();
+      module = this.device.createShaderModule({ label: moduleKey, code });
+      this.bindingKinds.set(moduleKey, parseBindingKinds(code));
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length > 0) {
         throw new AssertionFailure(`webgpu: shader ${moduleKey} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
       }
       this.modules.set(moduleKey, module);
+      module_ms = performance.now() - started;
     }
     this.device.pushErrorScope('validation');
-    const pipeline = await this.device.createComputePipelineAsync({ label: key, layout: 'auto', compute: { module, entryPoint } });
+    const layout = bindings === undefined ? 'auto' : this.explicitLayout(key, this.bindingKinds.get(moduleKey)!, bindings);
+    const pipeline = await this.device.createComputePipelineAsync({ label: key, layout, compute: { module, entryPoint } });
     const error = await this.device.popErrorScope();
     if (error) throw new AssertionFailure(`webgpu: pipeline ${key}: ${error.message}`);
     this.pipelines.set(key, pipeline);
+    this.compiles.push({ module: moduleKey, entry: entryPoint, module_ms, pipeline_ms: performance.now() - started - module_ms });
     return pipeline;
+  }
+
+  private explicitLayout(label: string, kinds: ReadonlyMap<number, BindingKind>, bindings: readonly number[]): GPUPipelineLayout {
+    const entries: GPUBindGroupLayoutEntry[] = bindings.map((binding) => {
+      const kind = kinds.get(binding);
+      assert(kind !== undefined, () => `${label}: the shader declares no @binding(${binding})`);
+      return {
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: kind === 'uniform' ? { type: 'uniform', hasDynamicOffset: true } : { type: kind },
+      };
+    });
+    const group = this.device.createBindGroupLayout({ label, entries });
+    return this.device.createPipelineLayout({ label, bindGroupLayouts: [group] });
+  }
+
+  /** Bytes between the uniform slots of a dynamic-offset uniform buffer. */
+  get uniformSlotBytes(): number {
+    return Math.max(256, this.limits.minUniformBufferOffsetAlignment);
+  }
+
+  /** Every pipeline compiled on this device so far, in order. */
+  compileRecords(): CompileRecord[] {
+    return [...this.compiles];
+  }
+
+  /** A snapshot of the host-side work counters. */
+  counters(): DeviceCounters {
+    return { ...this.counts };
   }
 
   bindGroup(pipeline: GPUComputePipeline, buffers: ReadonlyArray<readonly [number, GPUBuffer] | readonly [number, GPUBuffer, number, number]>): GPUBindGroup {
@@ -259,56 +351,104 @@ export class GpuDevice {
     return [maxX, y];
   }
 
-  private timer: { querySet: GPUQuerySet; capacity: number; used: number } | null = null;
+  private passTimer: PassTimer | null = null;
+  private timestampsRecorded: boolean | null = null;
 
   /**
-   * Starts summing device time of every compute pass (timestamp-query), for
-   * benchmarks. Two queries per pass; WebGPU caps a query set at 4096
-   * queries, so at most 2048 passes are timed.
+   * Whether timestamp queries come back non-zero: an empty pass is timed once
+   * (lavapipe through Dawn offers the feature but writes zeros).
    */
-  startKernelTiming(maxPasses = 2048): boolean {
-    if (!this.hasTimestamps) return false;
-    this.timer?.querySet.destroy();
-    const passes = Math.min(maxPasses, 2048);
-    this.timer = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * passes }), capacity: passes, used: 0 };
-    return true;
+  async timestampsWork(): Promise<boolean> {
+    if (this.timestampsRecorded !== null) return this.timestampsRecorded;
+    if (!this.hasTimestamps) {
+      this.timestampsRecorded = false;
+      return false;
+    }
+    const timer = new PassTimer(this.device, 'timestamp', 1);
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.beginComputePass({ timestampWrites: timer.timestampWrites('probe') }).end();
+      this.device.queue.submit([encoder.finish()]);
+      const result = await this.resolveTimer(timer);
+      this.timestampsRecorded = result.total_ms !== null;
+    } finally {
+      timer.destroy();
+    }
+    return this.timestampsRecorded;
   }
 
-  /** Device milliseconds spent in compute passes since startKernelTiming (null without timestamp-query). */
-  async stopKernelTiming(): Promise<number | null> {
-    const timer = this.timer;
-    this.timer = null;
+  /**
+   * Starts timing every compute pass, for benchmarks: by timestamp queries
+   * where they work (at most MAX_TIMED_PASSES passes), else by submitting
+   * each pass alone (see pass-timing.ts). `method` forces one.
+   */
+  async startPassTiming(method?: TimingMethod): Promise<TimingMethod> {
+    const chosen = method ?? ((await this.timestampsWork()) ? 'timestamp' : 'submission');
+    if (chosen === 'timestamp') assert(this.hasTimestamps, 'this adapter has no timestamp-query');
+    this.passTimer?.destroy();
+    this.passTimer = new PassTimer(this.device, chosen);
+    return chosen;
+  }
+
+  /** The passes timed since startPassTiming (waits for queued work); null when timing was not on. */
+  async stopPassTiming(): Promise<PassTiming | null> {
+    const timer = this.passTimer;
+    this.passTimer = null;
     if (!timer) return null;
     try {
-      if (timer.used === 0) return 0;
-      const bytes = timer.used * 16;
-      const resolve = await this.createBuffer('timestamps', bytes, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
-      const encoder = this.device.createCommandEncoder();
-      encoder.resolveQuerySet(timer.querySet, 0, timer.used * 2, resolve, 0);
-      this.device.queue.submit([encoder.finish()]);
-      const raw = await this.read(resolve, bytes);
-      resolve.destroy();
-      const ticks = new BigUint64Array(raw.buffer, raw.byteOffset, timer.used * 2);
-      let total_ns = 0n;
-      let anyNonZero = false;
-      for (let i = 0; i < timer.used; i++) {
-        total_ns += ticks[2 * i + 1]! - ticks[2 * i]!;
-        anyNonZero ||= ticks[2 * i + 1]! !== 0n;
-      }
-      // All-zero timestamps mean the driver did not record them (lavapipe
-      // through Dawn does this): report "unknown", not 0 ms.
-      return anyNonZero ? Number(total_ns) / 1e6 : null;
+      await this.device.queue.onSubmittedWorkDone();
+      return await this.resolveTimer(timer);
     } finally {
-      timer.querySet.destroy();
+      timer.destroy();
     }
   }
 
-  /** Every compute pass starts here so kernel timing (when on) covers it. */
-  beginPass(encoder: GPUCommandEncoder): GPUComputePassEncoder {
-    const timer = this.timer;
-    if (!timer || timer.used >= timer.capacity) return encoder.beginComputePass();
-    const i = timer.used++;
-    return encoder.beginComputePass({ timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+  private async resolveTimer(timer: PassTimer): Promise<PassTiming> {
+    const queries = timer.queries();
+    if (queries === null) return timer.result(null);
+    const bytes = queries.count * 8;
+    const resolve = await this.createBuffer('timestamps', bytes, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.resolveQuerySet(queries.querySet, 0, queries.count, resolve, 0);
+      this.device.queue.submit([encoder.finish()]);
+      const raw = await this.read(resolve, bytes);
+      return timer.result(new BigUint64Array(raw.buffer, raw.byteOffset, queries.count));
+    } finally {
+      resolve.destroy();
+    }
+  }
+
+  /** 'submission' while passes are timed by submission (CommandRecorder submits each pass alone then). */
+  passTimingMethod(): TimingMethod | null {
+    return this.passTimer?.method ?? null;
+  }
+
+  recordSubmittedPass(label: string, ms: number): void {
+    this.passTimer?.recordSubmission(label, ms);
+  }
+
+  /** Older interface (bench/device): device ms of every pass by timestamp queries; false without timestamp-query. */
+  startKernelTiming(maxPasses = MAX_TIMED_PASSES): boolean {
+    if (!this.hasTimestamps) return false;
+    this.passTimer?.destroy();
+    this.passTimer = new PassTimer(this.device, 'timestamp', maxPasses);
+    return true;
+  }
+
+  /** Sum of the passes timed since startKernelTiming; null where the timestamps were not recorded. */
+  async stopKernelTiming(): Promise<number | null> {
+    const timing = await this.stopPassTiming();
+    if (timing === null) return null;
+    return timing.passes.length === 0 ? 0 : timing.total_ms;
+  }
+
+  /** Every compute pass starts here so pass timing (when on) covers it. */
+  beginPass(encoder: GPUCommandEncoder, label = 'pass'): GPUComputePassEncoder {
+    const timer = this.passTimer;
+    if (timer?.method !== 'timestamp') return encoder.beginComputePass({ label });
+    const timestampWrites = timer.timestampWrites(label);
+    return encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
   }
 
   destroy(): void {

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
+import { CommandRecorder } from './command-recorder.ts';
 import type { GpuDevice } from './device.ts';
 import type { GroupSpec } from './groups.ts';
 import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
@@ -200,16 +201,12 @@ export class MsmEngine<T> {
       const buckets = await buf('msm-buckets', totalBuckets * jac);
       const reduced = await buf('msm-reduced', plan.nw * segs * jac);
 
-      const encoder = gpu.device.createCommandEncoder();
-      encoder.clearBuffer(counts);
-      encoder.clearBuffer(buckets); // all-zero words = Jacobian identity (Z = 0)
-      const run = async (entry: Entry, grid: [number, number], bindings: ReadonlyArray<readonly [number, GPUBuffer]>): Promise<void> => {
+      const recorder = new CommandRecorder(gpu);
+      recorder.commands.clearBuffer(counts);
+      recorder.commands.clearBuffer(buckets); // all-zero words = Jacobian identity (Z = 0)
+      const run = async (entry: Entry, grid: [number, number], bindings: ReadonlyArray<readonly [number, GPUBuffer]>, detail = ''): Promise<void> => {
         const pipeline = await this.pipeline(entry);
-        const pass = gpu.beginPass(encoder);
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, gpu.bindGroup(pipeline, bindings));
-        pass.dispatchWorkgroups(grid[0], grid[1]);
-        pass.end();
+        await recorder.dispatch(detail === '' ? entry : `${entry} ${detail}`, pipeline, gpu.bindGroup(pipeline, bindings), grid);
       };
       const g = (threads: number): [number, number] => gpu.grid(threads, MSM_WORKGROUP_SIZE);
       const p0 = await params(entries, entries <= K);
@@ -272,14 +269,19 @@ export class MsmEngine<T> {
           assert(level < 64, 'accumulation levels do not converge');
           const last = count <= K;
           const p = await params(count, last);
-          await run('msm_accumulate_jac', g(Math.ceil(count / K)), [
-            [0, p],
-            [10, levelKeys[side]!],
-            [11, levelPts[side]!],
-            [12, levelKeys[1 - side]!],
-            [13, levelPts[1 - side]!],
-            [14, buckets],
-          ]);
+          await run(
+            'msm_accumulate_jac',
+            g(Math.ceil(count / K)),
+            [
+              [0, p],
+              [10, levelKeys[side]!],
+              [11, levelPts[side]!],
+              [12, levelKeys[1 - side]!],
+              [13, levelPts[1 - side]!],
+              [14, buckets],
+            ],
+            `L${level}`,
+          );
           if (last) break;
           count = 2 * Math.ceil(count / K);
           side = 1 - side;
@@ -290,7 +292,7 @@ export class MsmEngine<T> {
         [14, buckets],
         [15, reduced],
       ]);
-      gpu.device.queue.submit([encoder.finish()]);
+      recorder.submit();
       const bytes = await gpu.read(reduced, plan.nw * segs * jac);
       if (this.inspect) {
         const words = async (b: GPUBuffer, count: number): Promise<Uint32Array> => {

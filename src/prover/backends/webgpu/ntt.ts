@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
+import { CommandRecorder } from './command-recorder.ts';
 import type { GpuDevice } from './device.ts';
 import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
 import { buildNttShader } from './shader-builder.ts';
@@ -50,19 +51,16 @@ export class NttEngine {
   }
 
   private async dispatch(
-    encoder: GPUCommandEncoder,
+    recorder: CommandRecorder,
     entry: Entry,
     threads: number,
     bindings: ReadonlyArray<readonly [number, GPUBuffer]>,
     grid?: [number, number],
+    detail = '',
   ): Promise<void> {
     const pipeline = await this.pipeline(entry);
-    const pass = this.gpu.beginPass(encoder);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.gpu.bindGroup(pipeline, bindings));
-    const [x, y] = grid ?? this.gpu.grid(threads, WORKGROUP_SIZE);
-    pass.dispatchWorkgroups(x, y);
-    pass.end();
+    const label = detail === '' ? entry : `${entry} ${detail}`;
+    await recorder.dispatch(label, pipeline, this.gpu.bindGroup(pipeline, bindings), grid ?? this.gpu.grid(threads, WORKGROUP_SIZE));
   }
 
   /** x^i for i < n, Montgomery, resident and cached under `key`. */
@@ -89,14 +87,14 @@ export class NttEngine {
     const hiBuf = await this.gpu.uploadBuffer('powers-hi', hi);
     const out = await this.gpu.storageBuffer(`powers-${key}`, Math.max(n, 1) * FR_BYTES);
     const params = await this.params(n, 0, 0, loBits);
-    const encoder = this.gpu.device.createCommandEncoder();
-    await this.dispatch(encoder, 'fr_powers', n, [
+    const recorder = new CommandRecorder(this.gpu);
+    await this.dispatch(recorder, 'fr_powers', n, [
       [0, params],
       [5, loBuf],
       [6, hiBuf],
       [7, out],
     ]);
-    this.gpu.device.queue.submit([encoder.finish()]);
+    recorder.submit();
     await this.gpu.device.queue.onSubmittedWorkDone();
     loBuf.destroy();
     hiBuf.destroy();
@@ -117,7 +115,7 @@ export class NttEngine {
 
   /** Encodes an in-place transform of `data` (n elements) using `scratch` as the bit-reversal source. */
   async encodeNtt(
-    encoder: GPUCommandEncoder,
+    recorder: CommandRecorder,
     data: GPUBuffer,
     scratch: GPUBuffer,
     log2n: number,
@@ -126,10 +124,10 @@ export class NttEngine {
   ): Promise<void> {
     const n = 2 ** log2n;
     const tw = await this.twiddles(log2n, direction);
-    encoder.copyBufferToBuffer(data, 0, scratch, 0, n * FR_BYTES);
+    recorder.commands.copyBufferToBuffer(data, 0, scratch, 0, n * FR_BYTES);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'ntt_bitrev', n, [
+    await this.dispatch(recorder, 'ntt_bitrev', n, [
       [0, base],
       [1, data],
       [2, scratch],
@@ -137,7 +135,7 @@ export class NttEngine {
     if (n > 1) {
       const tileSize = Math.min(n, TILE);
       await this.dispatch(
-        encoder,
+        recorder,
         'ntt_tile',
         0,
         [
@@ -150,11 +148,18 @@ export class NttEngine {
       for (let half = tileSize; half < n; half *= 2) {
         const p = await this.params(n, log2n, half, 0);
         owned.push(p);
-        await this.dispatch(encoder, 'ntt_stage', n / 2, [
-          [0, p],
-          [1, data],
-          [3, tw],
-        ]);
+        await this.dispatch(
+          recorder,
+          'ntt_stage',
+          n / 2,
+          [
+            [0, p],
+            [1, data],
+            [3, tw],
+          ],
+          undefined,
+          `h=${half}`,
+        );
       }
     }
     if (direction === 'inverse') {
@@ -162,7 +167,7 @@ export class NttEngine {
       bigintToBytes(Fr.toMont(Fr.inv(BigInt(n))), factor, 0);
       const f = await this.gpu.uploadBuffer('ntt-1/n', factor);
       owned.push(f);
-      await this.dispatch(encoder, 'fr_scale', n, [
+      await this.dispatch(recorder, 'fr_scale', n, [
         [0, base],
         [1, data],
         [4, f],
@@ -170,22 +175,22 @@ export class NttEngine {
     }
   }
 
-  async encodeCoset(encoder: GPUCommandEncoder, data: GPUBuffer, log2n: number, owned: GPUBuffer[]): Promise<void> {
+  async encodeCoset(recorder: CommandRecorder, data: GPUBuffer, log2n: number, owned: GPUBuffer[]): Promise<void> {
     const n = 2 ** log2n;
     const pw = await this.cosetPowers(log2n);
     const base = await this.params(n, log2n, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_coset', n, [
+    await this.dispatch(recorder, 'fr_coset', n, [
       [0, base],
       [1, data],
       [3, pw],
     ]);
   }
 
-  async encodeJoin(encoder: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, out: GPUBuffer, n: number, owned: GPUBuffer[]): Promise<void> {
+  async encodeJoin(recorder: CommandRecorder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, out: GPUBuffer, n: number, owned: GPUBuffer[]): Promise<void> {
     const base = await this.params(n, 0, 0, 0);
     owned.push(base);
-    await this.dispatch(encoder, 'fr_join', n, [
+    await this.dispatch(recorder, 'fr_join', n, [
       [0, base],
       [8, a],
       [9, b],
@@ -198,7 +203,7 @@ export class NttEngine {
   async run(
     inputs: readonly Uint8Array[],
     extraBuffers: number,
-    encode: (encoder: GPUCommandEncoder, buffers: GPUBuffer[], owned: GPUBuffer[]) => Promise<void>,
+    encode: (recorder: CommandRecorder, buffers: GPUBuffer[], owned: GPUBuffer[]) => Promise<void>,
     resultIndex: number,
     resultBytes: number,
   ): Promise<Uint8Array> {
@@ -215,9 +220,9 @@ export class NttEngine {
         owned.push(b);
         buffers.push(b);
       }
-      const encoder = this.gpu.device.createCommandEncoder();
-      await encode(encoder, buffers, owned);
-      this.gpu.device.queue.submit([encoder.finish()]);
+      const recorder = new CommandRecorder(this.gpu);
+      await encode(recorder, buffers, owned);
+      recorder.submit();
       const result = buffers[resultIndex];
       assert(result !== undefined, 'result buffer index');
       return await this.gpu.read(result, resultBytes);
