@@ -69,7 +69,7 @@ async function runLadderBench(argv: readonly string[], options: LadderOptions): 
     circuits: result.circuits,
     measured: result.measured,
   });
-  const command = `npm run bench --${argv.length === 0 ? '' : ` ${argv.join(' ')}`}${options.seed === undefined ? ` (seed ${seed})` : ''}`;
+  const command = `npm run bench${argv.length === 0 ? '' : ` -- ${argv.join(' ')}`}${options.seed === undefined ? ` (seed ${seed})` : ''}`;
   const files = {
     json: `${JSON.stringify(report, null, 2)}\n`,
     md: renderMarkdown(report, command),

@@ -122,7 +122,13 @@ export function renderMarkdown(report: BenchReport, command: string): string {
     const run = report.runs.find((candidate) => candidate.circuit === circuit.name && candidate.witness !== null);
     return `| ${circuit.name} | ${times(run?.witness ?? null)} |`;
   });
-  const notRun = report.runs.filter((run) => run.status !== 'ok').map((run) => `- ${run.circuit} / ${run.backend}: ${run.status}: ${run.reason}`);
+  // Runs not made, one line per backend, status and reason (the same reason is usually given for many circuits).
+  const notRunGroups = new Map<string, string[]>();
+  for (const run of report.runs.filter((candidate) => candidate.status !== 'ok')) {
+    const key = `${run.backend}: ${run.status}: ${run.reason}`;
+    notRunGroups.set(key, [...(notRunGroups.get(key) ?? []), run.circuit]);
+  }
+  const notRun = [...notRunGroups].map(([key, circuits]) => `- ${key} (${circuits.join(', ')})`);
   const failed = report.runs.filter((run) => run.status === 'failed' || (run.status === 'ok' && !run.verified));
   const contended =
     machine.load_average[0] > machine.cores
@@ -186,17 +192,35 @@ function subtitle(report: BenchReport): string {
   return `${report.machine.hostname}: ${report.machine.cores} CPUs, ${report.machine.cpu_model}; ${gpu}; ${report.started_at.slice(0, 10)}`;
 }
 
-/** Prove time (median) against constraints: warm per backend, cold for peers (which have no warm figure). */
+function familyOf(report: BenchReport, circuit: string): string {
+  return report.circuits.find((candidate) => candidate.name === circuit)?.family ?? '?';
+}
+
+/** The circuit families of the report, in the order of its circuits. */
+function familiesOf(report: BenchReport): string[] {
+  return [...new Set(report.circuits.map((circuit) => circuit.family))];
+}
+
+/**
+ * Prove time (median) against constraints: one colour per backend (warm; cold
+ * for peers, which have no warm figure), one marker and line per circuit family.
+ */
 export function timePlot(report: BenchReport): string {
   const series: PlotSeries[] = [];
-  for (const backend of backendsOf(report)) {
-    const runs = report.runs.filter((run) => run.backend === backend && run.status === 'ok');
+  const families = familiesOf(report);
+  backendsOf(report).forEach((backend, color) => {
     const kind = backend.startsWith('peer:') ? 'cold' : 'warm';
-    series.push({
-      name: `${backend} (${kind})`,
-      points: runs.map((run) => ({ x: constraintsOf(report, run.circuit), y: (kind === 'warm' ? run.warm : run.cold)?.median_ms ?? 0 })),
+    families.forEach((family, marker) => {
+      const runs = report.runs.filter((run) => run.backend === backend && run.status === 'ok' && familyOf(report, run.circuit) === family);
+      if (runs.length === 0) return;
+      series.push({
+        name: `${backend} ${kind}, ${family}`,
+        color,
+        marker,
+        points: runs.map((run) => ({ x: constraintsOf(report, run.circuit), y: (kind === 'warm' ? run.warm : run.cold)?.median_ms ?? 0 })),
+      });
     });
-  }
+  });
   return logLogPlot({
     title: 'Groth16 prove time against circuit size (median)',
     subtitle: subtitle(report),
@@ -208,20 +232,27 @@ export function timePlot(report: BenchReport): string {
   });
 }
 
-/** Speed-up of native and webgpu (warm medians) over snarkjs, and of webgpu over native, per circuit size. */
+/**
+ * Speed-up of native and webgpu (warm medians) over snarkjs, and of webgpu
+ * over native, per circuit size: one colour per ratio, one marker per family.
+ */
 export function speedupPlot(report: BenchReport): string {
-  const series: PlotSeries[] = [];
   const ok = report.runs.filter((run) => run.status === 'ok');
-  for (const backend of ['native', 'webgpu'] as const) {
-    const points = ok
-      .filter((run) => run.backend === backend && run.speedup_vs_snarkjs !== null)
-      .map((run) => ({ x: constraintsOf(report, run.circuit), y: run.speedup_vs_snarkjs ?? 0 }));
-    if (points.length > 0) series.push({ name: `${backend} over snarkjs`, points });
-  }
-  const gpuOverNative = ok
-    .filter((run) => run.backend === 'webgpu' && run.speedup_vs_native !== null)
-    .map((run) => ({ x: constraintsOf(report, run.circuit), y: run.speedup_vs_native ?? 0 }));
-  if (gpuOverNative.length > 0) series.push({ name: 'webgpu over native', points: gpuOverNative });
+  const ratios = [
+    { name: 'native over snarkjs', backend: 'native', value: (run: ProveRun) => run.speedup_vs_snarkjs },
+    { name: 'webgpu over snarkjs', backend: 'webgpu', value: (run: ProveRun) => run.speedup_vs_snarkjs },
+    { name: 'webgpu over native', backend: 'webgpu', value: (run: ProveRun) => run.speedup_vs_native },
+  ];
+  const series: PlotSeries[] = [];
+  const families = familiesOf(report);
+  ratios.forEach((ratio, color) => {
+    families.forEach((family, marker) => {
+      const points = ok
+        .filter((run) => run.backend === ratio.backend && ratio.value(run) !== null && familyOf(report, run.circuit) === family)
+        .map((run) => ({ x: constraintsOf(report, run.circuit), y: ratio.value(run) ?? 0 }));
+      if (points.length > 0) series.push({ name: `${ratio.name}, ${family}`, color, marker, points });
+    });
+  });
   return logLogPlot({
     title: 'Speed-up over snarkjs (warm medians, same run)',
     subtitle: subtitle(report),

@@ -14,6 +14,9 @@ export interface PlotPoint {
 export interface PlotSeries {
   readonly name: string;
   readonly points: readonly PlotPoint[];
+  /** Index into the palette and into the marker shapes; default: the series' own index for both. */
+  readonly color?: number;
+  readonly marker?: number;
 }
 
 export type TickBase = 2 | 10;
@@ -34,7 +37,7 @@ export interface LogLogPlotOptions {
   readonly height?: number;
 }
 
-const MARGIN = { left: 78, right: 190, top: 58, bottom: 58 };
+const MARGIN = { left: 78, right: 250, top: 58, bottom: 58 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const MARKERS = ['circle', 'square', 'triangle', 'diamond'] as const;
 
@@ -100,10 +103,15 @@ function marker(shape: (typeof MARKERS)[number], x: number, y: number, color: st
 
 /** The chart as SVG text. Points with x or y not above 0 cannot sit on a log axis and are left out. */
 export function logLogPlot(options: LogLogPlotOptions): string {
-  const width = options.width ?? 760;
+  const width = options.width ?? 840;
   const height = options.height ?? 480;
   const plot = { left: MARGIN.left, right: width - MARGIN.right, top: MARGIN.top, bottom: height - MARGIN.bottom };
-  const series = options.series.map((one) => ({ name: one.name, points: one.points.filter((point) => point.x > 0 && point.y > 0) }));
+  const series = options.series.map((one, index) => ({
+    name: one.name,
+    color: COLORS[(one.color ?? index) % COLORS.length] ?? '#000000',
+    shape: MARKERS[(one.marker ?? index) % MARKERS.length] ?? 'circle',
+    points: one.points.filter((point) => point.x > 0 && point.y > 0),
+  }));
   const points = series.flatMap((one) => one.points);
   const ys = [...points.map((point) => point.y), ...(options.reference ? [options.reference.y] : [])];
   const xs = points.map((point) => point.x);
@@ -152,8 +160,7 @@ export function logLogPlot(options: LogLogPlotOptions): string {
     );
   }
   series.forEach((one, index) => {
-    const color = COLORS[index % COLORS.length] ?? '#000000';
-    const shape = MARKERS[index % MARKERS.length] ?? 'circle';
+    const { color, shape } = one;
     const sorted = [...one.points].sort((a, b) => a.x - b.x);
     parts.push(`<g class="series" data-name="${escapeXml(one.name)}">`);
     if (sorted.length > 1)

@@ -69,8 +69,8 @@ describe('npm run bench on the smallest rung', () => {
     expect(markdown).toContain('| synthetic-10 | native |');
     expect(markdown).toContain('| synthetic-10 | peer:fake |');
     const time = readFileSync(join(work, `${name}-time.svg`), 'utf8');
-    expect(time).toContain('data-name="native (warm)"');
-    expect(time).toContain('data-name="peer:fake (cold)"');
+    expect(time).toContain('data-name="native warm, synthetic"');
+    expect(time).toContain('data-name="peer:fake cold, synthetic"');
     expect(readFileSync(join(work, `${name}-speedup.svg`), 'utf8')).toMatch(/^<svg /);
   });
 });

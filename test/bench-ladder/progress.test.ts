@@ -29,7 +29,7 @@ describe('LadderProgress', () => {
     const progress = new LadderProgress(4, out);
     progress.begin('synthetic-10 native warm 1/2');
     progress.step();
-    expect(chunks.at(-1)).toMatch(/^\r\x1b\[2K\[#{7}-{21}\]  25% 1\/4 0m00s synthetic-10/);
+    expect(chunks.at(-1)?.startsWith(`\r\x1b[2K[${'#'.repeat(7)}${'-'.repeat(21)}]  25% 1/4 0m00s synthetic-10`)).toBe(true);
     expect(chunks.at(-1)?.length).toBeLessThanOrEqual('\r\x1b[2K'.length + 59);
     progress.say('a log line');
     expect(chunks.at(-2)).toBe('\r\x1b[2Ka log line\n');

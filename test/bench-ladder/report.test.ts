@@ -122,8 +122,8 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('llvmpipe: Mesa (mesa, software, software: runs on the CPU)');
     expect(markdown).toContain('| synthetic-10 | native | 40.0 / 45.0 / 49.5 | 300 / 310 / 319 | 200 | 8.89x | 1.00x | yes |');
     expect(markdown).toContain('| synthetic-10 | peer:fake | — | 150 / 160 / 169 | 200 | — (cold 5.94x) | — (cold 1.94x) | yes |');
-    expect(markdown).toContain('- synthetic-12 / snarkjs: skipped: above the cap');
-    expect(markdown).toContain('- synthetic-12 / webgpu: failed: device lost');
+    expect(markdown).toContain('- snarkjs: skipped: above the cap (synthetic-12)');
+    expect(markdown).toContain('- webgpu: failed: device lost (synthetic-12)');
     expect(markdown).toContain('**1 run(s) failed or did not verify.**');
     expect(markdown).not.toContain('Contended run');
   });
@@ -135,10 +135,10 @@ describe('renderMarkdown', () => {
 });
 
 describe('charts', () => {
-  it('plot each backend that ran: warm for ours, cold for peers', () => {
+  it('plot each backend that ran, per circuit family: warm for ours, cold for peers', () => {
     const legend = (svg: string) => [...svg.matchAll(/<g class="legend-entry" data-name="([^"]+)"/g)].map((match) => match[1]);
-    expect(legend(timePlot(report))).toEqual(['snarkjs (warm)', 'native (warm)', 'webgpu (warm)', 'peer:fake (cold)']);
-    expect(legend(speedupPlot(report))).toEqual(['native over snarkjs', 'webgpu over snarkjs', 'webgpu over native']);
+    expect(legend(timePlot(report))).toEqual(['snarkjs warm, synthetic', 'native warm, synthetic', 'webgpu warm, synthetic', 'peer:fake cold, synthetic']);
+    expect(legend(speedupPlot(report))).toEqual(['native over snarkjs, synthetic', 'webgpu over snarkjs, synthetic', 'webgpu over native, synthetic']);
     expect(speedupPlot(report)).toContain('<g class="reference">');
   });
 });
