@@ -48,14 +48,14 @@ cp "$NODE_BIN" "$stage/runtime/node"
 cp -r shaders "$stage/shaders"
 cp build/Release/zkp_native.node "$stage/build/Release/"
 for library in libvulkan.so.1 libGLdispatch.so.0; do
-  path=$(ldconfig -p | awk -v name="$library" '$1 == name && /x86-64/ { print $NF; exit }')
+  path=$(ldconfig -p | awk -v name="$library" '$1 == name && /x86-64/ && !found { print $NF; found = 1 }')
   [ -n "$path" ] || fail "$library is not installed here (apt-get install libvulkan1 libglvnd0)"
   cp -L "$path" "$stage/lib/$library"
 done
 
-# Outside a git checkout (an exported tree) the commit is unknown.
-commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- src bench/device shaders native 2>/dev/null | wc -l)
+# Outside a git checkout (an exported tree) the commit is DEVICE_PACK_COMMIT, else unknown.
+commit=${DEVICE_PACK_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+dirty=$({ git status --porcelain -- src bench/device shaders native 2>/dev/null || true; } | wc -l)
 node -e '
   const [root, stage, commit, dirty, level, modules] = process.argv.slice(1);
   const fs = require("node:fs");
@@ -79,7 +79,7 @@ mkdir -p "$OUT_DIR/unxz"
 tar -C "$stage" --owner=0 --group=0 --sort=name -cf - . | xz "-$LEVEL" -T0 >"$BUNDLE.partial"
 mv "$BUNDLE.partial" "$BUNDLE"
 cp -L "$(command -v xz)" "$OUT_DIR/unxz/xz"
-cp -L "$(ldconfig -p | awk '$1 == "liblzma.so.5" && /x86-64/ { print $NF; exit }')" "$OUT_DIR/unxz/liblzma.so.5"
+cp -L "$(ldconfig -p | awk '$1 == "liblzma.so.5" && /x86-64/ && !found { print $NF; found = 1 }')" "$OUT_DIR/unxz/liblzma.so.5"
 
 bundle_bytes=$(stat -c %s "$BUNDLE")
 carried_bytes=$(du -sb "$OUT_DIR" | cut -f1)

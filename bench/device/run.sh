@@ -79,7 +79,9 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
     done
   fi
 fi
-notes+=("ICD: ${VK_DRIVER_FILES:-the loader's search path}")
+notes+=("ICD: ${VK_DRIVER_FILES:-the search path of the loader}")
+icd_files=$(ls /etc/vulkan/icd.d /usr/share/vulkan/icd.d /usr/local/share/vulkan/icd.d 2>/dev/null | grep -c '\.json$')
+notes+=("ICD files in the standard folders: $icd_files; NVIDIA GL/Vulkan libraries known to ldconfig: $(ldconfig -p 2>/dev/null | grep -c 'libGLX_nvidia\|libnvidia-glcore')")
 export DEVICE_VULKAN_NOTES="${notes[*]}"
 say "vulkan: $DEVICE_VULKAN_NOTES"
 
