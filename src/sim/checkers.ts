@@ -1,4 +1,4 @@
-import type { Entry, NodeId, RaftStatus } from '../raft/types.ts';
+import type { Entry, HardState, Message, NodeId, RaftStatus } from '../raft/types.ts';
 
 /** A safety property was violated: the message names the property and the evidence. */
 export class SafetyViolation extends Error {
@@ -35,7 +35,11 @@ interface NodeWatermarks {
  *   of a later term (checked when a node is first seen leading a term);
  * - state machine safety: every node applies the same entry at each index;
  * - monotonicity: within one process lifetime, term, commit and applied never
- *   go back (across a crash, the durable term never goes back either).
+ *   go back (across a crash, the durable term never goes back either);
+ * - votes: a vote is durable before it is sent, no node votes for two
+ *   candidates in one term across its restarts (onSend), a durable vote is
+ *   never replaced within its term (onDurableHardState), and a node restarts
+ *   with the term and vote it last made durable (onRestart).
  */
 export class SafetyChecker {
   private readonly leaderOfTerm = new Map<number, NodeId>();
@@ -45,7 +49,12 @@ export class SafetyChecker {
   private readonly watermarks = new Map<NodeId, NodeWatermarks>();
   private readonly leadersChecked = new Set<string>(); // "node:term" already checked for completeness
   private readonly durableTerm = new Map<NodeId, number>();
+  /** "node:term" -> whom the node voted for in that term, and in which incarnation it first did. */
+  private readonly votes = new Map<string, { readonly for: NodeId; readonly incarnation: number }>();
+  /** Each node's last durable term and vote. */
+  private readonly durableVote = new Map<NodeId, { readonly term: number; readonly vote: NodeId | null }>();
   maxCommitted = 0;
+  votesSeen = 0;
   checks = 0;
 
   /** A node made `entries` durable; `termAt` reads its stored log (undefined when compacted). */
@@ -64,6 +73,62 @@ export class SafetyChecker {
           `entry ${key} on ${node} (prev term ${prevTerm}) differs from the one on ${known.node} (prev term ${known.prevTerm})`,
         );
       }
+    }
+  }
+
+  /**
+   * Every message a node sends, with the node's durable hard state at that
+   * moment. A granted vote (vote-resp without reject) and a vote request (the
+   * candidate voted for itself) must be durable before they are sent (or a
+   * later term must be: one Ready may grant a vote in term T and move on to
+   * T+1; the node can then never vote in T again), and no
+   * node votes for two candidates in one term across its restarts.
+   */
+  onSend(message: Message, incarnation: number, durable: HardState): void {
+    let votedFor: NodeId;
+    if (message.type === 'vote-resp' && message.reject !== true) votedFor = message.to;
+    else if (message.type === 'vote') votedFor = message.from;
+    else return;
+    const node = message.from;
+    // A durable later term covers it too: the node can never vote in that term again.
+    if (durable.term < message.term || (durable.term === message.term && durable.vote !== votedFor)) {
+      throw new SafetyViolation(
+        'vote durable before sent',
+        `${node} sent its vote for ${votedFor} in term ${message.term} while its durable hard state is term ${durable.term} vote ${String(durable.vote)}`,
+      );
+    }
+    const key = `${node}:${message.term}`;
+    const known = this.votes.get(key);
+    if (known === undefined) {
+      this.votes.set(key, { for: votedFor, incarnation });
+      this.votesSeen++;
+    } else if (known.for !== votedFor) {
+      throw new SafetyViolation(
+        'one vote per term',
+        `${node} voted for ${known.for} in term ${message.term} (incarnation ${known.incarnation}) and for ${votedFor} in the same term (incarnation ${incarnation})`,
+      );
+    }
+  }
+
+  /** A node wrote its hard state: within one term, a vote once durable never changes (nor goes). */
+  onDurableHardState(node: NodeId, state: HardState): void {
+    this.onDurableTerm(node, state.term);
+    const before = this.durableVote.get(node);
+    if (before !== undefined && before.term === state.term && before.vote !== null && state.vote !== before.vote) {
+      throw new SafetyViolation('vote kept', `${node} replaced its durable vote for ${before.vote} in term ${state.term} by ${String(state.vote)}`);
+    }
+    this.durableVote.set(node, { term: state.term, vote: state.vote });
+  }
+
+  /** A node (re)starts from `initial`: the term and vote it last made durable. */
+  onRestart(node: NodeId, initial: HardState, incarnation: number): void {
+    const before = this.durableVote.get(node);
+    if (before === undefined) return;
+    if (initial.term !== before.term || initial.vote !== before.vote) {
+      throw new SafetyViolation(
+        'vote kept',
+        `${node} restarted (incarnation ${incarnation}) in term ${initial.term} with vote ${String(initial.vote)}, but it last made term ${before.term} vote ${String(before.vote)} durable`,
+      );
     }
   }
 

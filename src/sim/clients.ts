@@ -1,42 +1,33 @@
 import { NotLeaderError } from '../errors/index.ts';
-import type { Entry, NodeId, ReadState } from '../raft/types.ts';
-import { decodePut, encodePut } from './kv.ts';
+import type { NodeId } from '../raft/types.ts';
+import type { DurabilityChecker } from './durability.ts';
+import { decodePutResult, encodePut } from './kv.ts';
 import type { RegisterOp } from './linearizability.ts';
 import type { SimNode } from './node.ts';
 import type { Prng } from '../random/prng.ts';
 
-interface PendingPut {
-  readonly kind: 'put';
+interface PendingOp {
+  readonly kind: 'put' | 'get';
   readonly opId: string;
   readonly key: string;
-  readonly value: string;
+  readonly value: string | null; // the put's value
   readonly node: NodeId;
-  readonly index: number;
   readonly call_time: number;
   readonly deadline_tick: number;
 }
-
-interface PendingGet {
-  readonly kind: 'get';
-  readonly contextHex: string;
-  readonly key: string;
-  readonly node: NodeId;
-  readIndex: number | null; // set when the ReadState arrives; then wait until applied
-  readonly call_time: number;
-  readonly deadline_tick: number;
-}
-
-type Pending = PendingPut | PendingGet;
 
 /**
  * Simulated clients of the replicated register store. Each has at most one
- * operation outstanding: a put proposed through the node it believes leads, or
- * a get through ReadIndex. An operation that times out has an unknown outcome:
- * a put stays in the history with an infinite return time, a get is dropped.
+ * operation outstanding, made through the node's Ready loop as a service
+ * would: a put (propose, answered once applied there) on the node it believes
+ * leads, or a get (readIndex, then a read of that node's state machine). An
+ * operation with no answer by its deadline, or an answer that leaves its
+ * outcome unknown, counts as unknown: a put stays in the history with an
+ * infinite return time, a get is left out.
  */
 export class SimClients {
   readonly history: RegisterOp[] = [];
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, PendingOp>();
   private readonly leaderGuess = new Map<string, NodeId>();
   private clock = 0; // logical time of calls and returns, shared by all clients
   private nextOpId = 0;
@@ -48,6 +39,7 @@ export class SimClients {
     private readonly keys: readonly string[],
     private readonly prng: Prng,
     private readonly timeout_ticks: number,
+    private readonly durability: DurabilityChecker,
   ) {}
 
   /** Starts new operations for idle clients (with some probability) and expires old ones. */
@@ -55,7 +47,7 @@ export class SimClients {
     for (const clientId of this.clientIds) {
       const pending = this.pending.get(clientId);
       if (pending !== undefined) {
-        if (now_tick >= pending.deadline_tick) this.expire(clientId, pending);
+        if (now_tick >= pending.deadline_tick) this.unknown(clientId, pending);
         continue;
       }
       if (this.prng.chance(startProbability)) this.start(clientId, now_tick, nodes);
@@ -65,113 +57,72 @@ export class SimClients {
   private start(clientId: string, now_tick: number, nodes: ReadonlyMap<NodeId, SimNode>): void {
     const nodeId = this.leaderGuess.get(clientId) ?? this.prng.pick([...nodes.keys()]);
     const node = nodes.get(nodeId);
-    const core = node?.core;
-    if (node === undefined || core === null || core === undefined || node.paused) {
+    if (node === undefined || node.loop === null || node.paused) {
       this.leaderGuess.delete(clientId); // connection refused: try someone else next time
       return;
     }
     const key = this.prng.pick(this.keys);
-    try {
-      if (this.prng.chance(0.5)) {
-        const opId = `${clientId}.${this.nextOpId++}`;
-        const value = `v${this.nextOpId}`;
-        const call_time = ++this.clock;
-        const { index } = core.propose(encodePut({ opId, key, value }));
-        this.pending.set(clientId, { kind: 'put', opId, key, value, node: nodeId, index, call_time, deadline_tick: now_tick + this.timeout_ticks });
-      } else {
-        const contextHex = `${clientId}.${this.nextOpId++}`;
-        const call_time = ++this.clock;
-        core.readIndex(new TextEncoder().encode(contextHex));
-        this.pending.set(clientId, { kind: 'get', contextHex, key, node: nodeId, readIndex: null, call_time, deadline_tick: now_tick + this.timeout_ticks });
+    const isPut = this.prng.chance(0.5);
+    const opId = `${clientId}.${this.nextOpId++}`;
+    const value = isPut ? `v${this.nextOpId}` : null;
+    const op: PendingOp = {
+      kind: isPut ? 'put' : 'get',
+      opId,
+      key,
+      value,
+      node: nodeId,
+      call_time: ++this.clock,
+      deadline_tick: now_tick + this.timeout_ticks,
+    };
+    this.pending.set(clientId, op);
+    let inCall = true;
+    const refused = (error: Error): void => {
+      if (!inCall || !(error instanceof NotLeaderError)) {
+        this.answered(clientId, op, 'unknown');
+        return;
       }
-    } catch (error) {
-      if (!(error instanceof NotLeaderError)) throw error;
-      // Nothing was appended or queued: the operation never started. Follow the hint.
+      // Refused before anything was appended or queued: the operation never started. Follow the hint.
+      this.pending.delete(clientId);
       if (error.leaderId !== null && nodes.has(error.leaderId)) this.leaderGuess.set(clientId, error.leaderId);
       else this.leaderGuess.delete(clientId);
-    }
+    };
+    node.turn((loop) => {
+      if (isPut) {
+        const acknowledged = (result: Uint8Array): void => {
+          if (this.pending.get(clientId) !== op) return;
+          const { index, term } = decodePutResult(result);
+          this.durability.onAcknowledged({ opId, key, value: value!, index, term, ackTerm: loop.core.status().term, node: nodeId });
+          this.answered(clientId, op, value);
+        };
+        loop.propose(encodePut({ opId, key, value: value! }), acknowledged, refused);
+      } else loop.readIndex(() => this.answered(clientId, op, node.kv.get(key)), refused);
+      inCall = false;
+    });
   }
 
-  private expire(clientId: string, pending: Pending): void {
+  /** The node answered `op` (a put's value, a get's read, or 'unknown'). Answers to operations given up on are ignored. */
+  private answered(clientId: string, op: PendingOp, result: string | null | 'unknown'): void {
+    if (this.pending.get(clientId) !== op) return;
+    if (result === 'unknown') {
+      this.unknown(clientId, op);
+      return;
+    }
+    this.pending.delete(clientId);
+    this.completed++;
+    this.history.push({ id: this.history.length, clientId, key: op.key, kind: op.kind, value: result, call_time: op.call_time, ret_time: ++this.clock });
+  }
+
+  private unknown(clientId: string, op: PendingOp): void {
     this.pending.delete(clientId);
     this.leaderGuess.delete(clientId);
     this.timedOut++;
-    if (pending.kind === 'put') {
-      this.history.push({
-        id: this.history.length,
-        clientId,
-        key: pending.key,
-        kind: 'put',
-        value: pending.value,
-        call_time: pending.call_time,
-        ret_time: Infinity,
-      });
-    }
-  }
-
-  /** Called when `node` applies `entry`: completes a put proposed there at that index. */
-  onApplied(node: NodeId, entry: Entry, nodes: ReadonlyMap<NodeId, SimNode>): void {
-    for (const [clientId, pending] of this.pending) {
-      if (pending.kind !== 'put' || pending.node !== node || pending.index !== entry.index) continue;
-      this.pending.delete(clientId);
-      const ours = entry.type === 'normal' && decodePut(entry.data).opId === pending.opId;
-      if (ours) {
-        this.completed++;
-        this.history.push({
-          id: this.history.length,
-          clientId,
-          key: pending.key,
-          kind: 'put',
-          value: pending.value,
-          call_time: pending.call_time,
-          ret_time: ++this.clock,
-        });
-      } else {
-        // Another entry won that index: ours was overwritten before commit and can never apply.
-        this.leaderGuess.delete(clientId);
-      }
-    }
-    this.serveReads(node, nodes);
-  }
-
-  onReadState(node: NodeId, state: ReadState, nodes: ReadonlyMap<NodeId, SimNode>): void {
-    const contextHex = new TextDecoder().decode(state.context);
-    for (const pending of this.pending.values()) {
-      if (pending.kind === 'get' && pending.node === node && pending.contextHex === contextHex && pending.readIndex === null) pending.readIndex = state.index;
-    }
-    this.serveReads(node, nodes);
-  }
-
-  /** Completes reads on `node` whose read index it has applied. */
-  serveReads(node: NodeId, nodes: ReadonlyMap<NodeId, SimNode>): void {
-    const sim = nodes.get(node);
-    if (sim === undefined || sim.core === null) return;
-    for (const [clientId, pending] of this.pending) {
-      if (pending.kind !== 'get' || pending.node !== node || pending.readIndex === null) continue;
-      if (sim.appliedIndex < pending.readIndex) continue;
-      this.pending.delete(clientId);
-      this.completed++;
-      this.history.push({
-        id: this.history.length,
-        clientId,
-        key: pending.key,
-        kind: 'get',
-        value: sim.kv.get(pending.key),
-        call_time: pending.call_time,
-        ret_time: ++this.clock,
-      });
-    }
-  }
-
-  /** A node crashed: its clients' operations will time out; reads there are lost. */
-  onCrash(node: NodeId): void {
-    for (const pending of this.pending.values()) {
-      if (pending.kind === 'get' && pending.node === node) pending.readIndex = null;
+    if (op.kind === 'put') {
+      this.history.push({ id: this.history.length, clientId, key: op.key, kind: 'put', value: op.value, call_time: op.call_time, ret_time: Infinity });
     }
   }
 
   /** Ends the run: everything still pending has an unknown outcome. */
   finish(): void {
-    for (const [clientId, pending] of [...this.pending]) this.expire(clientId, pending);
+    for (const [clientId, op] of [...this.pending]) this.unknown(clientId, op);
   }
 }

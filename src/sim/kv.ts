@@ -7,6 +7,12 @@ export interface PutCommand {
   readonly value: string;
 }
 
+/** A register's value and the log index of the put that wrote it. */
+export interface Register {
+  readonly value: string;
+  readonly index: number;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -22,15 +28,30 @@ export function decodePut(data: Uint8Array): PutCommand {
   return { opId: parsed.opId, key: parsed.key, value: parsed.value };
 }
 
-export class KvStore {
-  private readonly registers = new Map<string, string>();
+/** What a put answers its proposer: where it was applied (so a client knows which entry its acknowledgement stands for). */
+export function encodePutResult(index: number, term: number): Uint8Array {
+  return encoder.encode(`${index}:${term}`);
+}
 
-  apply(command: PutCommand): void {
-    this.registers.set(command.key, command.value);
+export function decodePutResult(data: Uint8Array): { index: number; term: number } {
+  const [index, term] = decoder.decode(data).split(':').map(Number);
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(term)) throw new InvalidArgumentError('simulated put result is malformed');
+  return { index: index!, term: term! };
+}
+
+export class KvStore {
+  private readonly registers = new Map<string, Register>();
+
+  apply(command: PutCommand, index: number): void {
+    this.registers.set(command.key, { value: command.value, index });
   }
 
   get(key: string): string | null {
-    return this.registers.get(key) ?? null;
+    return this.registers.get(key)?.value ?? null;
+  }
+
+  register(key: string): Register | undefined {
+    return this.registers.get(key);
   }
 
   encodeSnapshot(): Uint8Array {
@@ -40,7 +61,7 @@ export class KvStore {
   static fromSnapshot(data: Uint8Array): KvStore {
     const store = new KvStore();
     if (data.length === 0) return store;
-    for (const [key, value] of JSON.parse(decoder.decode(data)) as [string, string][]) store.registers.set(key, value);
+    for (const [key, register] of JSON.parse(decoder.decode(data)) as [string, Register][]) store.registers.set(key, register);
     return store;
   }
 }

@@ -49,6 +49,11 @@ export class SimNetwork {
     }
   }
 
+  /** Delivers a copy of an earlier message again at `at_tick` (a duplicate held in the network); cuts still apply. */
+  redeliver(message: Message, at_tick: number): void {
+    this.inFlight.push({ message, deliverAt_tick: at_tick });
+  }
+
   /** Removes and returns the messages due by `now_tick` for nodes that can receive, in random order. */
   takeDue(now_tick: number, canReceive: (id: NodeId) => boolean): Message[] {
     const due: Message[] = [];

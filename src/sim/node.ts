@@ -1,45 +1,58 @@
 import { assert } from '../errors/index.ts';
 import { MemoryStorage, RaftCore } from '../raft/core/index.ts';
-import type { Entry, Message, NodeId, RaftConfig, ReadState } from '../raft/types.ts';
+import { ReadyLoop } from '../raft/driver/ready-loop.ts';
+import { silentLogger } from '../raft/logger.ts';
+import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
 import type { SafetyChecker } from './checkers.ts';
-import { decodePut, KvStore } from './kv.ts';
+import { SimClock, type SimTime } from './clock.ts';
+import { SimDisk, SimulatedCrash, type SimDiskFaults } from './disk.ts';
+import { decodePut, encodePutResult, KvStore } from './kv.ts';
 import type { Prng } from '../random/prng.ts';
 
 export type RaftTuning = Omit<RaftConfig, 'id' | 'storage' | 'random'>;
 
 export interface NodeHooks {
-  send(message: Message): void;
-  /** An entry was applied on this node (clients watch for their own). */
-  applied(node: NodeId, entry: Entry): void;
-  /** A read state came out of a Ready on this node. */
-  readState(node: NodeId, state: ReadState): void;
+  send(message: Message, from: SimNode): void;
+  /** The process died at a point its disk chose (right after a durable write). */
+  crashed(node: SimNode, why: string): void;
+  /** The Ready loop stopped on an error that is not a simulated crash: a bug, or a disk fault the node must stop on. */
+  failed(node: SimNode, error: Error): void;
 }
 
-/** Bound on Ready rounds per drain: a core that never runs dry is a bug. */
-const MAX_READY_ROUNDS = 1000;
+export interface SimNodeSettings {
+  readonly tuning: RaftTuning;
+  readonly snapshotEvery_entries: number;
+  readonly proposalTimeout_ms: number;
+  readonly readTimeout_ms: number;
+  readonly disk: SimDiskFaults;
+}
 
 /**
- * One simulated server: a durable MemoryStorage (what survives a crash), a
- * RaftCore (what does not), and the KV state machine. `handleReady` is the
- * driver's loop: persist, send, apply, advance. An entry or vote counts as
- * synced only once the Ready that carried it has been persisted here.
+ * One simulated server: a durable MemoryStorage (what survives a crash), and
+ * a process made of a RaftCore, the production Ready loop
+ * (src/raft/driver/ready-loop.ts) and the KV state machine, on a simulated
+ * disk (disk.ts) and clock (clock.ts). A crash throws the process away.
  */
 export class SimNode {
   readonly storage: MemoryStorage;
   core: RaftCore | null = null; // null while crashed
+  loop: ReadyLoop | null = null;
+  private clock: SimClock | null = null;
+  private disk: SimDisk | null = null;
   kv = new KvStore();
-  appliedIndex = 0; // of the state machine; resets to the snapshot's index on restart
   incarnation = 0;
   paused = false;
+  /** Set to kill the process once its current turn ends (why, for the trace). */
+  private crashAfterTurn: string | null = null;
 
   constructor(
     readonly id: NodeId,
     bootstrapVoters: readonly NodeId[],
-    private readonly tuning: RaftTuning,
+    private readonly settings: SimNodeSettings,
+    private readonly time: SimTime,
     private readonly prng: Prng,
     private readonly checker: SafetyChecker,
     private readonly hooks: NodeHooks,
-    private readonly snapshotEvery_entries: number,
   ) {
     this.storage = new MemoryStorage();
     if (bootstrapVoters.length > 0) this.storage.bootstrap(bootstrapVoters);
@@ -50,78 +63,108 @@ export class SimNode {
     return this.core !== null;
   }
 
+  /** The state machine's applied index (it may run ahead of the core's). */
+  get appliedIndex(): number {
+    return this.loop?.applied ?? 0;
+  }
+
   /** Starts (or restarts) the process from what is durable. */
   start(): void {
     assert(this.core === null, `${this.id} is already running`);
     this.incarnation++;
-    const snapshot = this.storage.snapshot();
-    this.kv = KvStore.fromSnapshot(snapshot.data);
-    this.appliedIndex = snapshot.metadata.index;
-    this.core = new RaftCore({ ...this.tuning, id: this.id, storage: this.storage, random: () => this.prng.next() });
+    this.checker.onRestart(this.id, this.storage.initialState().hardState, this.incarnation);
+    const clock = new SimClock(this.time);
+    const disk = new SimDisk(this.id, this.storage, clock, () => this.time.now_tick, this.settings.disk, this.prng, this.checker);
+    const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage: this.storage, random: () => this.prng.next() });
+    const incarnation = this.incarnation;
+    clock.afterTurn = () => {
+      const why = this.crashAfterTurn;
+      if (why === null) return;
+      this.crashAfterTurn = null;
+      this.crash();
+      this.hooks.crashed(this, why);
+    };
+    this.clock = clock;
+    this.disk = disk;
+    this.core = core;
+    this.loop = new ReadyLoop(
+      {
+        core,
+        disk,
+        send: (messages) => {
+          for (const message of messages) this.hooks.send(message, this);
+        },
+        clock,
+        host: {
+          apply: (entry) => {
+            this.checker.onApply(this.id, entry);
+            this.kv.apply(decodePut(entry.data), entry.index);
+            return encodePutResult(entry.index, entry.term);
+          },
+          restore: (data) => {
+            this.kv = KvStore.fromSnapshot(data);
+          },
+          snapshot: () => this.kv.encodeSnapshot(),
+          confChangeApplied: (entry) => this.checker.onApply(this.id, entry),
+          leaderChanged: () => {},
+          snapshotInstalled: () => {},
+          fatal: (error) => {
+            if (this.incarnation !== incarnation) return;
+            if (error instanceof SimulatedCrash) {
+              this.crash();
+              this.hooks.crashed(this, `crash ${error.where}`);
+            } else this.hooks.failed(this, error);
+          },
+          clientAddressOf: () => null,
+        },
+      },
+      {
+        id: this.id,
+        snapshotEvery_entries: this.settings.snapshotEvery_entries,
+        pendingRequests_max: 1000,
+        proposalTimeout_ms: this.settings.proposalTimeout_ms,
+        readTimeout_ms: this.settings.readTimeout_ms,
+        readContextTag: this.incarnation,
+        logger: silentLogger,
+        trace: null,
+      },
+    );
   }
 
-  /** The process dies: everything not persisted (the core's unstable tail, queued messages) is gone. */
+  /** Kills the process at the end of its current turn (what the turn sent is out). */
+  crashAtEndOfTurn(why: string): void {
+    this.crashAfterTurn ??= why;
+  }
+
+  /** The process dies: everything not durable (the core, queued messages, a write in flight that did not land) is gone. */
   crash(): void {
+    this.crashAfterTurn = null;
+    this.disk?.crash();
+    this.clock?.kill();
     this.core = null;
+    this.loop = null;
+    this.clock = null;
+    this.disk = null;
   }
 
-  /**
-   * Runs the Ready loop until the core has nothing more. `crashAfterPersist`
-   * is asked once per Ready and may kill the process between persisting and
-   * sending (the messages are lost; the state on disk is kept).
-   */
-  drain(crashAfterPersist: () => boolean): void {
-    for (let round = 0; round < MAX_READY_ROUNDS; round++) {
-      const core = this.core;
-      if (core === null || this.paused || !core.hasReady()) return;
-      const ready = core.ready();
-      // 1. persist
-      if (ready.snapshot !== undefined) this.storage.applySnapshot(ready.snapshot);
-      this.storage.append(ready.entries);
-      this.checker.onPersistEntries(this.id, ready.entries, (index) => this.storedTerm(index));
-      if (ready.hardState !== undefined) {
-        this.storage.setHardState(ready.hardState);
-        this.checker.onDurableTerm(this.id, ready.hardState.term);
-      }
-      if (crashAfterPersist()) {
-        this.crash();
-        return;
-      }
-      // 2. send
-      for (const message of ready.messages) this.hooks.send(message);
-      // 3. apply
-      if (ready.snapshot !== undefined) {
-        this.kv = KvStore.fromSnapshot(ready.snapshot.data);
-        this.appliedIndex = ready.snapshot.metadata.index;
-      }
-      for (const entry of ready.committedEntries) this.apply(entry);
-      for (const state of ready.readStates) this.hooks.readState(this.id, state);
-      // 4. advance
-      core.advance(ready);
-      assert(core.status().applied === this.appliedIndex, () => `${this.id}: core applied ${core.status().applied} but state machine at ${this.appliedIndex}`);
-      this.maybeSnapshot(core);
-    }
-    assert(false, `${this.id}: Ready loop did not run dry in ${MAX_READY_ROUNDS} rounds`);
+  /** One input to the running process, as one event-loop turn. */
+  turn(fn: (loop: ReadyLoop) => void): void {
+    const loop = this.loop;
+    if (loop === null || this.paused) return;
+    this.clock!.turn(() => fn(loop));
   }
 
-  private apply(entry: Entry): void {
-    if (entry.index <= this.appliedIndex) return; // covered by a snapshot
-    assert(entry.index === this.appliedIndex + 1, () => `${this.id}: applying ${entry.index} after ${this.appliedIndex}`);
-    this.checker.onApply(this.id, entry);
-    if (entry.type === 'normal') this.kv.apply(decodePut(entry.data));
-    this.appliedIndex = entry.index;
-    this.hooks.applied(this.id, entry);
+  tick(): void {
+    this.turn((loop) => loop.tick());
   }
 
-  private maybeSnapshot(core: RaftCore): void {
-    const snapshotIndex = this.storage.snapshot().metadata.index;
-    if (this.appliedIndex - snapshotIndex < this.snapshotEvery_entries) return;
-    this.storage.createSnapshot(this.appliedIndex, core.status().conf, this.kv.encodeSnapshot());
-    core.snapshotTaken(this.appliedIndex);
+  deliver(message: Message): void {
+    this.turn((loop) => loop.receive([message]));
   }
 
-  private storedTerm(index: number): number | undefined {
-    if (index < this.storage.firstIndex() - 1 || index > this.storage.lastIndex()) return undefined;
-    return this.storage.term(index);
+  /** Runs what came due on this process (disk completions, timers); a paused process runs nothing. */
+  runDue(): void {
+    if (this.loop === null || this.paused) return;
+    this.clock!.runDue();
   }
 }

@@ -1,10 +1,13 @@
 import { assert, InvalidArgumentError, ZkpError } from '../errors/index.ts';
-import type { ConfChange, NodeId } from '../raft/types.ts';
+import type { ConfChange, Message, NodeId } from '../raft/types.ts';
 import { SafetyChecker, SafetyViolation } from './checkers.ts';
+import { DurabilityChecker } from './durability.ts';
 import { SimClients } from './clients.ts';
 import { checkRegisterHistory } from './linearizability.ts';
 import { SimNetwork } from './network.ts';
-import { SimNode, type RaftTuning } from './node.ts';
+import { SIM_TICK_MS } from './clock.ts';
+import type { SimDiskFaults } from './disk.ts';
+import { SimNode, type RaftTuning, type SimNodeSettings } from './node.ts';
 import { Prng } from '../random/prng.ts';
 
 export interface SimulationOptions {
@@ -32,6 +35,10 @@ export interface SimulationResult {
     readonly snapshotsSent: number;
     readonly messagesSent: number;
     readonly linearizabilityInconclusive: boolean;
+    /** Votes (granted, or a candidate's own) the vote checks saw. */
+    readonly votesChecked: number;
+    /** Puts acknowledged to clients, each checked for durability. */
+    readonly acknowledgedPuts: number;
   };
   /** The fault schedule, one line per event, for reading a failure. */
   readonly trace: readonly string[];
@@ -59,15 +66,29 @@ class Simulation {
   private readonly prng: Prng;
   private readonly network: SimNetwork;
   private readonly checker = new SafetyChecker();
+  private readonly durability = new DurabilityChecker();
+  /** "node:term" leaders already checked for the acknowledged writes. */
+  private readonly leadersChecked = new Set<string>();
   private readonly clients: SimClients;
   private readonly nodes = new Map<NodeId, SimNode>();
-  private now_tick = 0;
+  now_tick = 0;
   private readonly trace: string[] = [];
   private faultsEnabled = true;
   private lastLeader: NodeId | null = null;
   private readonly counters = { leaderChanges: 0, crashes: 0, partitions: 0, confChanges: 0, transfers: 0, snapshotsSent: 0 };
-  private readonly crashAfterPersistProbability: number;
   private readonly tuning: RaftTuning;
+  /** A node's Ready loop stopped on an error that is not a simulated crash: the run fails with it. */
+  private nodeFailure: Error | null = null;
+  /** Shared by every node's disk; the calm period turns its crashes off. */
+  private readonly diskFaults: SimDiskFaults;
+  /** Chance that a node that grants a vote dies right after sending it (aimed at the window between a vote and its persistence). */
+  private readonly crashAfterGrantProbability: number;
+  /** A safety violation found while a node was sending (inside its Ready loop); thrown at the end of the step. */
+  private sendViolation: SafetyViolation | null = null;
+  /** Vote requests delivered to each node, the latest few: delivered again after it restarts (a network may hold copies that long). */
+  private readonly voteRequestsSeen = new Map<NodeId, Message[]>();
+  /** Nodes to restart soon after a crash aimed at a vote, by tick. */
+  private readonly restartAt = new Map<NodeId, number>();
 
   constructor(private readonly options: SimulationOptions) {
     this.prng = new Prng(options.seed);
@@ -90,27 +111,54 @@ class Simulation {
       maxInflightMsgs: setup.pick([1, 2, 8]),
     };
     this.tuning = tuning;
-    this.crashAfterPersistProbability = setup.pick([0, 0.002]);
-    const snapshotEvery_entries = setup.pick([8, 25, 100]);
+    this.diskFaults = {
+      slowWriteProbability: setup.pick([0, 0.05, 0.3]),
+      crashAfterWriteProbability: setup.pick([0, 0.002]),
+      crashAfterVoteProbability: setup.pick([0, 0.05, 0.25]),
+    };
+    this.crashAfterGrantProbability = setup.pick([0, 0.05, 0.25]);
+    const settings: SimNodeSettings = {
+      tuning,
+      snapshotEvery_entries: setup.pick([8, 25, 100]),
+      proposalTimeout_ms: 50 * SIM_TICK_MS,
+      readTimeout_ms: 50 * SIM_TICK_MS,
+      disk: this.diskFaults,
+    };
     this.note(
-      `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${snapshotEvery_entries}`,
+      `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${settings.snapshotEvery_entries} slowWrites=${settings.disk.slowWriteProbability} crashAfterVotePersisted=${settings.disk.crashAfterVoteProbability} crashAfterVoteSent=${this.crashAfterGrantProbability}`,
     );
     const hooks = {
-      send: (message: Parameters<SimNetwork['send']>[0]) => {
+      send: (message: Message, from: SimNode) => {
         if (message.type === 'snapshot') this.counters.snapshotsSent++;
+        try {
+          this.checker.onSend(message, from.incarnation, from.storage.hardState());
+        } catch (error) {
+          if (!(error instanceof SafetyViolation)) throw error;
+          this.sendViolation ??= error;
+        }
+        if (message.type === 'vote-resp' && message.reject !== true && this.faultsEnabled && this.prng.chance(this.crashAfterGrantProbability)) {
+          from.crashAtEndOfTurn(`crash right after granting its vote to ${message.to} in term ${message.term}:`);
+          this.restartAt.set(from.id, this.now_tick + this.prng.range(1, 5));
+        }
         this.network.send(message, this.now_tick);
       },
-      applied: (node: NodeId, entry: Parameters<SimClients['onApplied']>[1]) => this.clients.onApplied(node, entry, this.nodes),
-      readState: (node: NodeId, state: Parameters<SimClients['onReadState']>[1]) => this.clients.onReadState(node, state, this.nodes),
+      crashed: (node: SimNode, why: string) => {
+        this.afterCrash(node, why);
+        // Back soon, often: a quick restart meets the messages of the moment it died (vote requests of the same term).
+        if (this.faultsEnabled && this.prng.chance(0.5)) this.restartAt.set(node.id, this.now_tick + this.prng.range(1, 5));
+      },
+      failed: (node: SimNode, error: Error) => {
+        this.nodeFailure ??= error instanceof SafetyViolation ? error : new SafetyViolation('node failure', `${node.id}: ${error.name}: ${error.message}`);
+      },
     };
     // Half the seeds start with five voters (where Figure 8 histories can happen), half with three and two spares.
     const initialVoters = setup.chance(0.5) ? ALL_NODES : ALL_NODES.slice(0, 3);
     this.note(`voters ${initialVoters.join(',')}`);
     for (const id of ALL_NODES) {
       const bootstrap = initialVoters.includes(id) ? initialVoters : [];
-      this.nodes.set(id, new SimNode(id, bootstrap, tuning, this.prng.fork(), this.checker, hooks, snapshotEvery_entries));
+      this.nodes.set(id, new SimNode(id, bootstrap, settings, this, this.prng.fork(), this.checker, hooks));
     }
-    this.clients = new SimClients(['c1', 'c2', 'c3'], ['x', 'y'], this.prng.fork(), 60);
+    this.clients = new SimClients(['c1', 'c2', 'c3'], ['x', 'y'], this.prng.fork(), 60, this.durability);
   }
 
   run(): SimulationResult {
@@ -138,10 +186,10 @@ class Simulation {
   private step(): void {
     if (this.faultsEnabled) this.injectFaults();
     this.clients.step(this.now_tick, this.nodes, this.faultsEnabled ? 0.3 : 0);
-    for (const node of this.nodes.values()) if (node.core !== null && !node.paused) node.core.tick();
-    // A few delivery rounds per tick so zero-delay messages can chain within it.
-    for (let round = 0; round < 3; round++) {
-      this.drainAll();
+    for (const node of this.nodes.values()) node.tick();
+    // A few rounds per tick so that disk completions and zero-delay messages can chain within it.
+    for (let round = 0; round < 4; round++) {
+      for (const node of this.nodes.values()) node.runDue();
       const due = this.network.takeDue(this.now_tick, (id) => {
         const node = this.nodes.get(id);
         return node !== undefined && !node.paused;
@@ -149,20 +197,14 @@ class Simulation {
       for (const message of due) {
         const node = this.nodes.get(message.to);
         assert(node !== undefined, () => `message to unknown node ${message.to}`);
-        node.core?.step(message);
+        if (message.type === 'vote' && node.alive) this.rememberVoteRequest(message);
+        node.deliver(message);
       }
     }
-    this.drainAll();
+    for (const node of this.nodes.values()) node.runDue();
+    if (this.sendViolation !== null) throw this.sendViolation;
+    if (this.nodeFailure !== null) throw this.nodeFailure;
     this.checkSafety();
-  }
-
-  private drainAll(): void {
-    const crashProbability = this.faultsEnabled ? this.crashAfterPersistProbability : 0;
-    for (const node of this.nodes.values()) {
-      if (node.core === null) continue;
-      node.drain(() => this.prng.chance(crashProbability));
-      if (node.core === null) this.afterCrash(node, 'crash between persist and send');
-    }
   }
 
   private checkSafety(): void {
@@ -177,6 +219,11 @@ class Simulation {
         (index) => core.log.term(index),
         (lo, hi) => core.log.entries(lo, hi),
       );
+      if (status.role === 'leader' && !this.leadersChecked.has(`${node.id}:${status.term}`)) {
+        this.leadersChecked.add(`${node.id}:${status.term}`);
+        this.durability.onLeader(node.id, status.term, core.log.firstIndex(), (index) => core.log.term(index));
+      }
+      this.durability.onStateMachine(node.id, node.appliedIndex, (key) => node.kv.register(key));
       if (status.role === 'leader' && this.lastLeader !== node.id) {
         this.lastLeader = node.id;
         this.counters.leaderChanges++;
@@ -189,6 +236,7 @@ class Simulation {
 
   private injectFaults(): void {
     const p = this.prng;
+    this.restartDue();
     if (p.chance(0.004)) this.crashSomeone();
     if (p.chance(0.003)) this.crashLeader();
     if (p.chance(0.02)) this.restartSomeone();
@@ -227,20 +275,49 @@ class Simulation {
   private afterCrash(node: SimNode, why: string): void {
     this.counters.crashes++;
     this.network.dropTo(node.id);
-    this.clients.onCrash(node.id);
     this.note(`${why} ${node.id}`);
   }
 
   private restartSomeone(): void {
     const dead = [...this.nodes.values()].filter((node) => node.core === null);
     if (dead.length === 0) return;
-    const node = this.prng.pick(dead);
+    this.restart(this.prng.pick(dead));
+  }
+
+  private restartDue(): void {
+    for (const [id, at_tick] of this.restartAt) {
+      if (at_tick > this.now_tick) continue;
+      this.restartAt.delete(id);
+      const node = this.nodes.get(id)!;
+      if (!node.alive) this.restart(node);
+    }
+  }
+
+  /**
+   * Restarts a node; half the time the vote requests it saw before are
+   * delivered to it again (copies the network still held): a node that
+   * forgot a vote would grant a second candidate of the same term.
+   */
+  private restart(node: SimNode): void {
     node.start();
     this.note(`restart ${node.id}`);
+    const seen = this.voteRequestsSeen.get(node.id);
+    if (seen === undefined || seen.length === 0 || !this.prng.chance(0.5)) return;
+    for (const request of this.prng.shuffle([...seen])) this.network.redeliver(request, this.now_tick + this.prng.range(0, 2));
+    this.note(`vote requests delivered again to ${node.id}: ${seen.map((m) => `${m.from}@${m.term}`).join(' ')}`);
+  }
+
+  private rememberVoteRequest(message: Message): void {
+    const seen = this.voteRequestsSeen.get(message.to) ?? [];
+    seen.push(message);
+    if (seen.length > 6) seen.shift();
+    this.voteRequestsSeen.set(message.to, seen);
   }
 
   private pauseSomeone(): void {
-    const node = this.prng.pick(this.liveNodes());
+    const live = this.liveNodes();
+    if (live.length === 0) return;
+    const node = this.prng.pick(live);
     node.paused = true;
     this.note(`pause ${node.id}`);
   }
@@ -286,13 +363,15 @@ class Simulation {
     for (const id of learners) options.push({ type: 'remove-node', nodeId: id });
     if (options.length === 0) return;
     const change = this.prng.pick(options);
-    try {
-      const at = core.proposeConfChange(change);
+    leader.turn((loop) => {
+      const refused = (error: Error): void => {
+        if (!(error instanceof ZkpError) || (error.code !== 'INVALID_ARGUMENT' && error.code !== 'NOT_LEADER' && error.code !== 'UNAVAILABLE')) throw error;
+      };
+      const at = loop.proposeConfChange(change, () => {}, refused);
+      if (at === null) return;
       this.counters.confChanges++;
-      this.note(`conf change ${change.type} ${change.nodeId} proposed by ${leader.id} at ${at.index}`);
-    } catch (error) {
-      if (!(error instanceof ZkpError) || (error.code !== 'INVALID_ARGUMENT' && error.code !== 'NOT_LEADER')) throw error;
-    }
+      this.note(`conf change ${change.type} ${change.nodeId} proposed by ${leader.id} at ${at}`);
+    });
   }
 
   private transferLeadership(): void {
@@ -302,20 +381,25 @@ class Simulation {
     const targets = core.status().conf.voters.filter((id) => id !== leader.id);
     if (targets.length === 0) return;
     const target = this.prng.pick(targets);
-    try {
-      core.transferLeadership(target);
-      this.counters.transfers++;
-      this.note(`transfer ${leader.id} -> ${target}`);
-    } catch (error) {
-      if (!(error instanceof ZkpError) || error.code !== 'NOT_LEADER') throw error;
-    }
+    leader.turn((loop) => {
+      try {
+        loop.transferLeadership(target);
+        this.counters.transfers++;
+        this.note(`transfer ${leader.id} -> ${target}`);
+      } catch (error) {
+        if (!(error instanceof ZkpError) || error.code !== 'NOT_LEADER') throw error;
+      }
+    });
   }
 
   // ---------------------------------------------------------------- end of run
 
   private calmDown(): void {
     this.faultsEnabled = false;
+    this.diskFaults.crashAfterWriteProbability = 0;
+    this.diskFaults.crashAfterVoteProbability = 0;
     this.network.calm();
+    this.restartAt.clear();
     for (const node of this.nodes.values()) {
       node.paused = false;
       if (node.core === null) node.start();
@@ -362,6 +446,8 @@ class Simulation {
         snapshotsSent: this.counters.snapshotsSent,
         messagesSent: this.network.sent,
         linearizabilityInconclusive: inconclusive,
+        votesChecked: this.checker.votesSeen,
+        acknowledgedPuts: this.durability.count,
       },
       trace: this.trace,
     };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AssertionFailure, InvalidArgumentError, NotLeaderError } from '../../src/errors/index.ts';
 import { CompactedError, decodeConfChange, encodeConfChange, MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
 import { TestCluster, text } from './cluster.ts';
-import { entry, flush, newCore, sent, tickUntil } from './single.ts';
+import { entry, flush, newCore, sent, storageWith, tickUntil } from './single.ts';
 
 const V3 = ['1', '2', '3'];
 
@@ -248,6 +248,33 @@ describe('pre-vote and check-quorum', () => {
     core.step({ type: 'vote', from: '3', to: '1', term: 2, index: 0, logTerm: 0 });
     expect(core.status().term).toBe(1);
     expect(sent(core, storage)).toEqual([]);
+  });
+});
+
+describe('votes across restarts', () => {
+  it('a vote is in the Ready that sends it, also when only the vote changes; a restarted node keeps it and refuses another candidate of that term', () => {
+    // Node 1 holds entries of term 1; candidate 3's log is empty (refused, but 1 moves to term 2 with no vote).
+    const storage = storageWith(V3, [1, 1], 1);
+    const first = newCore('1', V3, {}, storage).core;
+    first.step({ type: 'vote', from: '3', to: '1', term: 2, index: 0, logTerm: 0 });
+    const refused = flush(first, storage);
+    expect(refused.hardState).toMatchObject({ term: 2, vote: null });
+    expect(refused.messages).toEqual([{ type: 'vote-resp', from: '1', to: '3', term: 2, reject: true }]);
+    // Candidate 2 of the same term, with an up-to-date log: granted. Only the vote changed, and it is in this Ready's hard state.
+    first.step({ type: 'vote', from: '2', to: '1', term: 2, index: 2, logTerm: 1 });
+    const granted = flush(first, storage);
+    expect(granted.hardState).toMatchObject({ term: 2, vote: '2' });
+    expect(granted.messages).toEqual([{ type: 'vote-resp', from: '1', to: '2', term: 2 }]);
+    expect(storage.hardState()).toMatchObject({ term: 2, vote: '2' });
+
+    // The process dies; a new one starts from the same storage.
+    const restarted = newCore('1', V3, { seed: 8 }, storage).core;
+    expect(restarted.hasReady()).toBe(false); // nothing to persist: it starts from what is durable, vote included
+    restarted.step({ type: 'vote', from: '3', to: '1', term: 2, index: 2, logTerm: 1 });
+    expect(sent(restarted, storage)).toEqual([{ type: 'vote-resp', from: '1', to: '3', term: 2, reject: true }]);
+    restarted.step({ type: 'vote', from: '2', to: '1', term: 2, index: 2, logTerm: 1 });
+    expect(sent(restarted, storage)).toEqual([{ type: 'vote-resp', from: '1', to: '2', term: 2 }]);
+    expect(storage.hardState()).toMatchObject({ term: 2, vote: '2' });
   });
 });
 

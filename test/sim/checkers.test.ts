@@ -85,4 +85,31 @@ describe('safety checkers catch what they claim to', () => {
     checker.onDurableTerm('c', 5);
     expect(() => checker.onDurableTerm('c', 4)).toThrow(/term monotonicity/);
   });
+
+  it('votes: durable before sent, one per term across restarts, kept within a term and across a restart', () => {
+    const checker = new SafetyChecker();
+    const grant = { type: 'vote-resp' as const, from: 'a', to: 'b', term: 4 };
+    // Sent before the vote was durable.
+    expect(() => checker.onSend(grant, 1, { term: 4, vote: null, commit: 0 })).toThrow(/vote durable before sent: a sent its vote for b in term 4/);
+    checker.onSend(grant, 1, { term: 4, vote: 'b', commit: 0 });
+    checker.onSend(grant, 1, { term: 5, vote: null, commit: 0 }); // a later durable term covers it: no second vote in term 4 can follow
+    checker.onSend(grant, 2, { term: 4, vote: 'b', commit: 0 }); // the same vote again after a restart is fine
+    checker.onSend({ type: 'vote-resp', from: 'a', to: 'c', term: 4, reject: true }, 2, { term: 4, vote: 'b', commit: 0 });
+    // A second candidate in the same term, after a restart that lost the vote.
+    expect(() => checker.onSend({ type: 'vote-resp', from: 'a', to: 'c', term: 4 }, 3, { term: 4, vote: 'c', commit: 0 })).toThrow(
+      /one vote per term: a voted for b in term 4 \(incarnation 1\) and for c in the same term \(incarnation 3\)/,
+    );
+    // A candidate's request is its vote for itself.
+    expect(() => checker.onSend({ type: 'vote', from: 'a', to: 'c', term: 4, index: 0, logTerm: 0 }, 3, { term: 4, vote: 'a', commit: 0 })).toThrow(
+      /one vote per term/,
+    );
+    checker.onDurableHardState('d', { term: 2, vote: 'e', commit: 0 });
+    checker.onDurableHardState('d', { term: 2, vote: 'e', commit: 3 });
+    expect(() => checker.onDurableHardState('d', { term: 2, vote: null, commit: 3 })).toThrow(/vote kept: d replaced its durable vote for e in term 2 by null/);
+    checker.onDurableHardState('f', { term: 5, vote: 'g', commit: 0 });
+    checker.onRestart('f', { term: 5, vote: 'g', commit: 0 }, 2);
+    expect(() => checker.onRestart('f', { term: 5, vote: null, commit: 0 }, 3)).toThrow(
+      /vote kept: f restarted \(incarnation 3\) in term 5 with vote null, but it last made term 5 vote g durable/,
+    );
+  });
 });
