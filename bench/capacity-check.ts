@@ -4,7 +4,8 @@
  * workers as processes on loopback, proving a small chain circuit with a
  * development key.
  *
- *   1. Service times, one job at a time: each job's time from the submit's
+ *   1. Service times, one job at a time (half before the loads, half after,
+ *      so a drift in the host's speed biases the model less): each job's time from the submit's
  *      proposal to its completion's proposal on the leader (finished_ms −
  *      submitted_ms: what a worker's slot is held for, as the scheduler sees
  *      it, dispatch included) and its end-to-end time at the client.
@@ -23,10 +24,11 @@ import { setMaxListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { type BenchReport, percentile, summarizeTimings } from '../src/bench-report/schema.ts';
+import { type BenchReport, type CircuitInfo, percentile, summarizeTimings } from '../src/bench-report/schema.ts';
+import type { BuiltCircuit } from '../scripts/build-circuits.ts';
 import { formatPlans } from '../src/capacity/format.ts';
 import { planReport } from '../src/capacity/plan.ts';
-import { exceedance, percentileOf, serviceTime, waitingTime } from '../src/capacity/queueing.ts';
+import { exceedance, percentileOf, serviceTime, type WaitingTime, waitingTime } from '../src/capacity/queueing.ts';
 import { workerKinds } from '../src/capacity/worker-kinds.ts';
 import { ZkpClient } from '../src/client/zkp-client.ts';
 import { Prng } from '../src/random/prng.ts';
@@ -184,6 +186,88 @@ async function poissonRun(
   return { start_ms: performance.timeOrigin + start_perf, jobs };
 }
 
+/** Service time of a one-at-a-time job: submit proposed -> completion proposed, on the leader's clock. */
+function serviceOf(t: JobTimes): number {
+  return t.finished_ms - t.submitted_ms;
+}
+
+async function serialPhase(addresses: readonly string[], circuit: string, count: number, when: string): Promise<JobTimes[]> {
+  say(`service times ${when}: ${count} jobs one at a time`);
+  const jobs = (await serialRun(addresses, circuit, count)).filter((t) => t.error === null);
+  if (jobs.length < Math.min(count, 3)) throw new Error(`only ${jobs.length} of ${count} one-at-a-time jobs succeeded`);
+  say(
+    `  service p50 ${percentile(jobs.map(serviceOf), 50).toFixed(1)} ms; end-to-end p50 ${percentile(
+      jobs.map((t) => t.seen_ms - t.scheduled_ms),
+      50,
+    ).toFixed(1)} ms; prove_ms p50 ${percentile(
+      jobs.map((t) => t.prove_ms),
+      50,
+    )}`,
+  );
+  return jobs;
+}
+
+function circuitInfo(built: BuiltCircuit, zkey_bytes: number): CircuitInfo {
+  return {
+    name: built.name,
+    family: 'synthetic',
+    constraints: built.nConstraints,
+    domain_log2: built.power,
+    public_signals: built.nPublic,
+    wires: 0,
+    zkey_bytes,
+  };
+}
+
+/** A prove-bench-shaped report whose one native run has the cluster's service times as its warm samples. */
+function reportOf(host: string, built: BuiltCircuit, zkey_bytes: number, service_ms: readonly number[]): BenchReport {
+  return {
+    schema: 'zkp-cluster/prove-bench',
+    version: 1,
+    started_at: new Date().toISOString(),
+    duration_ms: 0,
+    argv: ['bench:capacity: service times of the local cluster, one job at a time; witness included in the warm samples'],
+    machine: {
+      hostname: host,
+      os: `${os.platform()} ${os.release()}`,
+      cpu_model: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memory_bytes: os.totalmem(),
+      load_average: os.loadavg() as [number, number, number],
+      node_version: process.version,
+      packages: {},
+      gpu: null,
+    },
+    circuits: [
+      {
+        name: built.name,
+        family: 'synthetic',
+        constraints: built.nConstraints,
+        domain_log2: built.power,
+        public_signals: built.nPublic,
+        wires: 0,
+        zkey_bytes,
+      },
+    ],
+    runs: [
+      {
+        circuit: built.name,
+        backend: 'native',
+        status: 'ok',
+        reason: '',
+        // The cluster's service time already holds the witness: the warm samples are the whole job, the witness 0.
+        witness: summarizeTimings([0]),
+        cold: null,
+        warm: summarizeTimings(service_ms),
+        peak_rss_bytes: null,
+        verified: true,
+        speedup_vs_snarkjs: null,
+        speedup_vs_native: null,
+      },
+    ],
+  };
+}
+
 /** (predicted − measured) / measured. */
 function relativeError(predicted: number, measured: number): number {
   return (predicted - measured) / measured;
@@ -223,74 +307,18 @@ async function main(): Promise<void> {
     say('warm-up: closed loop, every worker proves (key resident)');
     await capacity(cluster.addresses, built.name, benchInput(), workerCount * 2, 5);
 
-    // ------------------------------------------------------------ 1. one at a time
-    say(`service times: ${serialJobs} jobs one at a time`);
-    const serial = (await serialRun(cluster.addresses, built.name, serialJobs)).filter((t) => t.error === null);
-    if (serial.length < 5) throw new Error(`only ${serial.length} of ${serialJobs} one-at-a-time jobs succeeded`);
-    const service_ms = serial.map((t) => t.finished_ms - t.submitted_ms);
-    const serialEndToEnd_ms = serial.map((t) => t.seen_ms - t.scheduled_ms);
+    // ------------------------------------------------------------ 1. one at a time, before the load (and again after it)
+    // Other work on this host changes how fast a worker proves from one minute to the next; half the one-at-a-time jobs run
+    // before the load and half after, and the model takes them all, so a drift between the phases biases it less.
+    const serialBefore = await serialPhase(cluster.addresses, built.name, Math.ceil(serialJobs / 2), 'before the load');
+    const rateService = workerKinds(reportOf(host, built, circuit.zkey_bytes, serialBefore.map(serviceOf)), circuitInfo(built, circuit.zkey_bytes)).kinds[0]!
+      .service;
+    const rate_per_s = (utilisation * workerCount) / rateService.mean_s;
     say(
-      `  service (submit proposed -> completion proposed) p50 ${percentile(service_ms, 50).toFixed(1)} ms; end-to-end p50 ${percentile(serialEndToEnd_ms, 50).toFixed(1)} ms; prove_ms p50 ${percentile(
-        serial.map((t) => t.prove_ms),
-        50,
-      )}`,
+      `  open loop at ${rate_per_s.toFixed(2)} jobs/s: utilisation ${utilisation} of ${workerCount} workers at E[S] ${(rateService.mean_s * 1000).toFixed(1)} ms (the jobs so far)`,
     );
 
-    // ------------------------------------------------------------ 2. the model
-    const report: BenchReport = {
-      schema: 'zkp-cluster/prove-bench',
-      version: 1,
-      started_at: new Date().toISOString(),
-      duration_ms: 0,
-      argv: ['bench:capacity: service times of the local cluster, one job at a time; witness included in the warm samples'],
-      machine: {
-        hostname: host,
-        os: `${os.platform()} ${os.release()}`,
-        cpu_model: machine.cpu_model,
-        cores: machine.cores,
-        memory_bytes: os.totalmem(),
-        load_average: os.loadavg() as [number, number, number],
-        node_version: process.version,
-        packages: {},
-        gpu: null,
-      },
-      circuits: [
-        {
-          name: built.name,
-          family: 'synthetic',
-          constraints: built.nConstraints,
-          domain_log2: built.power,
-          public_signals: built.nPublic,
-          wires: 0,
-          zkey_bytes: circuit.zkey_bytes,
-        },
-      ],
-      runs: [
-        {
-          circuit: built.name,
-          backend: 'native',
-          status: 'ok',
-          reason: '',
-          // The cluster's service time already holds the witness: the warm samples are the whole job, the witness 0.
-          witness: summarizeTimings([0]),
-          cold: null,
-          warm: summarizeTimings(service_ms),
-          peak_rss_bytes: null,
-          verified: true,
-          speedup_vs_snarkjs: null,
-          speedup_vs_native: null,
-        },
-      ],
-    };
-    const kind = workerKinds(report, report.circuits[0]!).kinds[0]!;
-    const service = kind.service;
-    const rate_per_s = (utilisation * workerCount) / service.mean_s;
-    const predictedCapacity_per_s = workerCount / service.mean_s;
-    say(
-      `  model: E[S] ${(service.mean_s * 1000).toFixed(1)} ms, cs² ${service.scv.toFixed(3)}; ${workerCount} workers finish at most ${predictedCapacity_per_s.toFixed(2)} jobs/s; open loop at ${rate_per_s.toFixed(2)} jobs/s (utilisation ${utilisation})`,
-    );
-
-    // ------------------------------------------------------------ 3. saturation
+    // ------------------------------------------------------------ 2. saturation
     let saturation: { window: number; duration_s: number; measured_per_s: number; predicted_per_s: number; errors: number; prove_ms_p50: number } | null = null;
     if (saturation_s > 0) {
       say(`saturation: closed loop of ${workerCount * 2} jobs in flight for ${saturation_s} s`);
@@ -299,20 +327,32 @@ async function main(): Promise<void> {
         window: workerCount * 2,
         duration_s: saturation_s,
         measured_per_s: result.jobs_per_s,
-        predicted_per_s: predictedCapacity_per_s,
+        predicted_per_s: Number.NaN,
         errors: result.errors,
         prove_ms_p50: result.prove_ms_p50,
       };
-      say(
-        `  ${result.jobs_per_s.toFixed(2)} jobs/s finished (model ${predictedCapacity_per_s.toFixed(2)}), ${result.errors} errors, prove_ms p50 ${result.prove_ms_p50}`,
-      );
+      say(`  ${result.jobs_per_s.toFixed(2)} jobs/s finished, ${result.errors} errors, prove_ms p50 ${result.prove_ms_p50}`);
     }
 
-    // ------------------------------------------------------------ 4. open loop
+    // ------------------------------------------------------------ 3. open loop
     say(`open loop: Poisson arrivals at ${rate_per_s.toFixed(2)} jobs/s for ${duration_s} s (seed ${seed}); load average ${loadavg()}`);
     const loadavg_openLoop_start = loadavg();
     const open = await poissonRun(cluster.addresses, built.name, rate_per_s, duration_s, new Prng(seed));
     const loadavg_openLoop_end = loadavg();
+    const serialAfter = await serialPhase(cluster.addresses, built.name, Math.floor(serialJobs / 2), 'after the load');
+
+    // ------------------------------------------------------------ 4. the model, from every one-at-a-time job
+    const serial = [...serialBefore, ...serialAfter];
+    const service_ms = serial.map(serviceOf);
+    const serialEndToEnd_ms = serial.map((t) => t.seen_ms - t.scheduled_ms);
+    const report = reportOf(host, built, circuit.zkey_bytes, service_ms);
+    const service = workerKinds(report, report.circuits[0]!).kinds[0]!.service;
+    const predictedCapacity_per_s = workerCount / service.mean_s;
+    if (saturation !== null) saturation = { ...saturation, predicted_per_s: predictedCapacity_per_s };
+    say(
+      `  model: E[S] ${(service.mean_s * 1000).toFixed(1)} ms, cs² ${service.scv.toFixed(3)} over ${serial.length} jobs; ${workerCount} workers finish at most ${predictedCapacity_per_s.toFixed(2)} jobs/s`,
+    );
+
     const window_start_ms = open.start_ms + SETTLE_S * 1000;
     const window_end_ms = open.start_ms + duration_s * 1000;
     const window_s = (window_end_ms - window_start_ms) / 1000;
@@ -328,18 +368,20 @@ async function main(): Promise<void> {
     const loadedService = distribution(ok.map((t) => t.prove_ms));
 
     // The model at the rate that actually arrived in the window (the Poisson draw is not exactly the nominal rate).
-    const wait = waitingTime(workerCount, arrived_per_s, service);
+    // When the arrivals exceed what the model's workers finish, it predicts a queue without bound: Infinity (null in the JSON).
+    const wait = arrived_per_s * service.mean_s < workerCount ? waitingTime(workerCount, arrived_per_s, service) : null;
     const serialEndToEnd_s = [...serialEndToEnd_ms].sort((a, b) => a - b).map((v) => v / 1000);
+    const orInfinity = (value: (w: WaitingTime) => number): number => (wait === null ? Number.POSITIVE_INFINITY : value(wait));
     const predicted = {
       throughput_per_s: Math.min(arrived_per_s, predictedCapacity_per_s),
-      utilisation: wait.utilisation,
-      wait_probability: wait.wait_probability,
-      mean_wait_ms: wait.mean_wait_s * 1000,
-      end_to_end_p50_ms: percentileOf(wait, serialEndToEnd_s, 50) * 1000,
-      end_to_end_p99_ms: percentileOf(wait, serialEndToEnd_s, 99) * 1000,
-      queue_p50_ms: percentileOf(wait, service.samples_s, 50) * 1000,
+      utilisation: (arrived_per_s * service.mean_s) / workerCount,
+      wait_probability: orInfinity((w) => w.wait_probability),
+      mean_wait_ms: orInfinity((w) => w.mean_wait_s * 1000),
+      end_to_end_p50_ms: orInfinity((w) => percentileOf(w, serialEndToEnd_s, 50) * 1000),
+      end_to_end_p99_ms: orInfinity((w) => percentileOf(w, serialEndToEnd_s, 99) * 1000),
+      queue_p50_ms: orInfinity((w) => percentileOf(w, service.samples_s, 50) * 1000),
       /** P(end-to-end > the measured p50) in the model: 0.5 if the model is right at the median. */
-      exceedance_at_measured_p50: exceedance(wait, serialEndToEnd_s, measured.p50_ms / 1000),
+      exceedance_at_measured_p50: wait === null ? 1 : exceedance(wait, serialEndToEnd_s, measured.p50_ms / 1000),
     };
     // The same model with the service time the workers had under this load: each one-at-a-time job's service and end-to-end time
     // lengthened by (k − 1) × its prove_ms, k = mean prove_ms under the open loop / one at a time. Separates the queueing model's
@@ -526,7 +568,7 @@ function formatMarkdown(r: CheckResult): string {
     '',
     '## Service time, one job at a time',
     '',
-    `${s.serial_jobs} jobs sent one after another. Service time of a job = finished_ms − submitted_ms on the leader (submit proposed -> completion proposed: dispatch, witness, prove, the worker's verify, the result's report and verify): mean ${f(r.service.mean_ms)} ms, p50 ${f(r.service.p50_ms)} ms, p99 ${f(r.service.p99_ms)} ms, cs² ${r.service.scv}. End-to-end at the client p50 ${f(r.service.serial_end_to_end.p50_ms)} ms (mean ${f(r.service.serial_end_to_end.mean_ms)}); worker prove_ms p50 ${f(r.service.serial_prove_ms.p50_ms)} ms.`,
+    `${s.serial_jobs} jobs sent one after another, half before the loads and half after them (the host's speed drifts with other work). Service time of a job = finished_ms − submitted_ms on the leader (submit proposed -> completion proposed: dispatch, witness, prove, the worker's verify, the result's report and verify): mean ${f(r.service.mean_ms)} ms, p50 ${f(r.service.p50_ms)} ms, p99 ${f(r.service.p99_ms)} ms, cs² ${r.service.scv}. End-to-end at the client p50 ${f(r.service.serial_end_to_end.p50_ms)} ms (mean ${f(r.service.serial_end_to_end.mean_ms)}); worker prove_ms p50 ${f(r.service.serial_prove_ms.p50_ms)} ms.`,
     '',
     "The model (src/capacity/, the same code as `zkp capacity`) takes those service times as the warm samples of a prove-bench-shaped report; the end-to-end prediction is the model's wait convolved with the one-at-a-time end-to-end times (so the client-side overhead is measured, not modelled).",
     '',
