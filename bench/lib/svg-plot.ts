@@ -33,11 +33,15 @@ export interface LogLogPlotOptions {
   readonly reference?: { readonly y: number; readonly label: string };
   /** A line under the title (machine, date). */
   readonly subtitle?: string;
-  readonly width?: number;
+  /** Of the plot area; the legend's width is added to the right of it. */
+  readonly plotWidth?: number;
   readonly height?: number;
 }
 
-const MARGIN = { left: 78, right: 250, top: 58, bottom: 58 };
+const MARGIN = { left: 78, top: 58, bottom: 58 };
+/** Room for a legend entry's line and marker, and a generous average width of a 12 px character. */
+const LEGEND_SWATCH = 52;
+const LEGEND_CHAR_WIDTH = 7.2;
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const MARKERS = ['circle', 'square', 'triangle', 'diamond'] as const;
 
@@ -103,9 +107,11 @@ function marker(shape: (typeof MARKERS)[number], x: number, y: number, color: st
 
 /** The chart as SVG text. Points with x or y not above 0 cannot sit on a log axis and are left out. */
 export function logLogPlot(options: LogLogPlotOptions): string {
-  const width = options.width ?? 840;
+  const longestName = Math.max(0, ...options.series.map((one) => one.name.length));
+  const legendWidth = Math.max(120, LEGEND_SWATCH + Math.ceil(longestName * LEGEND_CHAR_WIDTH) + 12);
+  const width = MARGIN.left + (options.plotWidth ?? 520) + legendWidth;
   const height = options.height ?? 480;
-  const plot = { left: MARGIN.left, right: width - MARGIN.right, top: MARGIN.top, bottom: height - MARGIN.bottom };
+  const plot = { left: MARGIN.left, right: width - legendWidth, top: MARGIN.top, bottom: height - MARGIN.bottom };
   const series = options.series.map((one, index) => ({
     name: one.name,
     color: COLORS[(one.color ?? index) % COLORS.length] ?? '#000000',
