@@ -157,7 +157,7 @@ async function probeMain(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const passTiming = cli.list('pass-timing', ['auto', 'timestamp', 'submission'], ['auto']);
+  const passTiming = cli.list('pass-timing', ['auto'], ['auto', 'timestamp', 'submission']);
   if (passTiming.length !== 1) cli.fail('--pass-timing takes one of auto, timestamp, submission');
   if (passTiming[0] !== 'auto') setPassTimingMethod(passTiming[0] as TimingMethod);
   if (cli.boolean('probe')) return probeMain();
