@@ -24,31 +24,49 @@
  *   file with the new generation is durable before the old segments are
  *   deleted, and recovery deletes segments of an older generation.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { assert, CorruptFileError, InvalidArgumentError } from '../../errors/index.ts';
 import { readHardState, readSnapshot, writeHardState, writeSnapshot } from '../codec.ts';
 import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../types.ts';
-import { DataDirLock } from './dir-lock.ts';
-import { decodeEnvelope, encodeEnvelope, fsyncDirectory, writeFileAtomic, type Identity } from './files.ts';
+import { decodeEnvelope, encodeEnvelope, writeFileAtomic, type Identity } from './files.ts';
+import { nodeFileSystem, type LogFileSystem } from './file-system.ts';
 import { encodeBatchRecord, encodeSegmentHeader, parseSegmentFileName, scanSegment, segmentFileName } from './segment.ts';
 import { sliceEntries, sliceFirstIndex, sliceLastIndex, sliceTerm } from '../core/log-slice.ts';
-
-const fdatasyncAsync = promisify(fs.fdatasync);
-/** Synchronized data writes (Linux, macOS); undefined where the platform has no such flag. */
-const O_DSYNC: number | undefined = (fs.constants as Record<string, number | undefined>).O_DSYNC;
 
 /** How far ahead of its records a segment file is extended with zeros (capped at segment_bytes_max). */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
-const writeAsync = promisify(fs.write);
-const openAsync = promisify(fs.open);
-const closeAsync = promisify(fs.close);
-
-async function writeFullyAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+/** Writes all of `bytes` at `position` (repeating short writes); `position` null: at the file offset. */
+function writeFully(fs: LogFileSystem, fd: number, bytes: Uint8Array, position: number | null, done: (error: Error | null) => void): void {
   let written = 0;
-  while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written, position + written)).bytesWritten;
+  const next = (): void => {
+    if (written >= bytes.length) {
+      done(null);
+      return;
+    }
+    fs.write(fd, bytes, written, bytes.length - written, position === null ? null : position + written, (error, count) => {
+      if (error !== null) {
+        done(error);
+        return;
+      }
+      written += count;
+      next();
+    });
+  };
+  next();
+}
+
+/** Runs callback-style steps one after another; the first error ends the chain. */
+function sequence(steps: readonly ((next: (error: Error | null) => void) => void)[], done: (error: Error | null) => void): void {
+  let at = 0;
+  const next = (error: Error | null): void => {
+    if (error !== null || at === steps.length) {
+      done(error);
+      return;
+    }
+    steps[at++]!(next);
+  };
+  next(null);
 }
 
 const SNAPSHOT_FILE = 'snapshot';
@@ -83,6 +101,8 @@ export interface DurableLogOptions {
   readonly startEmpty?: boolean;
   /** A segment is closed and a new one started once it reaches this size. */
   readonly segment_bytes_max?: number;
+  /** The files (the real disk by default; the simulator's own). */
+  readonly fileSystem?: LogFileSystem;
 }
 
 /** What recovery found; logged by the driver, checked by tests. */
@@ -112,6 +132,7 @@ export class DurableLogStorage implements LogStorage {
   readonly identity: Identity;
   readonly recovery: RecoveryReport;
   private readonly segment_bytes_max: number;
+  private readonly fs: LogFileSystem;
 
   private generation: number;
   private snap: Snapshot;
@@ -134,12 +155,13 @@ export class DurableLogStorage implements LogStorage {
   private failed: Error | null = null;
   private closed = false;
   /** Held from open to close: one process at a time writes this directory. */
-  private readonly dirLock: DataDirLock;
+  private readonly dirLock: { release(): void };
 
   private constructor(options: DurableLogOptions) {
     this.dir = options.dir;
     this.identity = { clusterId: options.clusterId, nodeId: options.nodeId };
     this.segment_bytes_max = options.segment_bytes_max ?? SEGMENT_BYTES_MAX_DEFAULT;
+    this.fs = options.fileSystem ?? nodeFileSystem;
     // Filled in by open(); these placeholders are never observed.
     this.generation = 0;
     this.snap = { metadata: { index: 0, term: 0, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) };
@@ -150,7 +172,7 @@ export class DurableLogStorage implements LogStorage {
     this.activeFd = -1;
     this.activeDsyncFd = -1;
     // Before reading anything: another process may be writing this log.
-    this.dirLock = DataDirLock.acquire(options.dir);
+    this.dirLock = this.fs.lockDir(options.dir);
     try {
       this.recovery = this.recover(options);
     } catch (error) {
@@ -169,17 +191,17 @@ export class DurableLogStorage implements LogStorage {
     if (!Number.isInteger(segment_bytes_max) || segment_bytes_max < 4096) {
       throw new InvalidArgumentError(`durable log: segment_bytes_max must be an integer >= 4096, got ${segment_bytes_max}`);
     }
-    fs.mkdirSync(options.dir, { recursive: true });
+    (options.fileSystem ?? nodeFileSystem).mkdirp(options.dir);
     return new DurableLogStorage(options);
   }
 
   // ---- recovery ----
 
   private recover(options: DurableLogOptions): RecoveryReport {
-    const names = fs.readdirSync(this.dir);
+    const names = this.fs.readdir(this.dir);
     for (const name of names) {
       // Leftovers of an atomic replace that crashed before its rename: the old file is intact.
-      if (name.endsWith('.tmp')) fs.unlinkSync(path.join(this.dir, name));
+      if (name.endsWith('.tmp')) this.fs.unlink(path.join(this.dir, name));
     }
     const segmentNames = names.filter((n) => parseSegmentFileName(n) !== null);
     const hasSnapshot = names.includes(SNAPSHOT_FILE);
@@ -201,7 +223,7 @@ export class DurableLogStorage implements LogStorage {
       const parsed = parseSegmentFileName(name)!;
       if (parsed.generation < this.generation) {
         // Written before a snapshot from the leader replaced the whole log.
-        fs.unlinkSync(path.join(this.dir, name));
+        this.fs.unlink(path.join(this.dir, name));
         staleSegmentsDeleted++;
       } else if (parsed.generation > this.generation) {
         throw new CorruptFileError(`${path.join(this.dir, name)} has generation ${parsed.generation}, newer than the snapshot's ${this.generation}`);
@@ -209,7 +231,7 @@ export class DurableLogStorage implements LogStorage {
         current.push({ name, ...parsed });
       }
     }
-    if (staleSegmentsDeleted > 0) fsyncDirectory(this.dir);
+    if (staleSegmentsDeleted > 0) this.fs.fsyncDir(this.dir);
     current.sort((a, b) => a.sequence - b.sequence);
 
     // Replay every batch in order; a batch starting at or below the last index replaces that suffix.
@@ -220,7 +242,7 @@ export class DurableLogStorage implements LogStorage {
     for (let s = 0; s < current.length; s++) {
       const info = current[s]!;
       const file = path.join(this.dir, info.name);
-      const scanned = scanSegment(fs.readFileSync(file), this.identity, file);
+      const scanned = scanSegment(this.fs.readFile(file), this.identity, file);
       if (scanned.header.generation !== info.generation || scanned.header.sequence !== info.sequence) {
         throw new CorruptFileError(
           `${file}: header (generation ${scanned.header.generation}, sequence ${scanned.header.sequence}) does not match the file name`,
@@ -232,12 +254,12 @@ export class DurableLogStorage implements LogStorage {
           throw new CorruptFileError(`${file}: bad record at offset ${scanned.validEnd_bytes} in a segment that is not the last`);
         }
         // The tail was never acknowledged (its fdatasync had not returned): drop it.
-        const fd = fs.openSync(file, 'r+');
+        const fd = this.fs.openSync(file, 'update');
         try {
-          fs.ftruncateSync(fd, scanned.validEnd_bytes);
-          fs.fdatasyncSync(fd);
+          this.fs.ftruncateSync(fd, scanned.validEnd_bytes);
+          this.fs.fdatasyncSync(fd);
         } finally {
-          fs.closeSync(fd);
+          this.fs.closeSync(fd);
         }
         tornTail_bytes = scanned.tornTail_bytes;
         tornTailFile = file;
@@ -335,7 +357,7 @@ export class DurableLogStorage implements LogStorage {
 
   private readSnapshotFile(): void {
     const file = path.join(this.dir, SNAPSHOT_FILE);
-    const { body } = decodeEnvelope(fs.readFileSync(file), SNAPSHOT_MAGIC, this.identity, file);
+    const { body } = decodeEnvelope(this.fs.readFile(file), SNAPSHOT_MAGIC, this.identity, file);
     this.generation = body.varuint();
     this.snap = readSnapshot(body);
     body.expectEnd();
@@ -346,12 +368,12 @@ export class DurableLogStorage implements LogStorage {
       w.varuint(this.generation);
       writeSnapshot(w, this.snap);
     });
-    writeFileAtomic(this.dir, SNAPSHOT_FILE, bytes);
+    writeFileAtomic(this.fs, this.dir, SNAPSHOT_FILE, bytes);
   }
 
   private readHardStateFile(): HardState {
     const file = path.join(this.dir, HARD_STATE_FILE);
-    const { body } = decodeEnvelope(fs.readFileSync(file), HARD_STATE_MAGIC, this.identity, file);
+    const { body } = decodeEnvelope(this.fs.readFile(file), HARD_STATE_MAGIC, this.identity, file);
     const state = readHardState(body);
     body.expectEnd();
     return state;
@@ -359,7 +381,7 @@ export class DurableLogStorage implements LogStorage {
 
   private writeHardStateFile(state: HardState): void {
     const bytes = encodeEnvelope(HARD_STATE_MAGIC, this.identity, (w) => writeHardState(w, state));
-    writeFileAtomic(this.dir, HARD_STATE_FILE, bytes);
+    writeFileAtomic(this.fs, this.dir, HARD_STATE_FILE, bytes);
     this.durableHard = state;
   }
 
@@ -370,7 +392,7 @@ export class DurableLogStorage implements LogStorage {
     const sequence = previous === undefined ? 1 : previous.sequence + 1;
     const name = segmentFileName(this.generation, sequence);
     const header = encodeSegmentHeader(this.identity, { generation: this.generation, sequence, firstIndex });
-    writeFileAtomic(this.dir, name, header);
+    writeFileAtomic(this.fs, this.dir, name, header);
     this.openActive(name);
     this.segments.push({ name, generation: this.generation, sequence, maxIndex: 0, size_bytes: header.length, allocated_bytes: header.length });
   }
@@ -378,13 +400,13 @@ export class DurableLogStorage implements LogStorage {
   /** Opens the active segment for positional writes at size_bytes (plain and O_DSYNC). */
   private openActive(name: string): void {
     const file = path.join(this.dir, name);
-    this.activeFd = fs.openSync(file, 'r+');
-    this.activeDsyncFd = O_DSYNC === undefined ? -1 : fs.openSync(file, fs.constants.O_RDWR | O_DSYNC);
+    this.activeFd = this.fs.openSync(file, 'update');
+    this.activeDsyncFd = this.fs.hasDsync ? this.fs.openSync(file, 'update-dsync') : -1;
   }
 
   private closeActive(): void {
-    if (this.activeFd >= 0) fs.closeSync(this.activeFd);
-    if (this.activeDsyncFd >= 0) fs.closeSync(this.activeDsyncFd);
+    if (this.activeFd >= 0) this.fs.closeSync(this.activeFd);
+    if (this.activeDsyncFd >= 0) this.fs.closeSync(this.activeDsyncFd);
     this.activeFd = -1;
     this.activeDsyncFd = -1;
   }
@@ -433,10 +455,18 @@ export class DurableLogStorage implements LogStorage {
    * group commit. Entries at or below lastIndex replace that suffix. Resolves
    * once the bytes are durable; only then do reads see the new entries.
    */
-  async append(entries: readonly Entry[]): Promise<void> {
+  append(entries: readonly Entry[]): Promise<void> {
+    return new Promise((resolve, reject) => this.appendWith(entries, (error) => (error === null ? resolve() : reject(error))));
+  }
+
+  /** append() with a completion callback (called at once when there is nothing to write); misuse throws. */
+  appendWith(entries: readonly Entry[], done: (error: Error | null) => void): void {
     this.checkWritable();
     const skip = entries.findIndex((e) => e.index > this.snap.metadata.index);
-    if (entries.length === 0 || skip < 0) return;
+    if (entries.length === 0 || skip < 0) {
+      done(null);
+      return;
+    }
     const batch = skip === 0 ? entries : entries.slice(skip);
     const first = batch[0]!.index;
     for (let i = 1; i < batch.length; i++) assert(batch[i]!.index === first + i, 'appended entries must be consecutive');
@@ -446,43 +476,55 @@ export class DurableLogStorage implements LogStorage {
     const active = this.segments[this.segments.length - 1]!;
     const record = encodeBatchRecord(batch);
     this.writing = true;
-    try {
-      // The writes and syncs run on the thread pool, so the event loop keeps
-      // taking messages and proposals for the next batch. The write usually
-      // only copies into the page cache (microseconds), but while other
-      // processes write heavily the kernel throttles writers: a synchronous
-      // write then blocks the whole node for 5-15 ms about once per thousand
-      // batches (bench/results/raft-history.md, "Blocking writes").
-      const end = active.size_bytes + record.length;
-      if (end <= active.allocated_bytes && this.activeDsyncFd >= 0) {
-        // The common case: the record overwrites preallocated zeros, and the
-        // O_DSYNC write returns once its data is on disk, as write+fdatasync.
-        await writeFullyAsync(this.activeDsyncFd, record, active.size_bytes);
-      } else {
-        await writeFullyAsync(this.activeFd, record, active.size_bytes);
-        if (end > active.allocated_bytes) {
-          // Extend the file with zeros well ahead of the records (recovery reads
-          // an all-zero tail as free space). Most batches then land inside the
-          // file's existing size, and their sync flushes data pages only,
-          // without an ext4/xfs journal commit for a new size: on a disk shared
-          // with other writers that journal commit is what makes the sync slow.
-          const target = Math.max(end, Math.min(this.segment_bytes_max, active.allocated_bytes + PREALLOCATE_BYTES));
-          if (target > end) await writeFullyAsync(this.activeFd, Buffer.alloc(target - end), end);
+    // The writes and syncs run on the thread pool, so the event loop keeps
+    // taking messages and proposals for the next batch. The write usually
+    // only copies into the page cache (microseconds), but while other
+    // processes write heavily the kernel throttles writers: a synchronous
+    // write then blocks the whole node for 5-15 ms about once per thousand
+    // batches (bench/results/raft-history.md, "Blocking writes").
+    const end = active.size_bytes + record.length;
+    const steps: ((next: (error: Error | null) => void) => void)[] = [];
+    if (end <= active.allocated_bytes && this.activeDsyncFd >= 0) {
+      // The common case: the record overwrites preallocated zeros, and the
+      // O_DSYNC write returns once its data is on disk, as write+fdatasync.
+      steps.push((next) => writeFully(this.fs, this.activeDsyncFd, record, active.size_bytes, next));
+    } else {
+      steps.push((next) => writeFully(this.fs, this.activeFd, record, active.size_bytes, next));
+      if (end > active.allocated_bytes) {
+        // Extend the file with zeros well ahead of the records (recovery reads
+        // an all-zero tail as free space). Most batches then land inside the
+        // file's existing size, and their sync flushes data pages only,
+        // without an ext4/xfs journal commit for a new size: on a disk shared
+        // with other writers that journal commit is what makes the sync slow.
+        const target = Math.max(end, Math.min(this.segment_bytes_max, active.allocated_bytes + PREALLOCATE_BYTES));
+        steps.push((next) => {
+          if (target <= end) {
+            next(null);
+            return;
+          }
+          writeFully(this.fs, this.activeFd, Buffer.alloc(target - end), end, next);
+        });
+        steps.push((next) => {
           active.allocated_bytes = Math.max(end, target);
-        }
-        await fdatasyncAsync(this.activeFd);
+          next(null);
+        });
       }
-    } catch (cause) {
-      // The file may now hold part of the record; recovery treats it as a torn tail.
-      this.failed = cause instanceof Error ? cause : new Error(String(cause));
-      throw new CorruptFileError(`durable log: write to ${active.name} failed: ${this.failed.message}`, { cause });
-    } finally {
-      this.writing = false;
+      steps.push((next) => this.fs.fdatasync(this.activeFd, next));
     }
-    active.size_bytes += record.length;
-    active.maxIndex = Math.max(active.maxIndex, batch[batch.length - 1]!.index);
-    this.log.length = first - this.snap.metadata.index - 1;
-    for (const e of batch) this.log.push(e);
+    sequence(steps, (cause) => {
+      this.writing = false;
+      if (cause !== null) {
+        // The file may now hold part of the record; recovery treats it as a torn tail.
+        this.failed = cause;
+        done(new CorruptFileError(`durable log: write to ${active.name} failed: ${cause.message}`, { cause }));
+        return;
+      }
+      active.size_bytes += record.length;
+      active.maxIndex = Math.max(active.maxIndex, batch[batch.length - 1]!.index);
+      this.log.length = first - this.snap.metadata.index - 1;
+      for (const e of batch) this.log.push(e);
+      done(null);
+    });
   }
 
   /**
@@ -533,31 +575,54 @@ export class DurableLogStorage implements LogStorage {
    * this returns its promise. `data` may still be in the making (a state
    * machine serialising in slices); appends may go on while it is awaited.
    */
-  async prepareSnapshot(index: number, conf: ConfState, data: Uint8Array | Promise<Uint8Array>): Promise<PreparedSnapshot | null> {
+  prepareSnapshot(index: number, conf: ConfState, data: Uint8Array | Promise<Uint8Array>): Promise<PreparedSnapshot | null> {
+    return new Promise((resolve, reject) =>
+      this.prepareSnapshotWith(index, conf, data, (error, prepared) => (error === null ? resolve(prepared) : reject(error))),
+    );
+  }
+
+  /** prepareSnapshot() with a completion callback; misuse throws. */
+  prepareSnapshotWith(
+    index: number,
+    conf: ConfState,
+    data: Uint8Array | Promise<Uint8Array>,
+    done: (error: Error | null, prepared: PreparedSnapshot | null) => void,
+  ): void {
     this.checkWritable();
-    if (index <= this.snap.metadata.index) return null;
+    if (index <= this.snap.metadata.index) {
+      done(null, null);
+      return;
+    }
     assert(index <= this.hard.commit, () => `snapshot index ${index} is beyond the commit index ${this.hard.commit}`);
     const metadata = { index, term: this.term(index), conf: { voters: [...conf.voters], learners: [...conf.learners] } };
     const generation = this.generation;
-    const snapshot: Snapshot = { metadata, data: await data };
-    const bytes = encodeEnvelope(
-      SNAPSHOT_MAGIC,
-      this.identity,
-      (w) => {
-        w.varuint(generation);
-        writeSnapshot(w, snapshot);
-      },
-      snapshot.data.length + 256,
-    );
-    const fd = await openAsync(path.join(this.dir, PREPARED_SNAPSHOT_FILE), 'w', 0o644);
-    try {
-      let written = 0;
-      while (written < bytes.length) written += (await writeAsync(fd, bytes, written, bytes.length - written)).bytesWritten;
-      await fdatasyncAsync(fd);
-    } finally {
-      await closeAsync(fd);
-    }
-    return { snapshot, generation };
+    const write = (bytesOfState: Uint8Array): void => {
+      const snapshot: Snapshot = { metadata, data: bytesOfState };
+      const bytes = encodeEnvelope(
+        SNAPSHOT_MAGIC,
+        this.identity,
+        (w) => {
+          w.varuint(generation);
+          writeSnapshot(w, snapshot);
+        },
+        snapshot.data.length + 256,
+      );
+      this.fs.open(path.join(this.dir, PREPARED_SNAPSHOT_FILE), 'create', (openError, fd) => {
+        if (openError !== null) {
+          done(openError, null);
+          return;
+        }
+        sequence([(next) => writeFully(this.fs, fd, bytes, null, next), (next) => this.fs.fdatasync(fd, next)], (error) => {
+          this.fs.close(fd, (closeError) => {
+            const failure = error ?? closeError;
+            if (failure !== null) done(failure, null);
+            else done(null, { snapshot, generation });
+          });
+        });
+      });
+    };
+    if (data instanceof Uint8Array) write(data);
+    else data.then(write, (error: unknown) => done(error instanceof Error ? error : new Error(String(error)), null));
   }
 
   /**
@@ -572,12 +637,12 @@ export class DurableLogStorage implements LogStorage {
     const temp = path.join(this.dir, PREPARED_SNAPSHOT_FILE);
     const index = prepared.snapshot.metadata.index;
     if (prepared.generation !== this.generation || index <= this.snap.metadata.index) {
-      fs.rmSync(temp, { force: true });
+      this.fs.remove(temp);
       return false;
     }
     assert(this.term(index) === prepared.snapshot.metadata.term, () => `the entry at snapshot index ${index} changed while its snapshot was written`);
-    fs.renameSync(temp, path.join(this.dir, SNAPSHOT_FILE));
-    fsyncDirectory(this.dir);
+    this.fs.rename(temp, path.join(this.dir, SNAPSHOT_FILE));
+    this.fs.fsyncDir(this.dir);
     this.log = this.log.slice(index - this.snap.metadata.index);
     this.snap = prepared.snapshot;
     // The commit index on disk may now be below the snapshot; open raises it
@@ -590,11 +655,11 @@ export class DurableLogStorage implements LogStorage {
     let deleted = 0;
     // Oldest first, never the active (last) segment; stop at the first one still needed.
     while (this.segments.length > 1 && this.segments[0]!.maxIndex <= index) {
-      fs.unlinkSync(path.join(this.dir, this.segments[0]!.name));
+      this.fs.unlink(path.join(this.dir, this.segments[0]!.name));
       this.segments.shift();
       deleted++;
     }
-    if (deleted > 0) fsyncDirectory(this.dir);
+    if (deleted > 0) this.fs.fsyncDir(this.dir);
   }
 
   /**
@@ -611,9 +676,9 @@ export class DurableLogStorage implements LogStorage {
     this.log = [];
     if (this.hard.commit < snapshot.metadata.index) this.hard = { ...this.hard, commit: snapshot.metadata.index };
     this.closeActive();
-    for (const s of this.segments) fs.unlinkSync(path.join(this.dir, s.name));
+    for (const s of this.segments) this.fs.unlink(path.join(this.dir, s.name));
     this.segments = [];
-    fsyncDirectory(this.dir);
+    this.fs.fsyncDir(this.dir);
     this.startSegment(snapshot.metadata.index + 1);
     this.writeHardStateFile(this.clampedHardState());
   }

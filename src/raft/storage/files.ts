@@ -7,11 +7,11 @@
  * cluster id and node id (codec strings), so a file copied from another node
  * or cluster is refused by name rather than silently used.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { assert, CorruptFileError, MismatchError } from '../../errors/index.ts';
 import { Reader, Writer } from '../codec.ts';
+import type { LogFileSystem } from './file-system.ts';
 
 export const FORMAT_VERSION = 1;
 const MAGIC_BYTES = 8;
@@ -78,32 +78,22 @@ export function decodeEnvelope(bytes: Buffer, magic: string, expected: Identity,
   return { body, length_bytes: crcOffset + 4 };
 }
 
-/** fsync a directory so that creates, renames and unlinks in it are durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Replaces `dir/name` atomically: after a crash the file holds either the old
  * or the new bytes, never a mix. Write a temp file, fdatasync it, rename over
  * the target, fsync the directory (which makes the rename durable).
  */
-export function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): void {
+export function writeFileAtomic(fs: LogFileSystem, dir: string, name: string, bytes: Uint8Array): void {
   const target = path.join(dir, name);
   const temp = path.join(dir, `${name}.tmp`);
-  const fd = fs.openSync(temp, 'w', 0o644);
+  const fd = fs.openSync(temp, 'create');
   try {
     let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, null);
     fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(temp, target);
-  fsyncDirectory(dir);
+  fs.rename(temp, target);
+  fs.fsyncDir(dir);
 }
