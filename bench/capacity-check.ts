@@ -21,10 +21,10 @@
  * Writes bench/results/capacity-check-<host>.json and .md.
  */
 import { setMaxListeners } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { type BenchReport, type CircuitInfo, percentile, summarizeTimings } from '../src/bench-report/schema.ts';
+import { BENCH_REPORT_SCHEMA, BENCH_REPORT_VERSION, type BenchReport, type CircuitInfo, percentile, summarizeTimings } from '../src/bench-report/schema.ts';
 import type { BuiltCircuit } from '../scripts/build-circuits.ts';
 import { formatPlans } from '../src/capacity/format.ts';
 import { planReport } from '../src/capacity/plan.ts';
@@ -222,8 +222,8 @@ function circuitInfo(built: BuiltCircuit, zkey_bytes: number): CircuitInfo {
 /** A prove-bench-shaped report whose one native run has the cluster's service times as its warm samples. */
 function reportOf(host: string, built: BuiltCircuit, zkey_bytes: number, service_ms: readonly number[]): BenchReport {
   return {
-    schema: 'zkp-cluster/prove-bench',
-    version: 1,
+    schema: BENCH_REPORT_SCHEMA,
+    version: BENCH_REPORT_VERSION,
     started_at: new Date().toISOString(),
     duration_ms: 0,
     argv: ['bench:capacity: service times of the local cluster, one job at a time; witness included in the warm samples'],
@@ -238,17 +238,7 @@ function reportOf(host: string, built: BuiltCircuit, zkey_bytes: number, service
       packages: {},
       gpu: null,
     },
-    circuits: [
-      {
-        name: built.name,
-        family: 'synthetic',
-        constraints: built.nConstraints,
-        domain_log2: built.power,
-        public_signals: built.nPublic,
-        wires: 0,
-        zkey_bytes,
-      },
-    ],
+    circuits: [circuitInfo(built, zkey_bytes)],
     runs: [
       {
         circuit: built.name,
@@ -281,18 +271,41 @@ function percent(value: number): string {
   return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`;
 }
 
+interface MachineSummary {
+  readonly host: string;
+  readonly cpu_model: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly niceness: number;
+}
+
 async function main(): Promise<void> {
   const host = os.hostname();
-  const machine = { host, cpu_model: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, niceness: os.getPriority() };
+  const machine: MachineSummary = {
+    host,
+    cpu_model: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    niceness: os.getPriority(),
+  };
   const loadavg_start = loadavg();
   say(`capacity check on ${host}: ${machine.cpu_model}, ${machine.cores} cores, load average ${loadavg_start}; seed ${seed}`);
   process.env.ZKP_NATIVE_THREADS = String(threads);
-  const stateDir = mkdtempSync(join(os.tmpdir(), 'zkp-capacity-check-'));
-  mkdirSync(stateDir, { recursive: true });
   const built = await buildDevKeyBenchCircuit(log2n, (line) => say(`  ${line}`));
   const circuit = describeCircuit(built);
   say(`circuit ${built.name}: ${built.nConstraints} constraints, domain 2^${built.power} (development key)`);
 
+  const stateDir = mkdtempSync(join(os.tmpdir(), 'zkp-capacity-check-'));
+  try {
+    await runChecks(stateDir, built, circuit.zkey_bytes, machine, loadavg_start);
+  } finally {
+    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+    else say(`state kept in ${stateDir}`);
+  }
+}
+
+async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: number, machine: MachineSummary, loadavg_start: string): Promise<void> {
+  const host = machine.host;
   const cluster = await ServiceCluster.start({ stateDir, coordinators: 3, databaseUrl: '', queueMax: 100_000, logLevel: 'warn', say: (l) => say(`  ${l}`) });
   const workers = new WorkerGroup(stateDir, 'cap', cluster.addresses, { count: workerCount, backends: 'native', logLevel: 'warn' });
   try {
@@ -311,8 +324,7 @@ async function main(): Promise<void> {
     // Other work on this host changes how fast a worker proves from one minute to the next; half the one-at-a-time jobs run
     // before the load and half after, and the model takes them all, so a drift between the phases biases it less.
     const serialBefore = await serialPhase(cluster.addresses, built.name, Math.ceil(serialJobs / 2), 'before the load');
-    const rateService = workerKinds(reportOf(host, built, circuit.zkey_bytes, serialBefore.map(serviceOf)), circuitInfo(built, circuit.zkey_bytes)).kinds[0]!
-      .service;
+    const rateService = workerKinds(reportOf(host, built, zkey_bytes, serialBefore.map(serviceOf)), circuitInfo(built, zkey_bytes)).kinds[0]!.service;
     const rate_per_s = (utilisation * workerCount) / rateService.mean_s;
     say(
       `  open loop at ${rate_per_s.toFixed(2)} jobs/s: utilisation ${utilisation} of ${workerCount} workers at E[S] ${(rateService.mean_s * 1000).toFixed(1)} ms (the jobs so far)`,
@@ -345,7 +357,7 @@ async function main(): Promise<void> {
     const serial = [...serialBefore, ...serialAfter];
     const service_ms = serial.map(serviceOf);
     const serialEndToEnd_ms = serial.map((t) => t.seen_ms - t.scheduled_ms);
-    const report = reportOf(host, built, circuit.zkey_bytes, service_ms);
+    const report = reportOf(host, built, zkey_bytes, service_ms);
     const service = workerKinds(report, report.circuits[0]!).kinds[0]!.service;
     const predictedCapacity_per_s = workerCount / service.mean_s;
     if (saturation !== null) saturation = { ...saturation, predicted_per_s: predictedCapacity_per_s };
@@ -476,8 +488,6 @@ async function main(): Promise<void> {
   } finally {
     await workers.stop();
     await cluster.stop();
-    if (!keepState) rmSync(stateDir, { recursive: true, force: true });
-    else say(`state kept in ${stateDir}`);
   }
 }
 

@@ -19,6 +19,9 @@ import { type ServiceTime, serviceTime } from './queueing.ts';
 
 export type Device = 'cpu' | 'gpu';
 
+/** Below this many warm samples the empirical p99 is simply the largest sample, and the output says so. */
+const FEW_SAMPLES = 20;
+
 export interface WorkerKind {
   readonly backend: BackendName;
   readonly device: Device;
@@ -87,6 +90,7 @@ export function workerKinds(report: BenchReport, circuit: CircuitInfo): CircuitK
     if (note !== null) notes.push(note);
     const witness = witnessMedian_ms(run, runs);
     if (witness === null) notes.push('no witness time in the report: service time is the prove alone');
+    if (warm.length < FEW_SAMPLES) notes.push(`only ${warm.length} warm sample${warm.length === 1 ? '' : 's'}: the p99 of one proof is the slowest of them`);
     const witness_ms = witness ?? 0;
     kinds.push({
       backend: run.backend,

@@ -55,6 +55,7 @@ describe('zkp capacity', () => {
     expect(out).toContain('snarkjs: no number of workers meets p99 <= 2.00 s: one proof alone takes 2.80 s at p99');
     expect(out).toContain('webgpu: software adapter (llvmpipe (LLVM 19.1.7, 256 bits)): a CPU worker');
     expect(out).toContain('peer:rapidsnark: not planned (failed: exit status 1)');
+    expect(out).toContain('native: only 3 warm samples: the p99 of one proof is the slowest of them');
   });
 
   it('plans only the circuit named by --circuit', async () => {
