@@ -1,10 +1,8 @@
 import { assert } from '../errors/index.ts';
-import type { MemoryStorage } from '../raft/core/index.ts';
 import type { ReadyLoopDisk } from '../raft/driver/ready-loop.ts';
-import type { PreparedSnapshot } from '../raft/storage/index.ts';
+import type { DurableLogStorage, PreparedSnapshot } from '../raft/storage/index.ts';
 import type { ConfState, Entry, HardState, NodeId, Snapshot } from '../raft/types.ts';
 import type { SafetyChecker } from './checkers.ts';
-import type { SimClock } from './clock.ts';
 import type { Prng } from '../random/prng.ts';
 
 /** Thrown by the simulated disk to kill its process at a chosen point (right after a write became durable). */
@@ -17,8 +15,12 @@ export class SimulatedCrash extends Error {
 
 /** A seed's disk behaviour. */
 export interface SimDiskFaults {
-  /** Chance that one write takes 1-3 ticks instead of completing within its tick. */
+  /** Chance that one write or sync takes 1-3 ticks instead of completing within its tick. */
   slowWriteProbability: number;
+  /** Chance, per write that completes unsynced, that the power fails right then (the write is then lost, torn or kept). */
+  powerCutAfterWriteProbability: number;
+  /** Chance that a crash is a power loss (unsynced writes lost or torn) rather than the process dying (the page cache survives). */
+  powerLossProbability: number;
   /** Chance, per durable write, that the process dies right after it (before anything it promises is sent). */
   crashAfterWriteProbability: number;
   /** The same, for a hard state write that records a new vote. */
@@ -26,23 +28,17 @@ export interface SimDiskFaults {
 }
 
 /**
- * The Ready loop's disk over a MemoryStorage (what survives a crash). An
- * append completes through the process's clock, so messages and proposals
- * arrive while it is in flight, as they do in a process; a crash while it is
- * in flight may or may not have landed the record (a write can reach the disk
- * before its fdatasync returns), decided by the seed. Term and vote writes
- * are durable when they return, as the durable log's atomic replace is.
+ * The Ready loop's disk: the production durable log (DurableLogStorage:
+ * segments, records, CRCs, recovery, compaction) over the node's simulated
+ * file system (sim-fs.ts), whose writes and syncs complete through the
+ * process's clock, so messages and proposals arrive while they are in
+ * flight. It reports durable writes to the safety checker, and can kill its
+ * process right after a durable write (before anything it promises is sent).
  */
 export class SimDisk implements ReadyLoopDisk {
-  /** Bumped when a snapshot from the leader replaces the log: a snapshot prepared before is stale. */
-  private generation = 0;
-  private inFlight: readonly Entry[] | null = null;
-
   constructor(
     private readonly node: NodeId,
-    private readonly storage: MemoryStorage,
-    private readonly clock: SimClock,
-    private readonly now_tick: () => number,
+    private readonly storage: DurableLogStorage,
     private readonly faults: SimDiskFaults,
     private readonly prng: Prng,
     private readonly checker: SafetyChecker,
@@ -65,8 +61,6 @@ export class SimDisk implements ReadyLoopDisk {
   }
 
   applySnapshot(snapshot: Snapshot): void {
-    if (snapshot.metadata.index <= this.storage.snapshot().metadata.index) return;
-    this.generation++;
     this.storage.applySnapshot(snapshot);
   }
 
@@ -81,23 +75,18 @@ export class SimDisk implements ReadyLoopDisk {
   }
 
   append(entries: readonly Entry[], done: (error: Error | null) => void): void {
-    assert(this.inFlight === null, 'one append at a time');
-    this.inFlight = entries;
-    const delay_ticks = this.prng.chance(this.faults.slowWriteProbability) ? this.prng.range(1, 3) : 0;
-    this.clock.at(this.now_tick() + delay_ticks, () => {
-      this.land(entries);
+    this.storage.appendWith(entries, (error) => {
+      if (error !== null) {
+        done(error);
+        return;
+      }
+      this.checker.onPersistEntries(this.node, entries, (index) => this.storedTerm(index));
       if (this.prng.chance(this.faults.crashAfterWriteProbability)) {
         done(new SimulatedCrash('right after an append became durable'));
         return;
       }
       done(null);
     });
-  }
-
-  private land(entries: readonly Entry[]): void {
-    this.inFlight = null;
-    this.storage.append(entries);
-    this.checker.onPersistEntries(this.node, entries, (index) => this.storedTerm(index));
   }
 
   prepareSnapshot(
@@ -107,28 +96,11 @@ export class SimDisk implements ReadyLoopDisk {
     done: (error: Error | null, prepared: PreparedSnapshot | null) => void,
   ): void {
     assert(data instanceof Uint8Array, 'simulated state machines snapshot synchronously');
-    if (index <= this.storage.snapshot().metadata.index) {
-      this.clock.at(this.now_tick(), () => done(null, null));
-      return;
-    }
-    const snapshot: Snapshot = { metadata: { index, term: this.storage.term(index), conf: { voters: [...conf.voters], learners: [...conf.learners] } }, data };
-    const generation = this.generation;
-    this.clock.at(this.now_tick() + this.prng.range(0, 4), () => done(null, { snapshot, generation }));
+    this.storage.prepareSnapshotWith(index, conf, data, done);
   }
 
   installSnapshot(prepared: PreparedSnapshot): boolean {
-    const index = prepared.snapshot.metadata.index;
-    if (prepared.generation !== this.generation || index <= this.storage.snapshot().metadata.index) return false;
-    assert(this.storage.term(index) === prepared.snapshot.metadata.term, () => `the entry at snapshot index ${index} changed while its snapshot was written`);
-    this.storage.createSnapshot(index, prepared.snapshot.metadata.conf, prepared.snapshot.data);
-    return true;
-  }
-
-  /** The process died: a write in flight reached the disk or not (either may happen). */
-  crash(): void {
-    const entries = this.inFlight;
-    this.inFlight = null;
-    if (entries !== null && this.prng.chance(0.5)) this.land(entries);
+    return this.storage.installSnapshot(prepared);
   }
 
   private storedTerm(index: number): number | undefined {

@@ -1,13 +1,18 @@
 import { assert } from '../errors/index.ts';
-import { MemoryStorage, RaftCore } from '../raft/core/index.ts';
+import { RaftCore } from '../raft/core/index.ts';
 import { ReadyLoop } from '../raft/driver/ready-loop.ts';
 import { silentLogger } from '../raft/logger.ts';
+import { DurableLogStorage } from '../raft/storage/index.ts';
 import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
 import type { SafetyChecker } from './checkers.ts';
 import { SimClock, type SimTime } from './clock.ts';
 import { SimDisk, SimulatedCrash, type SimDiskFaults } from './disk.ts';
 import { decodePut, encodePutResult, KvStore } from './kv.ts';
 import type { Prng } from '../random/prng.ts';
+import { SimFileSystem } from './sim-fs.ts';
+
+/** The smallest segments the log allows, so that segments roll and compaction deletes them often. */
+const SEGMENT_BYTES = 4096;
 
 export type RaftTuning = Omit<RaftConfig, 'id' | 'storage' | 'random'>;
 
@@ -34,16 +39,19 @@ export interface SimNodeSettings {
  * disk (disk.ts) and clock (clock.ts). A crash throws the process away.
  */
 export class SimNode {
-  readonly storage: MemoryStorage;
+  /** The server's disk: survives its processes. */
+  readonly fs: SimFileSystem;
+  private durableLog: DurableLogStorage | null = null;
   core: RaftCore | null = null; // null while crashed
   loop: ReadyLoop | null = null;
   private clock: SimClock | null = null;
-  private disk: SimDisk | null = null;
   kv = new KvStore();
   incarnation = 0;
   paused = false;
-  /** Set to kill the process once its current turn ends (why, for the trace). */
-  private crashAfterTurn: string | null = null;
+  /** Restarts whose recovery dropped a torn last record. */
+  tornTailsRecovered = 0;
+  /** Set to kill the process once its current turn ends (why, for the trace; and whether the machine loses power). */
+  private crashAfterTurn: { readonly why: string; readonly powerLoss: boolean } | null = null;
 
   constructor(
     readonly id: NodeId,
@@ -54,9 +62,17 @@ export class SimNode {
     private readonly checker: SafetyChecker,
     private readonly hooks: NodeHooks,
   ) {
-    this.storage = new MemoryStorage();
-    if (bootstrapVoters.length > 0) this.storage.bootstrap(bootstrapVoters);
+    this.fs = new SimFileSystem(prng, prng.chance(0.5));
+    this.bootstrapVoters = bootstrapVoters;
     this.start();
+  }
+
+  private readonly bootstrapVoters: readonly NodeId[];
+
+  /** The running process's log (recovered from the disk at start). */
+  get storage(): DurableLogStorage {
+    assert(this.durableLog !== null, () => `${this.id} is not running`);
+    return this.durableLog;
   }
 
   get alive(): boolean {
@@ -72,20 +88,37 @@ export class SimNode {
   start(): void {
     assert(this.core === null, `${this.id} is already running`);
     this.incarnation++;
-    this.checker.onRestart(this.id, this.storage.initialState().hardState, this.incarnation);
     const clock = new SimClock(this.time);
-    const disk = new SimDisk(this.id, this.storage, clock, () => this.time.now_tick, this.settings.disk, this.prng, this.checker);
-    const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage: this.storage, random: () => this.prng.next() });
+    this.fs.attach((fn) => {
+      const delay_ticks = this.prng.chance(this.settings.disk.slowWriteProbability) ? this.prng.range(1, 3) : 0;
+      clock.at(this.time.now_tick + delay_ticks, fn);
+    });
+    const storage = DurableLogStorage.open({
+      dir: `/data/${this.id}`,
+      clusterId: 'sim',
+      nodeId: this.id,
+      bootstrapConf: { voters: [...this.bootstrapVoters], learners: [] },
+      startEmpty: this.bootstrapVoters.length === 0,
+      segment_bytes_max: SEGMENT_BYTES,
+      fileSystem: this.fs,
+    });
+    this.durableLog = storage;
+    if (storage.recovery.tornTail_bytes > 0) this.tornTailsRecovered++;
+    this.checker.onRestart(this.id, storage.initialState().hardState, this.incarnation);
+    const disk = new SimDisk(this.id, storage, this.settings.disk, this.prng, this.checker);
+    const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage, random: () => this.prng.next() });
     const incarnation = this.incarnation;
     clock.afterTurn = () => {
-      const why = this.crashAfterTurn;
-      if (why === null) return;
+      const pending = this.crashAfterTurn;
+      if (pending === null) return;
       this.crashAfterTurn = null;
-      this.crash();
-      this.hooks.crashed(this, why);
+      this.crash(pending.powerLoss);
+      this.hooks.crashed(this, pending.why);
+    };
+    this.fs.onUnsyncedWrite = () => {
+      if (this.prng.chance(this.settings.disk.powerCutAfterWriteProbability)) this.crashAtEndOfTurn('power cut with a write not yet synced:', true);
     };
     this.clock = clock;
-    this.disk = disk;
     this.core = core;
     this.loop = new ReadyLoop(
       {
@@ -132,19 +165,19 @@ export class SimNode {
   }
 
   /** Kills the process at the end of its current turn (what the turn sent is out). */
-  crashAtEndOfTurn(why: string): void {
-    this.crashAfterTurn ??= why;
+  crashAtEndOfTurn(why: string, powerLoss?: boolean): void {
+    this.crashAfterTurn ??= { why, powerLoss: powerLoss ?? this.prng.chance(this.settings.disk.powerLossProbability) };
   }
 
   /** The process dies: everything not durable (the core, queued messages, a write in flight that did not land) is gone. */
-  crash(): void {
+  crash(powerLoss = this.prng.chance(this.settings.disk.powerLossProbability)): void {
     this.crashAfterTurn = null;
-    this.disk?.crash();
+    this.fs.crash(powerLoss);
     this.clock?.kill();
+    this.durableLog = null;
     this.core = null;
     this.loop = null;
     this.clock = null;
-    this.disk = null;
   }
 
   /** One input to the running process, as one event-loop turn. */

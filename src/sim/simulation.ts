@@ -39,6 +39,10 @@ export interface SimulationResult {
     readonly votesChecked: number;
     /** Puts acknowledged to clients, each checked for durability. */
     readonly acknowledgedPuts: number;
+    /** Power losses, and writes they tore; restarts whose recovery dropped a torn last record. */
+    readonly powerLosses: number;
+    readonly tornWrites: number;
+    readonly tornTailsRecovered: number;
   };
   /** The fault schedule, one line per event, for reading a failure. */
   readonly trace: readonly string[];
@@ -113,6 +117,8 @@ class Simulation {
     this.tuning = tuning;
     this.diskFaults = {
       slowWriteProbability: setup.pick([0, 0.05, 0.3]),
+      powerLossProbability: setup.pick([0, 0.5, 1]),
+      powerCutAfterWriteProbability: setup.pick([0, 0.01, 0.05]),
       crashAfterWriteProbability: setup.pick([0, 0.002]),
       crashAfterVoteProbability: setup.pick([0, 0.05, 0.25]),
     };
@@ -398,6 +404,7 @@ class Simulation {
     this.faultsEnabled = false;
     this.diskFaults.crashAfterWriteProbability = 0;
     this.diskFaults.crashAfterVoteProbability = 0;
+    this.diskFaults.powerCutAfterWriteProbability = 0;
     this.network.calm();
     this.restartAt.clear();
     for (const node of this.nodes.values()) {
@@ -424,6 +431,12 @@ class Simulation {
     }
   }
 
+  private sum(count: (node: SimNode) => number): number {
+    let total = 0;
+    for (const node of this.nodes.values()) total += count(node);
+    return total;
+  }
+
   private note(line: string): void {
     if (this.trace.length < MAX_TRACE_LINES) this.trace.push(`t=${this.now_tick} ${line}`);
   }
@@ -448,6 +461,9 @@ class Simulation {
         linearizabilityInconclusive: inconclusive,
         votesChecked: this.checker.votesSeen,
         acknowledgedPuts: this.durability.count,
+        powerLosses: this.sum((node) => node.fs.powerLosses),
+        tornWrites: this.sum((node) => node.fs.tornWrites),
+        tornTailsRecovered: this.sum((node) => node.tornTailsRecovered),
       },
       trace: this.trace,
     };
