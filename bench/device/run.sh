@@ -101,7 +101,8 @@ cd "$work"
 timeout --signal=TERM --kill-after=10 "$((left_s - 12))" "$work/runtime/node" --max-old-space-size=16384 dist/bench/device/ladder.js 2>&1 | tee "$OUT/ladder.log"
 status=${PIPESTATUS[0]}
 
-# A ladder stopped by SIGKILL could not mark its report: do it here.
+# A ladder stopped by SIGKILL could not mark its report: do it here. Then one
+# line per rung, so the end of the output says what happened even after a kill.
 "$work/runtime/node" -e '
   const fs = require("node:fs");
   const [path, status] = process.argv.slice(1);
@@ -114,6 +115,8 @@ status=${PIPESTATUS[0]}
     report.warnings.push(`stopped by run.sh at its deadline (exit status ${status})`);
     fs.writeFileSync(path, JSON.stringify(report, null, 2) + "\n");
   }
+  const final = JSON.parse(fs.readFileSync(path, "utf8"));
+  console.log(`report: ${final.status}; ${(final.stages ?? []).map((s) => `${s.stage}${s.log2n === null ? "" : " " + s.log2n} ${s.status}`).join(", ")}`);
 ' "$OUT/report.json" "$status"
 say "done in $(($(date +%s) - started_s)) s, exit status $status; report in $OUT/report.json"
 exit "$status"
