@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "zkp_native",
-      "sources": ["native/addon.cc", "native/msm.cc", "native/ntt.cc", "native/abc.cc", "native/fixed_base.cc", "native/verify.cc"],
+      "sources": ["native/addon.cc", "native/msm.cc", "native/ntt.cc", "native/abc.cc", "native/fixed_base.cc", "native/verify.cc", "native/memory.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

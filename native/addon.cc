@@ -5,9 +5,11 @@
 // src/prover/backends/native/addon.ts.
 #include <napi.h>
 
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "field.h"
 #include "fixed_base.h"
 #include "ifma.h"
+#include "memory.h"
 #include "msm_api.h"
 #include "ntt.h"
 #include "parallel.h"
@@ -55,6 +58,7 @@ class Job : public Napi::AsyncWorker {
     // process); the likely one is std::bad_alloc for an oversized input.
     try {
       const std::string error = work_();
+      zkp::trim_malloc_arenas();
       if (!error.empty()) SetError(error);
     } catch (const std::bad_alloc&) {
       SetError("out of memory");
@@ -248,6 +252,64 @@ Napi::Value BuildAbc(const Napi::CallbackInfo& info) {
   }, result, {coeffs, witness});
 }
 
+// buildH(coeffs, witness, domainSize) -> { h, timings }: buildABC then
+// computeH in one job, A, B and C held in native memory only and freed
+// before it resolves (as separate calls they are three JS buffers alive
+// until the next garbage collection, and computeH copies them once more).
+// h is computeH's output; timings is a Float64Array of the two steps'
+// durations in ms. domainSize must be a power of two.
+Napi::Value BuildH(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !IsBytes(info[0]) || !IsBytes(info[1]) || !info[2].IsNumber()) {
+    return Throw(env, "buildH(coeffs: Uint8Array, witness: Uint8Array, domainSize: number) expected");
+  }
+  const double domain = info[2].As<Napi::Number>().DoubleValue();
+  if (!(domain >= 1 && domain <= (double)(1u << kMaxLog2n) && domain == (double)(size_t)domain) || ((size_t)domain & ((size_t)domain - 1)) != 0) {
+    return Throw(env, "buildH: domainSize must be a power of two in [1, 2^28], got " + std::to_string(domain));
+  }
+  auto coeffs = Bytes(info[0]);
+  auto witness = Bytes(info[1]);
+  if (witness.ByteLength() % kFrBytes != 0) {
+    return Throw(env, "buildH: witness length " + std::to_string(witness.ByteLength()) + " is not a multiple of 32");
+  }
+  const size_t n = (size_t)domain;
+  unsigned log2n = 0;
+  while ((size_t{1} << log2n) < n) ++log2n;
+  auto h = Napi::Uint8Array::New(env, n * kFrBytes);
+  auto timings = Napi::Float64Array::New(env, 2);
+  auto result = Napi::Object::New(env);
+  result.Set("h", h);
+  result.Set("timings", timings);
+  const uint8_t* cp = coeffs.Data();
+  const size_t coeffs_len = coeffs.ByteLength();
+  const uint8_t* wp = witness.Data();
+  const size_t witness_len = witness.ByteLength() / kFrBytes;
+  Fr* hp = reinterpret_cast<Fr*>(h.Data());
+  double* tp = timings.Data();
+  return Queue(env, [=]() {
+    using Clock = std::chrono::steady_clock;
+    const auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    const auto started = Clock::now();
+    std::unique_ptr<Fr[]> abc(new Fr[3 * n]);  // build_abc writes all of it
+    Fr* a = abc.get();
+    Fr* b = a + n;
+    Fr* c = b + n;
+    const std::string error = zkp::build_abc(cp, coeffs_len, wp, witness_len, n, reinterpret_cast<uint8_t*>(a),
+                                             reinterpret_cast<uint8_t*>(b), reinterpret_cast<uint8_t*>(c));
+    if (!error.empty()) return "buildH: " + error;
+    const auto built = Clock::now();
+    for (Fr* v : {a, b, c}) {
+      zkp::ntt_in_place(v, log2n, true);
+      zkp::coset_shift_in_place(v, log2n);
+      zkp::ntt_in_place(v, log2n, false);
+    }
+    zkp::join_abc(a, b, c, hp, n);
+    tp[0] = ms(built - started);
+    tp[1] = ms(Clock::now() - built);
+    return std::string();
+  }, result, {coeffs, witness});
+}
+
 // frBatchInverse(values) -> elementwise inverses (Montgomery in and out; 0 stays 0).
 Napi::Value FrBatchInverse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -352,6 +414,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cosetShift", Napi::Function::New(env, CosetShift, "cosetShift"));
   exports.Set("computeH", Napi::Function::New(env, ComputeH, "computeH"));
   exports.Set("buildABC", Napi::Function::New(env, BuildAbc, "buildABC"));
+  exports.Set("buildH", Napi::Function::New(env, BuildH, "buildH"));
   exports.Set("frBatchInverse", Napi::Function::New(env, FrBatchInverse, "frBatchInverse"));
   exports.Set("groth16PrepareKey", Napi::Function::New(env, Groth16PrepareKey, "groth16PrepareKey"));
   exports.Set("groth16Verify", Napi::Function::New(env, Groth16Verify, "groth16Verify"));
@@ -359,6 +422,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("fixedBaseG1", Napi::Function::New(env, FixedBase<zkp::kG1AffineBytes, zkp::fixed_base_g1>, "fixedBaseG1"));
   exports.Set("fixedBaseG2", Napi::Function::New(env, FixedBase<zkp::kG2AffineBytes, zkp::fixed_base_g2>, "fixedBaseG2"));
+  zkp::register_memory_functions(env, exports);
+  zkp::limit_malloc_retention();
   return exports;
 }
 

@@ -68,35 +68,52 @@ inline bool is_zero(const u64 s[4]) { return (s[0] | s[1] | s[2] | s[3]) == 0; }
 
 }  // namespace msm_detail
 
-// Pippenger over the points bases[index[j]] with scalars scalars[4 * index[j]]
-// (j < index.size()), every scalar below 2^scalar_bits and nonzero.
-template <class F>
-Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<uint32_t>& index, unsigned scalar_bits,
-                  unsigned threads) {
-  using namespace msm_detail;
-  using Acc = Xyzz<F>;
-  const size_t m = index.size();
-  // (2) signed-digit recoding, digits[w * m + j] for point j.
-  const unsigned c = choose_window_bits(m, scalar_bits);
-  // One bit more than the scalars hold absorbs the carry of the top digit.
-  const unsigned windows = (scalar_bits + 1 + c - 1) / c;
-  const int32_t half = 1 << (c - 1), full = 1 << c;
-  std::vector<int32_t> digits((size_t)windows * m);
-  parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
-    for (size_t j = begin; j < end; ++j) {
-      const u64* s = scalars + 4 * (size_t)index[j];
-      int32_t carry = 0;
-      for (unsigned w = 0; w < windows; ++w) {
-        int32_t d = (int32_t)scalar_bits_at(s, w * c, c) + carry;
-        carry = d > half ? 1 : 0;
-        d -= carry * full;
-        digits[(size_t)w * m + j] = d;
-      }
-    }
-  });
+namespace msm_detail {
 
-  // (3) + (4): one task per (window, chunk); more chunks when threads
-  // outnumber windows, but never chunks under 4096 points.
+// Window layout of a Pippenger run over m points with scalars below 2^scalar_bits.
+struct Windows {
+  unsigned c;        // digit width
+  unsigned count;    // windows, one bit more than the scalars hold (the top digit's carry)
+};
+
+inline Windows windows_for(size_t m, unsigned scalar_bits) {
+  const unsigned c = choose_window_bits(m, scalar_bits);
+  return {c, (scalar_bits + 1 + c - 1) / c};
+}
+
+// Signed c-bit digits of one scalar into digits[w * m + j] for each window w:
+// each in [-2^(c-1), 2^(c-1)], so a window needs only 2^(c-1) buckets and
+// negation is free on affine points.
+template <class D>
+inline void recode(const u64 s[4], const Windows& win, size_t m, size_t j, D* digits) {
+  const int32_t half = 1 << (win.c - 1), full = 1 << win.c;
+  int32_t carry = 0;
+  for (unsigned w = 0; w < win.count; ++w) {
+    int32_t d = (int32_t)scalar_bits_at(s, w * win.c, win.c) + carry;
+    carry = d > half ? 1 : 0;
+    d -= carry * full;
+    digits[(size_t)w * m + j] = (D)d;
+  }
+}
+
+// Runs run(D{}) with D = int16_t when the digits fit it (c <= 15: |d| <=
+// 2^14), else int32_t: half the digit memory for every MSM up to about 2^22
+// points.
+template <class Run>
+inline auto with_digit_type(const Windows& win, Run run) {
+  if (win.c <= 15) return run(int16_t{});
+  return run(int32_t{});
+}
+
+// (3) + (4) + (5) over recoded digits: point j is bases[index[j]], or
+// bases[j] when index is null.
+template <class F, class D>
+Xyzz<F> pippenger_digits(const Affine<F>* bases, const uint32_t* index, size_t m, const D* digits, const Windows& win,
+                         unsigned scalar_bits, unsigned threads) {
+  using Acc = Xyzz<F>;
+  const unsigned c = win.c, windows = win.count;
+  // One task per (window, chunk); more chunks when threads outnumber
+  // windows, but never chunks under 4096 points.
   size_t chunks = (2 * (size_t)threads + windows - 1) / windows;
   chunks = std::max<size_t>(1, std::min<size_t>(chunks, m / 4096));
   const size_t chunk_len = (m + chunks - 1) / chunks;
@@ -108,7 +125,7 @@ Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<
     // needs fewer buckets; sizing it to its digits keeps its batches from
     // colliding (a batch sized for 2^(c-1) buckets overflows 2^10 of them).
     const size_t buckets = window_buckets(scalar_bits, c, (unsigned)w);
-    const BucketTask<F> t{bases, index.data(), digits.data() + w * m, begin, end, buckets};
+    const BucketTask<F, D> t{bases, index, digits + w * m, begin, end, buckets};
     partial[task] = use_batch_affine(buckets, end - begin) ? accumulate_batch_affine(t) : accumulate_xyzz(t);
   }, threads);
 
@@ -121,31 +138,57 @@ Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<
   return acc;
 }
 
+}  // namespace msm_detail
+
+// Pippenger over the points bases[index[j]] with scalars scalars[4 * index[j]]
+// (j < index.size()), every scalar below 2^scalar_bits and nonzero.
+template <class F>
+Xyzz<F> pippenger(const Affine<F>* bases, const u64* scalars, const std::vector<uint32_t>& index, unsigned scalar_bits,
+                  unsigned threads) {
+  using namespace msm_detail;
+  const size_t m = index.size();
+  // (2) signed-digit recoding, digits[w * m + j] for point j.
+  const Windows win = windows_for(m, scalar_bits);
+  return with_digit_type(win, [&](auto tag) {
+    using D = decltype(tag);
+    std::vector<D> digits((size_t)win.count * m);
+    parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
+      for (size_t j = begin; j < end; ++j) recode(scalars + 4 * (size_t)index[j], win, m, j, digits.data());
+    });
+    return pippenger_digits<F, D>(bases, index.data(), m, digits.data(), win, scalar_bits, threads);
+  });
+}
+
 // G1 through the GLV endomorphism (glv.h): each point P with scalar k becomes
-// +-P with |k1| and +-phi(P) with |k2|, scalars of 127 bits.
+// +-P with |k1| and +-phi(P) with |k2|, scalars of 127 bits. The halves are
+// recoded as they are split, so neither their scalars nor an index of the
+// split points (2j and 2j + 1 for general point j) is ever stored.
 inline Xyzz<Fq> pippenger_glv(const Affine<Fq>* bases, const u64* scalars, const std::vector<uint32_t>& general,
                               unsigned threads) {
+  using namespace msm_detail;
   const size_t m = general.size();
+  const Windows win = windows_for(2 * m, glv::kSplitBits);
   std::vector<Affine<Fq>> split_bases(2 * m);
-  std::vector<u64> split_scalars(8 * m);
-  std::vector<uint32_t> index(2 * m);
   const Fq beta = glv::beta();
-  parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
-    for (size_t j = begin; j < end; ++j) {
-      const size_t i = general[j];
-      const glv::Split s = glv::split(scalars + 4 * i);
-      const Affine<Fq>& p = bases[i];
-      const Affine<Fq> phi{p.x * beta, p.y};
-      split_bases[2 * j] = s.k1_negative ? p.neg() : p;
-      split_bases[2 * j + 1] = s.k2_negative ? phi.neg() : phi;
-      u64* k = split_scalars.data() + 8 * j;
-      k[0] = s.k1[0]; k[1] = s.k1[1]; k[2] = 0; k[3] = 0;
-      k[4] = s.k2[0]; k[5] = s.k2[1]; k[6] = 0; k[7] = 0;
-      index[2 * j] = (uint32_t)(2 * j);
-      index[2 * j + 1] = (uint32_t)(2 * j + 1);
-    }
+  return with_digit_type(win, [&](auto tag) {
+    using D = decltype(tag);
+    std::vector<D> digits((size_t)win.count * 2 * m);
+    parallel_ranges(m, 4096, [&](size_t begin, size_t end) {
+      for (size_t j = begin; j < end; ++j) {
+        const size_t i = general[j];
+        const glv::Split s = glv::split(scalars + 4 * i);
+        const Affine<Fq>& p = bases[i];
+        const Affine<Fq> phi{p.x * beta, p.y};
+        split_bases[2 * j] = s.k1_negative ? p.neg() : p;
+        split_bases[2 * j + 1] = s.k2_negative ? phi.neg() : phi;
+        const u64 k1[4] = {s.k1[0], s.k1[1], 0, 0};
+        const u64 k2[4] = {s.k2[0], s.k2[1], 0, 0};
+        recode(k1, win, 2 * m, 2 * j, digits.data());
+        recode(k2, win, 2 * m, 2 * j + 1, digits.data());
+      }
+    });
+    return pippenger_digits<Fq, D>(split_bases.data(), nullptr, 2 * m, digits.data(), win, glv::kSplitBits, threads);
   });
-  return pippenger<Fq>(split_bases.data(), split_scalars.data(), index, glv::kSplitBits, threads);
 }
 
 // Computes sum scalars[i] * bases[i]. bases: n affine points (Montgomery form,

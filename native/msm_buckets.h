@@ -28,18 +28,21 @@
 namespace zkp {
 
 // The digits of one window for the task's points: digit j belongs to
-// bases[point_index[j]]; digit d != 0 adds sign(d) * base to bucket |d| - 1.
-template <class F>
+// bases[point_index[j]] (bases[j] when point_index is null); digit d != 0
+// adds sign(d) * base to bucket |d| - 1.
+template <class F, class D = int32_t>
 struct BucketTask {
   const Affine<F>* bases;
   const uint32_t* point_index;
-  const int32_t* digits;
+  const D* digits;  // int16_t when c <= 15 (half the memory), else int32_t
   size_t begin, end;
   size_t buckets;
+
+  const Affine<F>& point(size_t j) const { return bases[point_index ? point_index[j] : j]; }
 };
 
-template <class F>
-Xyzz<F> accumulate_xyzz(const BucketTask<F>& t) {
+template <class F, class D>
+Xyzz<F> accumulate_xyzz(const BucketTask<F, D>& t) {
   using Acc = Xyzz<F>;
   std::vector<Acc> bucket(t.buckets, Acc::infinity());
   constexpr size_t kAhead = 4;
@@ -48,12 +51,12 @@ Xyzz<F> accumulate_xyzz(const BucketTask<F>& t) {
       const int32_t da = t.digits[j + kAhead];
       if (da != 0) {
         __builtin_prefetch(&bucket[(size_t)(da > 0 ? da : -da) - 1], 1);
-        __builtin_prefetch(&t.bases[t.point_index[j + kAhead]], 0);
+        __builtin_prefetch(&t.point(j + kAhead), 0);
       }
     }
     const int32_t d = t.digits[j];
     if (d == 0) continue;
-    const Affine<F>& p = t.bases[t.point_index[j]];
+    const Affine<F>& p = t.point(j);
     if (d > 0) bucket[(size_t)d - 1].add_affine(p);
     else bucket[(size_t)(-d) - 1].add_affine(p.neg());
   }
@@ -252,8 +255,8 @@ class BatchAffineBuckets {
   std::vector<Pending> deferred_, retry_;
 };
 
-template <class F>
-Xyzz<F> accumulate_batch_affine(const BucketTask<F>& t) {
+template <class F, class D>
+Xyzz<F> accumulate_batch_affine(const BucketTask<F, D>& t) {
   BatchAffineBuckets<F> buckets(t.buckets);
   constexpr size_t kAhead = 16;
   for (size_t j = t.begin; j < t.end; ++j) {
@@ -261,12 +264,12 @@ Xyzz<F> accumulate_batch_affine(const BucketTask<F>& t) {
       const int32_t da = t.digits[j + kAhead];
       if (da != 0) {
         buckets.prefetch((uint32_t)(da > 0 ? da : -da) - 1);
-        __builtin_prefetch(&t.bases[t.point_index[j + kAhead]], 0);
+        __builtin_prefetch(&t.point(j + kAhead), 0);
       }
     }
     const int32_t d = t.digits[j];
     if (d == 0) continue;
-    const Affine<F>& p = t.bases[t.point_index[j]];
+    const Affine<F>& p = t.point(j);
     if (d > 0) buckets.add((uint32_t)d - 1, p);
     else buckets.add((uint32_t)(-d) - 1, p.neg());
   }
