@@ -17,7 +17,8 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const POLL_INTERVAL_MS = 2;
-const STDERR_TAIL_BYTES = 2000;
+/** Enough for `zkp prove --timings`'s report (about 25 lines). */
+const STDERR_TAIL_BYTES = 8000;
 
 /** Children started by runMeasured that have not exited yet. */
 const liveChildren = new Set<ChildProcess>();

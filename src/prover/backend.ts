@@ -50,6 +50,15 @@ export interface ResidentCircuit {
   /** MSM over one resident G1 base set; `scalars` are standard-form Fr, one per point (may be fewer than the set holds: a prefix is used). */
   msmG1(set: Exclude<BaseSet, 'B2'>, scalars: Uint8Array, progress?: ProgressFn): Promise<Uint8Array>;
   msmG2(set: 'B2', scalars: Uint8Array, progress?: ProgressFn): Promise<Uint8Array>;
+  /**
+   * Optional: the MSMs that follow take `vectors` (or 32-byte-aligned parts
+   * of them) as scalars, so a backend may upload each once for all of them
+   * (webgpu: the witness for A, B1, B2, C; h stays on the device from
+   * computeH). The caller keeps the vectors unchanged until the returned
+   * release runs (a later share also ends this one), and passes an h this
+   * backend's computeH returned unchanged since. Backends without it upload per MSM.
+   */
+  shareScalars?(vectors: readonly Uint8Array[]): Promise<() => Promise<void>>;
   release(): Promise<void>;
 }
 
@@ -60,7 +69,13 @@ export interface ProverBackend {
   /** One line describing the device, e.g. "native: 16 threads" or "webgpu: llvmpipe (vulkan)". */
   describe(): string;
 
-  /** Upload/keep bases for a circuit. Calling twice with the same id returns the cached handle. */
+  /**
+   * Upload/keep bases for a circuit. Calling twice with the same bases
+   * object returns the cached handle; a backend that uploads (webgpu,
+   * snarkjs) also finds it by id. The native backend, which reads the
+   * caller's buffers in place, never reads the id here (a zkey's is a hash of
+   * the whole file).
+   */
   loadCircuit(bases: CircuitBases): Promise<ResidentCircuit>;
 
   /** Plain MSMs over caller-provided bases (tests and benchmarks). */
@@ -85,6 +100,15 @@ export interface ProverBackend {
    * NTT; then a*b - c per element, returned in standard form.
    */
   computeH(a: Uint8Array, b: Uint8Array, c: Uint8Array, log2n: number, progress?: ProgressFn): Promise<Uint8Array>;
+
+  /**
+   * Optional: buildABC then computeH in one call, with A, B and C never
+   * handed to JS (the native backend frees them as soon as H is done, where
+   * three JS buffers would stay until a garbage collection). Same result as
+   * computeH(buildABC(...)); durations of the two steps in ms. Backends
+   * without it are driven step by step.
+   */
+  buildH?(coeffs: Uint8Array, witness: Uint8Array, log2n: number): Promise<{ h: Uint8Array; buildABC_ms: number; computeH_ms: number }>;
 
   close(): Promise<void>;
 }

@@ -38,6 +38,8 @@ export interface ProgressEvent {
   readonly phase: 'start' | 'end';
   /** Set on 'end': wall time of the stage. */
   readonly duration_ms?: number;
+  /** When the event happened (performance.now() clock), where it was reported later (a backend's buildH times buildABC and computeH inside one call); absent: now. */
+  readonly at_ms?: number;
 }
 
 export interface ProveLogger {
@@ -68,28 +70,68 @@ export async function prove(zkey: Groth16Zkey, witness: Witness, options: ProveO
     return result;
   };
 
+  // A mapped zkey's sections leave memory as soon as they have been used (releasePages).
+  const done = (section: Uint8Array) => zkey.releasePages?.(section);
   const values = witness.values;
-  const abc = await stage('buildABC', () => backend.buildABC(zkey.coeffs, values, zkey.domainSize));
-  const h = await stage('computeH', () => backend.computeH(abc.a, abc.b, abc.c, zkey.log2DomainSize));
+  const h = await buildH(backend, zkey, values, options);
+  done(zkey.coeffs);
   assert(h.byteLength === zkey.domainSize * FR_BYTES, 'computeH returns domainSize scalars');
 
-  const circuit = await stage('loadCircuit', () => backend.loadCircuit(zkey.bases));
+  const { bases } = zkey;
+  const circuit = await stage('loadCircuit', () => backend.loadCircuit(bases));
+  // Optional: a backend that uploads scalars (webgpu) takes the witness and h once for all five MSMs.
+  const unshare = await circuit.shareScalars?.([values, h]);
   const piA = await stage('msmA', () => circuit.msmG1('A', values));
+  done(bases.A);
   const piB1 = await stage('msmB1', () => circuit.msmG1('B1', values));
+  done(bases.B1);
   const piB2 = await stage('msmB2', () => circuit.msmG2('B2', values));
+  done(bases.B2);
   const piC = await stage('msmC', () => circuit.msmG1('C', values.subarray((zkey.nPublic + 1) * FR_BYTES)));
+  done(bases.C);
   const resH = await stage('msmH', () => circuit.msmG1('H', h));
+  done(bases.H);
+  await unshare?.();
   for (const point of [piA, piB1, piC, resH]) assert(point.byteLength === G1_AFFINE_BYTES, 'G1 MSM result is affine');
   assert(piB2.byteLength === G2_AFFINE_BYTES, 'G2 MSM result is affine');
 
   const draw = options.random ?? randomScalar;
-  const r = checkedScalar(draw(), 'r');
-  const s = checkedScalar(draw(), 's');
-  const proof = await stage('assemble', () => assemble(backend, zkey, { piA, piB1, piB2, piC, resH }, r, s));
+  // r and s are drawn inside the stage: the first draw from the CSPRNG can take milliseconds (its seeding).
+  const proof = await stage('assemble', () => {
+    const r = checkedScalar(draw(), 'r');
+    const s = checkedScalar(draw(), 's');
+    return assemble(backend, zkey, { piA, piB1, piB2, piC, resH }, r, s);
+  });
 
   const publicSignals: string[] = [];
   for (let index = 1; index <= zkey.nPublic; index++) publicSignals.push(readBigUintLE(values, index * FR_BYTES, FR_BYTES).toString());
   return { proof, publicSignals };
+}
+
+/** H's scalars: buildABC then computeH, in one call when the backend has buildH; reported as the two stages either way. */
+async function buildH(backend: ProverBackend, zkey: Groth16Zkey, values: Uint8Array, options: ProveOptions): Promise<Uint8Array> {
+  const end = (stage: ProveStage, start_ms: number, end_ms: number) => {
+    options.progress?.({ stage, phase: 'end', duration_ms: end_ms - start_ms, at_ms: end_ms });
+    options.logger?.debug({ stage, duration_ms: end_ms - start_ms, backend: backend.name }, 'groth16 stage done');
+  };
+  const started_ms = performance.now();
+  options.progress?.({ stage: 'buildABC', phase: 'start', at_ms: started_ms });
+  if (backend.buildH) {
+    const { h, buildABC_ms } = await backend.buildH(zkey.coeffs, values, zkey.log2DomainSize);
+    // The call's own overhead goes to computeH, so the two spans cover the call exactly.
+    const built_ms = Math.min(started_ms + buildABC_ms, performance.now());
+    end('buildABC', started_ms, built_ms);
+    options.progress?.({ stage: 'computeH', phase: 'start', at_ms: built_ms });
+    end('computeH', built_ms, performance.now());
+    return h;
+  }
+  const abc = await backend.buildABC(zkey.coeffs, values, zkey.domainSize);
+  const built_ms = performance.now();
+  end('buildABC', started_ms, built_ms);
+  options.progress?.({ stage: 'computeH', phase: 'start', at_ms: built_ms });
+  const h = await backend.computeH(abc.a, abc.b, abc.c, zkey.log2DomainSize);
+  end('computeH', built_ms, performance.now());
+  return h;
 }
 
 interface MsmResults {

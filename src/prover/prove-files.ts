@@ -5,15 +5,29 @@
  * proof.json / public.json.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError, VerificationFailedError } from '../errors/index.ts';
 import type { ProverBackend } from './backend.ts';
 import { snarkjs } from './ffjs.ts';
-import type { ProgressEvent, ProveResult } from './groth16.ts';
+import type { ProgressEvent, ProveResult, ProveStage } from './groth16.ts';
 import { fileReadError } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
 import type { Groth16Zkey } from './io/zkey.ts';
 import { nativeVerifierAddon, preparedVerifyingKeyFor } from './verify/native.ts';
 import { verificationKeyOfZkey } from './verify/zkey-vkey.ts';
+
+/** The steps proveAndWrite adds around prove()'s stages. */
+export type FileStage = 'load groth16' | 'verification key' | 'verify' | 'write proof';
+
+/** prove()'s progress events and proveAndWrite's own steps, reported alike. */
+export interface FileProgressEvent {
+  readonly stage: ProveStage | FileStage;
+  readonly phase: 'start' | 'end';
+  /** Set on 'end': wall time of the stage. */
+  readonly duration_ms?: number;
+  /** When the event happened (performance.now() clock), where it was reported later; absent: now. */
+  readonly at_ms?: number;
+}
 
 export interface ProveAndWriteOptions {
   readonly backend: ProverBackend;
@@ -24,24 +38,35 @@ export interface ProveAndWriteOptions {
   /** Verify (verifyProof) before writing; the key comes from vkeyPath or is derived from the zkey. */
   readonly verify: boolean;
   readonly vkeyPath?: string;
-  readonly progress?: (event: ProgressEvent) => void;
+  readonly progress?: (event: FileProgressEvent) => void;
 }
 
 export async function proveAndWrite(options: ProveAndWriteOptions): Promise<ProveResult> {
+  const step = async <T>(stage: FileStage, body: () => Promise<T>): Promise<T> => {
+    options.progress?.({ stage, phase: 'start' });
+    const started_ms = performance.now();
+    const result = await body();
+    options.progress?.({ stage, phase: 'end', duration_ms: performance.now() - started_ms });
+    return result;
+  };
   // Imported here so that `zkp verify`, which uses this module too, does not load the prover.
-  const { prove } = await import('./groth16.ts');
-  const result = await prove(options.zkey, options.witness, { backend: options.backend, ...(options.progress ? { progress: options.progress } : {}) });
+  const { prove } = await step('load groth16', () => import('./groth16.ts'));
+  const progress = options.progress as ((event: ProgressEvent) => void) | undefined;
+  const result = await prove(options.zkey, options.witness, { backend: options.backend, ...(progress ? { progress } : {}) });
   if (options.verify) {
-    const vkey = options.vkeyPath === undefined ? await checkingKeyOf(options.zkey) : await readJsonFile(options.vkeyPath, 'verification key');
-    const ok = await verifyProof(vkey, result.publicSignals, result.proof);
+    const vkeyPath = options.vkeyPath;
+    const vkey = await step('verification key', () => (vkeyPath === undefined ? checkingKeyOf(options.zkey) : readJsonFile(vkeyPath, 'verification key')));
+    const ok = await step('verify', () => verifyProof(vkey, result.publicSignals, result.proof));
     if (!ok) {
       throw new VerificationFailedError(
         `the proof from backend ${options.backend.name} does not verify against ${options.vkeyPath ?? `the key of ${options.zkey.label}`}; nothing written`,
       );
     }
   }
-  await writeFile(options.proofPath, `${JSON.stringify(result.proof, null, 1)}\n`);
-  await writeFile(options.publicPath, `${JSON.stringify(result.publicSignals, null, 1)}\n`);
+  await step('write proof', async () => {
+    await writeFile(options.proofPath, `${JSON.stringify(result.proof, null, 1)}\n`);
+    await writeFile(options.publicPath, `${JSON.stringify(result.publicSignals, null, 1)}\n`);
+  });
   return result;
 }
 

@@ -15,6 +15,7 @@ import { CorruptFileError, MismatchError } from '../../errors/index.ts';
 import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES, type CircuitBases } from '../backend.ts';
 import { BN254_N8, BN254_P, BN254_R } from './bn254.ts';
 import { expectSectionSize, parseBinFile, readBigUintLE, readBinFile, sectionBytes, uniqueSection, type BinFile } from './binfile.ts';
+import { mapFileBytes } from './mapped-file.ts';
 
 const GROTH16_PROTOCOL_ID = 1;
 const ZKEY_EXPECTATION = { magic: 'zkey', versions: [1] } as const;
@@ -23,7 +24,7 @@ export const COEFF_ENTRY_BYTES = 12 + FR_BYTES;
 
 export interface Groth16Zkey {
   readonly label: string;
-  /** sha256 (hex) of the whole file: the circuit id for resident bases. */
+  /** sha256 (hex) of the whole file: the circuit id for resident bases. Computed on first read (hashing a large key takes tens of milliseconds). */
   readonly id: string;
   readonly nVars: number;
   readonly nPublic: number;
@@ -41,18 +42,35 @@ export interface Groth16Zkey {
   /** Section 4 whole, including its leading u32 count (the buildABC input). */
   readonly coeffs: Uint8Array;
   readonly bases: CircuitBases;
+  /**
+   * Lets the pages of a section (coeffs, a base set) leave memory once a
+   * prove is done with it; they are read again from the file if used again.
+   * Does something only for a zkey from mapZkey whose file the addon mapped.
+   */
+  readonly releasePages?: (section: Uint8Array) => void;
 }
 
+/** Reads the whole file into memory: for keys kept and proved with many times. */
 export async function readZkey(path: string): Promise<Groth16Zkey> {
   const file = await readBinFile(path, ZKEY_EXPECTATION);
   return decodeZkey(file);
+}
+
+/**
+ * The key of a one-shot prove: the file mapped by the native addon (read in
+ * place, no copy; see mapped-file.ts), each section's pages dropped once the
+ * prove is done with it; read into memory when the addon is not built.
+ */
+export async function mapZkey(path: string): Promise<Groth16Zkey> {
+  const { bytes, releasePages, mapped } = await mapFileBytes(path);
+  return decodeZkey(parseBinFile(bytes, path, ZKEY_EXPECTATION), mapped ? releasePages : undefined);
 }
 
 export function parseZkey(bytes: Uint8Array, label: string): Groth16Zkey {
   return decodeZkey(parseBinFile(bytes, label, ZKEY_EXPECTATION));
 }
 
-function decodeZkey(file: BinFile): Groth16Zkey {
+function decodeZkey(file: BinFile, releasePages?: (section: Uint8Array) => void): Groth16Zkey {
   const label = file.label;
   const protocolSection = uniqueSection(file, 1, 'protocol');
   expectSectionSize(file, protocolSection, 'protocol', 4, 'a u32 protocol id');
@@ -80,8 +98,15 @@ function decodeZkey(file: BinFile): Groth16Zkey {
     expectSectionSize(file, section, what, count * pointBytes, why);
     return sectionBytes(file, section);
   };
+  let fileHash: string | undefined;
+  const id = () => {
+    fileHash ??= createHash('sha256').update(file.bytes).digest('hex');
+    return fileHash;
+  };
   const bases: CircuitBases = {
-    id: createHash('sha256').update(file.bytes).digest('hex'),
+    get id() {
+      return id();
+    },
     A: baseSection(5, 'A points', nVars, G1_AFFINE_BYTES, `nVars = ${nVars}`),
     B1: baseSection(6, 'B1 points', nVars, G1_AFFINE_BYTES, `nVars = ${nVars}`),
     B2: baseSection(7, 'B2 points', nVars, G2_AFFINE_BYTES, `nVars = ${nVars}`),
@@ -103,12 +128,15 @@ function decodeZkey(file: BinFile): Groth16Zkey {
 
   return {
     label,
-    id: bases.id,
+    get id() {
+      return id();
+    },
     ...header,
     nCoeffs,
     ic: sectionBytes(file, icSection),
     coeffs,
     bases,
+    ...(releasePages === undefined ? {} : { releasePages }),
   };
 }
 

@@ -19,6 +19,8 @@ export interface NativeAddon {
   cosetShift(values: Uint8Array, log2n: number): Promise<Uint8Array>;
   computeH(a: Uint8Array, b: Uint8Array, c: Uint8Array, log2n: number): Promise<Uint8Array>;
   buildABC(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<{ a: Uint8Array; b: Uint8Array; c: Uint8Array }>;
+  /** buildABC then computeH in one job (A, B, C stay native and are freed at once); timings: [buildABC ms, computeH ms]. domainSize: a power of two. */
+  buildH(coeffs: Uint8Array, witness: Uint8Array, domainSize: number): Promise<{ h: Uint8Array; timings: Float64Array }>;
   /** Elementwise Fr inverses by Montgomery's trick (Montgomery form; 0 maps to 0). */
   frBatchInverse(values: Uint8Array): Promise<Uint8Array>;
   /** Checks and prepares a Groth16 key (layout: native/verify.h); throws naming a bad point. Synchronous. */
@@ -33,6 +35,10 @@ export interface NativeAddon {
   fixedBaseG1(scalars: Uint8Array): Promise<Uint8Array>;
   /** scalars[i] (standard-form Fr) times the G2 generator: one affine point each. */
   fixedBaseG2(scalars: Uint8Array): Promise<Uint8Array>;
+  /** The whole file mapped copy-on-write (read in place, no copy); unmapped when collected. Throws an Error with code ENOENT, EISDIR, EACCES or EIO. Synchronous. */
+  mapFile(path: string): ArrayBuffer;
+  /** Drops the whole pages inside `view` from the resident set when it lies in a mapFile map (a later read maps them again); returns the bytes dropped, 0 for any other view. */
+  releasePages(view: Uint8Array): number;
 }
 
 export const ADDON_PATH = findAddonFile('zkp_native.node', import.meta.url);

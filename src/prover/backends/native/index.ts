@@ -61,16 +61,21 @@ async function msm(addon: NativeAddon, group: 'G1' | 'G2', bases: Uint8Array, sc
 }
 
 class NativeResidentCircuit implements ResidentCircuit {
-  readonly id: string;
   private bases: CircuitBases | undefined;
+  private readonly of: CircuitBases;
   private readonly addon: NativeAddon;
   private readonly onRelease: () => void;
 
   constructor(addon: NativeAddon, bases: CircuitBases, onRelease: () => void) {
-    this.id = bases.id;
+    this.of = bases;
     this.addon = addon;
     this.bases = bases;
     this.onRelease = onRelease;
+  }
+
+  /** The bases' id, read when asked: a zkey's is the sha256 of the whole file, which a one-shot prove never needs. */
+  get id(): string {
+    return this.of.id;
   }
 
   private held(): CircuitBases {
@@ -102,8 +107,13 @@ class NativeResidentCircuit implements ResidentCircuit {
 class NativeBackend implements ProverBackend {
   readonly name = 'native';
   private readonly addon: NativeAddon;
-  /** Resident circuits by zkey id; the buffers are kept, never copied (the addon reads them in place). */
-  private readonly circuits = new Map<string, NativeResidentCircuit>();
+  /**
+   * Resident circuits by their bases object: the buffers are kept, never
+   * copied (the addon reads them in place), so a handle costs nothing and is
+   * looked up without reading the bases' id (hashing a whole zkey, and
+   * reading every page of a mapped one, for a one-shot prove).
+   */
+  private readonly circuits = new Map<CircuitBases, NativeResidentCircuit>();
 
   constructor(addon: NativeAddon) {
     this.addon = addon;
@@ -117,15 +127,15 @@ class NativeBackend implements ProverBackend {
   }
 
   async loadCircuit(bases: CircuitBases): Promise<ResidentCircuit> {
-    const existing = this.circuits.get(bases.id);
+    const existing = this.circuits.get(bases);
     if (existing) return existing;
-    checkMultiple(`circuit ${bases.id} A`, bases.A, G1_AFFINE_BYTES);
-    checkMultiple(`circuit ${bases.id} B1`, bases.B1, G1_AFFINE_BYTES);
-    checkMultiple(`circuit ${bases.id} B2`, bases.B2, G2_AFFINE_BYTES);
-    checkMultiple(`circuit ${bases.id} C`, bases.C, G1_AFFINE_BYTES);
-    checkMultiple(`circuit ${bases.id} H`, bases.H, G1_AFFINE_BYTES);
-    const circuit = new NativeResidentCircuit(this.addon, bases, () => this.circuits.delete(bases.id));
-    this.circuits.set(bases.id, circuit);
+    checkMultiple('circuit bases A', bases.A, G1_AFFINE_BYTES);
+    checkMultiple('circuit bases B1', bases.B1, G1_AFFINE_BYTES);
+    checkMultiple('circuit bases B2', bases.B2, G2_AFFINE_BYTES);
+    checkMultiple('circuit bases C', bases.C, G1_AFFINE_BYTES);
+    checkMultiple('circuit bases H', bases.H, G1_AFFINE_BYTES);
+    const circuit = new NativeResidentCircuit(this.addon, bases, () => this.circuits.delete(bases));
+    this.circuits.set(bases, circuit);
     return circuit;
   }
 
@@ -168,6 +178,16 @@ class NativeBackend implements ProverBackend {
     const h = await call('computeH', () => this.addon.computeH(a, b, c, log2n));
     progress?.('computeH', 1, 1);
     return h;
+  }
+
+  async buildH(coeffs: Uint8Array, witness: Uint8Array, log2n: number): Promise<{ h: Uint8Array; buildABC_ms: number; computeH_ms: number }> {
+    if (!Number.isInteger(log2n) || log2n < 0 || log2n > MAX_LOG2N) {
+      throw new InvalidArgumentError(`buildH: log2n must be an integer in [0, ${MAX_LOG2N}], got ${log2n}`);
+    }
+    checkMultiple('buildH witness', witness, FR_BYTES);
+    const { h, timings } = await call('buildH', () => this.addon.buildH(coeffs, witness, 2 ** log2n));
+    assert(h.byteLength === 2 ** log2n * FR_BYTES, 'buildH returned a wrong-sized H');
+    return { h, buildABC_ms: timings[0]!, computeH_ms: timings[1]! };
   }
 
   async close(): Promise<void> {
