@@ -109,6 +109,7 @@ interface JobTimes {
   submitted_ms: number;
   finished_ms: number;
   prove_ms: number;
+  worker_id: string;
   error: string | null;
 }
 
@@ -121,6 +122,7 @@ async function runJob(client: ZkpClient, circuit: string, inputJson: string, tim
     times.submitted_ms = final.submitted_ms;
     times.finished_ms = final.finished_ms;
     times.prove_ms = final.prove_ms;
+    times.worker_id = final.worker_id;
     if (final.state !== 'SUCCEEDED') times.error = `${final.state} ${final.error_code} ${final.error_message}`;
   } catch (error) {
     times.error = error instanceof Error ? error.message : String(error);
@@ -128,7 +130,7 @@ async function runJob(client: ZkpClient, circuit: string, inputJson: string, tim
 }
 
 function newTimes(scheduled_ms: number): JobTimes {
-  return { scheduled_ms, seen_ms: 0, submitted_ms: 0, finished_ms: 0, prove_ms: 0, error: null };
+  return { scheduled_ms, seen_ms: 0, submitted_ms: 0, finished_ms: 0, prove_ms: 0, worker_id: '', error: null };
 }
 
 /** `count` jobs, each sent when the one before has ended. */
@@ -184,6 +186,46 @@ async function poissonRun(
     for (const client of clients) client.close();
   }
   return { start_ms: performance.timeOrigin + start_perf, jobs };
+}
+
+/** A closed loop: `window` jobs in flight (submit, watch to the end, next) for `run_s`; every job's times. */
+async function closedLoop(addresses: readonly string[], circuit: string, window: number, run_s: number): Promise<JobTimes[]> {
+  const client = new ZkpClient(addresses);
+  const inputJson = JSON.stringify(benchInput());
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const jobs: JobTimes[] = [];
+  const until_ms = wallNow() + run_s * 1000;
+  try {
+    const loop = async (): Promise<void> => {
+      while (wallNow() < until_ms) {
+        const times = newTimes(wallNow());
+        jobs.push(times);
+        await runJob(client, circuit, inputJson, times, abort.signal);
+      }
+    };
+    await Promise.all(Array.from({ length: window }, loop));
+  } finally {
+    abort.abort();
+    client.close();
+  }
+  return jobs;
+}
+
+/**
+ * Service times of a worker that is never idle: the gaps between its consecutive completions (leader's clock) in a closed
+ * loop, leaving out each worker's first completion and the last `window` overall (the loop stops refilling at the end).
+ */
+function backToBackIntervals(done: readonly JobTimes[], window: number): number[] {
+  const byFinish = [...done].sort((a, b) => a.finished_ms - b.finished_ms).slice(0, Math.max(0, done.length - window));
+  const last = new Map<string, number>();
+  const intervals: number[] = [];
+  for (const job of byFinish) {
+    const previous = last.get(job.worker_id);
+    if (previous !== undefined) intervals.push(job.finished_ms - previous);
+    last.set(job.worker_id, job.finished_ms);
+  }
+  return intervals;
 }
 
 /** Service time of a one-at-a-time job: submit proposed -> completion proposed, on the leader's clock. */
@@ -331,19 +373,28 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
     );
 
     // ------------------------------------------------------------ 2. saturation
+    let backToBack_ms: number[] = [];
     let saturation: { window: number; duration_s: number; measured_per_s: number; predicted_per_s: number; errors: number; prove_ms_p50: number } | null = null;
     if (saturation_s > 0) {
       say(`saturation: closed loop of ${workerCount * 2} jobs in flight for ${saturation_s} s`);
-      const result = await capacity(cluster.addresses, built.name, benchInput(), workerCount * 2, saturation_s);
+      const started_ms = wallNow();
+      const jobs = await closedLoop(cluster.addresses, built.name, workerCount * 2, saturation_s);
+      const done = jobs.filter((t) => t.error === null && t.finished_ms <= started_ms + saturation_s * 1000);
+      backToBack_ms = backToBackIntervals(done, workerCount * 2);
       saturation = {
         window: workerCount * 2,
         duration_s: saturation_s,
-        measured_per_s: result.jobs_per_s,
+        measured_per_s: done.length / saturation_s,
         predicted_per_s: Number.NaN,
-        errors: result.errors,
-        prove_ms_p50: result.prove_ms_p50,
+        errors: jobs.length - jobs.filter((t) => t.error === null).length,
+        prove_ms_p50: percentile(
+          done.map((t) => t.prove_ms),
+          50,
+        ),
       };
-      say(`  ${result.jobs_per_s.toFixed(2)} jobs/s finished, ${result.errors} errors, prove_ms p50 ${result.prove_ms_p50}`);
+      say(
+        `  ${saturation.measured_per_s.toFixed(2)} jobs/s finished, ${saturation.errors} errors, prove_ms p50 ${saturation.prove_ms_p50}; back-to-back service p50 ${percentile(backToBack_ms, 50).toFixed(1)} ms (${backToBack_ms.length} intervals)`,
+      );
     }
 
     // ------------------------------------------------------------ 3. open loop
@@ -412,7 +463,34 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
       end_to_end_p50_ms: loadedWait === null ? null : percentileOf(loadedWait, loadedEndToEnd_s, 50) * 1000,
       end_to_end_p99_ms: loadedWait === null ? null : percentileOf(loadedWait, loadedEndToEnd_s, 99) * 1000,
     };
+    // The model given back-to-back service times (the saturation run, before the open loop; how the prove bench times warm
+    // proves too), with the client's overhead (one-at-a-time end-to-end less service) added to each: every pair of the two.
+    let withBackToBack: {
+      service_mean_ms: number;
+      scv: number;
+      intervals: number;
+      utilisation: number;
+      end_to_end_p50_ms: number | null;
+      end_to_end_p99_ms: number | null;
+    } | null = null;
+    if (backToBack_ms.length >= 5) {
+      const b2b = serviceTime(backToBack_ms.map((v) => v / 1000));
+      const overhead_ms = serialEndToEnd_ms.map((e, i) => e - service_ms[i]!);
+      const endToEnd_s = overhead_ms.flatMap((o) => backToBack_ms.map((v) => (o + v) / 1000)).sort((a, b) => a - b);
+      const b2bUtilisation = (arrived_per_s * b2b.mean_s) / workerCount;
+      const b2bWait = b2bUtilisation < 1 ? waitingTime(workerCount, arrived_per_s, b2b) : null;
+      withBackToBack = {
+        service_mean_ms: round(b2b.mean_s * 1000, 1),
+        scv: round(b2b.scv, 4),
+        intervals: backToBack_ms.length,
+        utilisation: round(b2bUtilisation, 3),
+        end_to_end_p50_ms: b2bWait === null ? null : percentileOf(b2bWait, endToEnd_s, 50) * 1000,
+        end_to_end_p99_ms: b2bWait === null ? null : percentileOf(b2bWait, endToEnd_s, 99) * 1000,
+      };
+    }
     const errors = {
+      end_to_end_p50_with_back_to_back_service:
+        withBackToBack?.end_to_end_p50_ms == null ? null : relativeError(withBackToBack.end_to_end_p50_ms, measured.p50_ms),
       end_to_end_p50_with_loaded_service:
         withLoadedService.end_to_end_p50_ms === null ? null : relativeError(withLoadedService.end_to_end_p50_ms, measured.p50_ms),
       throughput: relativeError(predicted.throughput_per_s, throughput_per_s),
@@ -476,6 +554,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
       },
       predicted,
       predicted_with_loaded_service: withLoadedService,
+      predicted_with_back_to_back_service: withBackToBack,
       relative_error: errors,
       within_25_percent: within,
       planner_output: plannerText,
@@ -546,6 +625,14 @@ type CheckResult = {
     queue_p50_ms: number;
     exceedance_at_measured_p50: number;
   };
+  readonly predicted_with_back_to_back_service: {
+    service_mean_ms: number;
+    scv: number;
+    intervals: number;
+    utilisation: number;
+    end_to_end_p50_ms: number | null;
+    end_to_end_p99_ms: number | null;
+  } | null;
   readonly predicted_with_loaded_service: {
     prove_slowdown: number;
     service_mean_ms: number;
@@ -559,6 +646,7 @@ type CheckResult = {
     end_to_end_p99: number;
     saturation: number | null;
     end_to_end_p50_with_loaded_service: number | null;
+    end_to_end_p50_with_back_to_back_service: number | null;
   };
   readonly within_25_percent: { throughput: boolean; end_to_end_p50: boolean };
   readonly planner_output: string;
@@ -596,6 +684,9 @@ function formatMarkdown(r: CheckResult): string {
     `| open loop: jobs/s completed (arrivals ${f(r.open_loop.arrived_per_s, 2)}/s, nominal ${f(r.open_loop.nominal_rate_per_s, 2)}/s) | ${f(r.predicted.throughput_per_s, 2)} | ${f(r.open_loop.throughput_per_s, 2)} | ${percent(r.relative_error.throughput)} | ${yes(r.within_25_percent.throughput)} |`,
     `| open loop: end-to-end p50 (ms) | ${f(r.predicted.end_to_end_p50_ms)} | ${f(r.open_loop.end_to_end.p50_ms)} | ${percent(r.relative_error.end_to_end_p50)} | ${yes(r.within_25_percent.end_to_end_p50)} |`,
     `| open loop: end-to-end p99 (ms; not a target) | ${f(r.predicted.end_to_end_p99_ms)} | ${f(r.open_loop.end_to_end.p99_ms)} | ${percent(r.relative_error.end_to_end_p99)} | |`,
+    r.predicted_with_back_to_back_service === null
+      ? '| open loop: end-to-end p50 (ms), the model given back-to-back service times | no saturation run | | | |'
+      : `| open loop: end-to-end p50 (ms), the model given back-to-back service times (gaps between a busy worker's completions in the saturation run, before the load: mean ${f(r.predicted_with_back_to_back_service.service_mean_ms)} ms, cs² ${r.predicted_with_back_to_back_service.scv}, ${r.predicted_with_back_to_back_service.intervals} gaps; utilisation ${f(r.predicted_with_back_to_back_service.utilisation * 100)}%) | ${r.predicted_with_back_to_back_service.end_to_end_p50_ms === null ? 'unstable' : f(r.predicted_with_back_to_back_service.end_to_end_p50_ms)} | ${f(r.open_loop.end_to_end.p50_ms)} | ${r.relative_error.end_to_end_p50_with_back_to_back_service === null ? '' : percent(r.relative_error.end_to_end_p50_with_back_to_back_service)} | ${r.relative_error.end_to_end_p50_with_back_to_back_service === null ? '' : yes(Math.abs(r.relative_error.end_to_end_p50_with_back_to_back_service) <= TOLERANCE)} |`,
     `| open loop: end-to-end p50 (ms), the model given the service time under this load (prove_ms x ${f(r.predicted_with_loaded_service.prove_slowdown, 2)}: mean ${f(r.predicted_with_loaded_service.service_mean_ms)} ms, utilisation ${f(r.predicted_with_loaded_service.utilisation * 100)}%) | ${r.predicted_with_loaded_service.end_to_end_p50_ms === null ? 'unstable' : f(r.predicted_with_loaded_service.end_to_end_p50_ms)} | ${f(r.open_loop.end_to_end.p50_ms)} | ${r.relative_error.end_to_end_p50_with_loaded_service === null ? '' : percent(r.relative_error.end_to_end_p50_with_loaded_service)} | (not the check) |`,
     `| utilisation; P(wait) (model) | ${f(r.predicted.utilisation * 100)}%; ${f(r.predicted.wait_probability, 3)} | | | |`,
     `| worker prove_ms p50 (one at a time / under the open loop) | | ${f(r.service.serial_prove_ms.p50_ms)} / ${f(r.open_loop.prove_ms_under_load.p50_ms)} | | |`,
