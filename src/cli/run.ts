@@ -30,6 +30,8 @@ Prover (one process, no service):
                                     verified first, natively; one that does not verify is not written, exit 1)
   --vkey <verification_key.json>    key to verify with (default: read from the zkey)
   --quiet                           no progress lines on stderr
+  --timings                         every stage of the process (start-up, reading, proving, verifying,
+                                    writing) with its time and RSS, and what no stage covers (docs/prover.md)
 
 Service processes (configured by flags, ZKP_* environment, a config file; see docs/config.md):
   zkp coordinator [--raft.nodeId ID --raft.peers LIST ...]   one coordinator
