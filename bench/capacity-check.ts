@@ -357,7 +357,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
     } finally {
       client.close();
     }
-    say(`starting ${workerCount} native workers (ZKP_NATIVE_THREADS=${threads})`);
+    say(`starting ${workerCount} native worker${workerCount === 1 ? '' : 's'} (ZKP_NATIVE_THREADS=${threads})`);
     await workers.start();
     say('warm-up: closed loop, every worker proves (key resident)');
     await capacity(cluster.addresses, built.name, benchInput(), workerCount * 2, 5);
@@ -369,7 +369,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
     const rateService = workerKinds(reportOf(host, built, zkey_bytes, serialBefore.map(serviceOf)), circuitInfo(built, zkey_bytes)).kinds[0]!.service;
     const rate_per_s = (utilisation * workerCount) / rateService.mean_s;
     say(
-      `  open loop at ${rate_per_s.toFixed(2)} jobs/s: utilisation ${utilisation} of ${workerCount} workers at E[S] ${(rateService.mean_s * 1000).toFixed(1)} ms (the jobs so far)`,
+      `  open loop at ${rate_per_s.toFixed(2)} jobs/s: utilisation ${utilisation} of ${workerCount} worker${workerCount === 1 ? '' : 's'} at E[S] ${(rateService.mean_s * 1000).toFixed(1)} ms (the jobs so far)`,
     );
 
     // ------------------------------------------------------------ 2. saturation
@@ -413,7 +413,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
     const predictedCapacity_per_s = workerCount / service.mean_s;
     if (saturation !== null) saturation = { ...saturation, predicted_per_s: predictedCapacity_per_s };
     say(
-      `  model: E[S] ${(service.mean_s * 1000).toFixed(1)} ms, cs² ${service.scv.toFixed(3)} over ${serial.length} jobs; ${workerCount} workers finish at most ${predictedCapacity_per_s.toFixed(2)} jobs/s`,
+      `  model: E[S] ${(service.mean_s * 1000).toFixed(1)} ms, cs² ${service.scv.toFixed(3)} over ${serial.length} jobs; ${workerCount} worker${workerCount === 1 ? '' : 's'} finish at most ${predictedCapacity_per_s.toFixed(2)} jobs/s`,
     );
 
     const window_start_ms = open.start_ms + SETTLE_S * 1000;
@@ -515,7 +515,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
       schema: 'zkp-cluster/capacity-check',
       version: 1,
       started_at: report.started_at,
-      command: `npm run bench:capacity -- ${process.argv.slice(2).join(' ')}`.trim(),
+      command: process.argv.length > 2 ? `npm run bench:capacity -- ${process.argv.slice(2).join(' ')}` : 'npm run bench:capacity',
       machine: { ...machine, loadavg_start, loadavg_openLoop_start, loadavg_openLoop_end, loadavg_end: loadavg() },
       settings: {
         workers: workerCount,
@@ -660,7 +660,7 @@ function formatMarkdown(r: CheckResult): string {
     `# Capacity planner against a local cluster (${r.machine.host})`,
     '',
     `${r.started_at}; ${r.machine.cpu_model}, ${r.machine.cores} cores; node ${r.machine.node}; niceness ${r.machine.niceness}; load average (1/5/15 min) at start ${r.machine.loadavg_start}, during the open loop ${r.machine.loadavg_openLoop_start} -> ${r.machine.loadavg_openLoop_end}.`,
-    `Cluster: embedded database, 3 coordinators, ${s.workers} native workers (ZKP_NATIVE_THREADS=${s.native_threads}, one job at a time each) on loopback; circuit ${s.circuit} (${s.constraints} constraints, development key).`,
+    `Cluster: embedded database, 3 coordinators, ${s.workers} native worker${s.workers === 1 ? '' : 's'} (ZKP_NATIVE_THREADS=${s.native_threads}, one job at a time each) on loopback; circuit ${s.circuit} (${s.constraints} constraints, development key).`,
     '',
     `Command: \`${r.command}\` (Poisson seed ${s.seed})`,
     '',
