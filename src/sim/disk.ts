@@ -19,6 +19,8 @@ export interface SimDiskFaults {
   slowWriteProbability: number;
   /** Chance, per write that completes unsynced, that the power fails right then (the write is then lost, torn or kept). */
   powerCutAfterWriteProbability: number;
+  /** Chance that one fdatasync fails (EIO): the node must stop. */
+  syncFailureProbability: number;
   /** Chance that a crash is a power loss (unsynced writes lost or torn) rather than the process dying (the page cache survives). */
   powerLossProbability: number;
   /** Chance, per durable write, that the process dies right after it (before anything it promises is sent). */

@@ -1,15 +1,15 @@
-import { assert } from '../errors/index.ts';
+import { assert, CorruptFileError } from '../errors/index.ts';
 import { RaftCore } from '../raft/core/index.ts';
 import { ReadyLoop } from '../raft/driver/ready-loop.ts';
 import { silentLogger } from '../raft/logger.ts';
 import { DurableLogStorage } from '../raft/storage/index.ts';
 import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
-import type { SafetyChecker } from './checkers.ts';
+import { type SafetyChecker, SafetyViolation } from './checkers.ts';
 import { SimClock, type SimTime } from './clock.ts';
 import { SimDisk, SimulatedCrash, type SimDiskFaults } from './disk.ts';
 import { decodePut, encodePutResult, KvStore } from './kv.ts';
 import type { Prng } from '../random/prng.ts';
-import { SimFileSystem } from './sim-fs.ts';
+import { SimFileSystem, SimulatedDiskFault } from './sim-fs.ts';
 
 /** The smallest segments the log allows, so that segments roll and compaction deletes them often. */
 const SEGMENT_BYTES = 4096;
@@ -25,6 +25,8 @@ export interface NodeHooks {
 }
 
 export interface SimNodeSettings {
+  /** This node's disk takes this many ticks per write and sync at most (1-3 on a healthy disk): a slow disk. */
+  readonly slowDisk_ticks_max: (node: NodeId) => number;
   readonly tuning: RaftTuning;
   readonly snapshotEvery_entries: number;
   readonly proposalTimeout_ms: number;
@@ -48,6 +50,12 @@ export class SimNode {
   kv = new KvStore();
   incarnation = 0;
   paused = false;
+  /** Set when the node's log could not be read at start (latent corruption found): it stays down, as it must. */
+  refusedToStart: string | null = null;
+  /** A sync failure was injected into the running process: it must stop (fail safe) within that turn. */
+  syncFailed = false;
+  /** Times the process stopped on a failed sync. */
+  syncStops = 0;
   /** Restarts whose recovery dropped a torn last record. */
   tornTailsRecovered = 0;
   /** Set to kill the process once its current turn ends (why, for the trace; and whether the machine loses power). */
@@ -90,25 +98,47 @@ export class SimNode {
     this.incarnation++;
     const clock = new SimClock(this.time);
     this.fs.attach((fn) => {
-      const delay_ticks = this.prng.chance(this.settings.disk.slowWriteProbability) ? this.prng.range(1, 3) : 0;
+      const slow_ticks_max = this.settings.slowDisk_ticks_max(this.id);
+      let delay_ticks = this.prng.chance(this.settings.disk.slowWriteProbability) ? this.prng.range(1, 3) : 0;
+      if (slow_ticks_max > 0) delay_ticks = this.prng.range(0, slow_ticks_max); // a slow disk: syncs of up to seconds
       clock.at(this.time.now_tick + delay_ticks, fn);
     });
-    const storage = DurableLogStorage.open({
-      dir: `/data/${this.id}`,
-      clusterId: 'sim',
-      nodeId: this.id,
-      bootstrapConf: { voters: [...this.bootstrapVoters], learners: [] },
-      startEmpty: this.bootstrapVoters.length === 0,
-      segment_bytes_max: SEGMENT_BYTES,
-      fileSystem: this.fs,
-    });
+    this.syncFailed = false;
+    this.fs.syncFault = null;
+    let storage: DurableLogStorage;
+    try {
+      storage = DurableLogStorage.open({
+        dir: `/data/${this.id}`,
+        clusterId: 'sim',
+        nodeId: this.id,
+        bootstrapConf: { voters: [...this.bootstrapVoters], learners: [] },
+        startEmpty: this.bootstrapVoters.length === 0,
+        segment_bytes_max: SEGMENT_BYTES,
+        fileSystem: this.fs,
+      });
+    } catch (error) {
+      // A log it cannot read: the node must not serve or vote from it, and must say why (as the process does, exiting).
+      if (!(error instanceof CorruptFileError)) throw error;
+      this.refusedToStart = error.message;
+      return;
+    }
     this.durableLog = storage;
+    this.fs.syncFault = () => {
+      if (!this.prng.chance(this.settings.disk.syncFailureProbability)) return null;
+      this.syncFailed = true;
+      return new SimulatedDiskFault('fdatasync');
+    };
     if (storage.recovery.tornTail_bytes > 0) this.tornTailsRecovered++;
     this.checker.onRestart(this.id, storage.initialState().hardState, this.incarnation);
     const disk = new SimDisk(this.id, storage, this.settings.disk, this.prng, this.checker);
     const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage, random: () => this.prng.next() });
     const incarnation = this.incarnation;
     clock.afterTurn = () => {
+      // Once every completion of its disk ran, the failure has reached the node: it must have stopped.
+      if (this.syncFailed && this.loop !== null && this.fs.pendingOps === 0) {
+        this.hooks.failed(this, new SafetyViolation('fail safe', `${this.id} carried on after a failed fdatasync`));
+        return;
+      }
       const pending = this.crashAfterTurn;
       if (pending === null) return;
       this.crashAfterTurn = null;
@@ -146,6 +176,11 @@ export class SimNode {
             if (error instanceof SimulatedCrash) {
               this.crash();
               this.hooks.crashed(this, `crash ${error.where}`);
+            } else if (this.syncFailed && (error instanceof CorruptFileError || error instanceof SimulatedDiskFault)) {
+              // Stopped on the failed sync, as it must (the process exits); what was not synced is gone from the page cache.
+              this.crash(false);
+              this.syncStops++;
+              this.hooks.crashed(this, `stopped after a failed fdatasync (${error.message}):`);
             } else this.hooks.failed(this, error);
           },
           clientAddressOf: () => null,

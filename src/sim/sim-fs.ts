@@ -22,6 +22,15 @@ function errno(code: string, message: string): Error {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
+/** An I/O error the simulator injected (EIO on a sync): the node must stop on it. */
+export class SimulatedDiskFault extends Error {
+  readonly code = 'EIO';
+  constructor(what: string) {
+    super(`EIO: simulated failure of ${what}`);
+    this.name = 'SimulatedDiskFault';
+  }
+}
+
 function writeInto(target: Buffer, offset: number, bytes: Buffer): Buffer {
   const end = offset + bytes.length;
   const out = end > target.length ? Buffer.concat([target, Buffer.alloc(end - target.length)]) : target;
@@ -63,9 +72,19 @@ export class SimFileSystem implements LogFileSystem {
     this.hasDsync = hasDsync;
   }
 
+  /** Operations handed to the thread pool whose completion has not run. */
+  pendingOps = 0;
+
   /** A new process starts on this disk: its completions run through `schedule`. */
   attach(schedule: (fn: () => void) => void): void {
-    this.schedule = schedule;
+    this.pendingOps = 0;
+    this.schedule = (fn) => {
+      this.pendingOps++;
+      schedule(() => {
+        this.pendingOps--;
+        fn();
+      });
+    };
   }
 
   /**
@@ -76,6 +95,7 @@ export class SimFileSystem implements LogFileSystem {
   crash(powerLoss: boolean): void {
     const inFlight = this.inFlight;
     this.inFlight = [];
+    this.pendingOps = 0;
     this.fds.clear();
     this.locked = false;
     if (!powerLoss) return;
@@ -221,6 +241,9 @@ export class SimFileSystem implements LogFileSystem {
       if (this.fds.get(fd) !== open) return;
       const fault = this.syncFault?.() ?? null;
       if (fault !== null) {
+        // As Linux may after a failed writeback: the dirty pages are dropped, reads see what was synced.
+        open.file.data = Buffer.from(open.file.synced);
+        open.file.pending = [];
         done(fault);
         return;
       }
@@ -239,6 +262,19 @@ export class SimFileSystem implements LogFileSystem {
   close(fd: number, done: (error: Error | null) => void): void {
     this.closeSync(fd);
     this.schedule(() => done(null));
+  }
+
+  /**
+   * Latent corruption: flips one byte of `file` in `[from, to)`, on the
+   * platter (as a bad sector would): found only when the file is read again.
+   */
+  corrupt(file: string, from: number, to: number): number | null {
+    const found = this.names.get(file);
+    if (found === undefined || to <= from || to > found.synced.length) return null;
+    const at = this.prng.range(from, to - 1);
+    found.synced[at] = found.synced[at]! ^ 0xff;
+    if (at < found.data.length) found.data[at] = found.data[at]! ^ 0xff;
+    return at;
   }
 
   lockDir(dir: string): { release(): void } {

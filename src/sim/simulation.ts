@@ -43,6 +43,10 @@ export interface SimulationResult {
     readonly powerLosses: number;
     readonly tornWrites: number;
     readonly tornTailsRecovered: number;
+    /** Stops on a failed fdatasync; closed segments corrupted, and starts refused on finding it. */
+    readonly syncFailureStops: number;
+    readonly corruptions: number;
+    readonly refusedStarts: number;
   };
   /** The fault schedule, one line per event, for reading a failure. */
   readonly trace: readonly string[];
@@ -79,7 +83,7 @@ class Simulation {
   private readonly trace: string[] = [];
   private faultsEnabled = true;
   private lastLeader: NodeId | null = null;
-  private readonly counters = { leaderChanges: 0, crashes: 0, partitions: 0, confChanges: 0, transfers: 0, snapshotsSent: 0 };
+  private readonly counters = { leaderChanges: 0, crashes: 0, partitions: 0, confChanges: 0, transfers: 0, snapshotsSent: 0, corruptions: 0, refusedStarts: 0 };
   private readonly tuning: RaftTuning;
   /** A node's Ready loop stopped on an error that is not a simulated crash: the run fails with it. */
   private nodeFailure: Error | null = null;
@@ -91,6 +95,14 @@ class Simulation {
   private sendViolation: SafetyViolation | null = null;
   /** Vote requests delivered to each node, the latest few: delivered again after it restarts (a network may hold copies that long). */
   private readonly voteRequestsSeen = new Map<NodeId, Message[]>();
+  /** Ticks per simulated tick, per node (clocks that run at different rates). */
+  private readonly tickRate: Map<NodeId, number>; // all 1 in the calm period
+  private readonly tickCredit = new Map<NodeId, number>();
+  /** Ticks a paused node missed: delivered in a burst when it resumes (a long GC pause), half the time. */
+  private readonly missedTicks = new Map<NodeId, number>();
+  private readonly corruptionProbability: number;
+  /** The one node given a latently corrupt closed segment, and the file. */
+  private corrupted: { readonly node: NodeId; readonly file: string } | null = null;
   /** Nodes to restart soon after a crash aimed at a vote, by tick. */
   private readonly restartAt = new Map<NodeId, number>();
 
@@ -119,11 +131,20 @@ class Simulation {
       slowWriteProbability: setup.pick([0, 0.05, 0.3]),
       powerLossProbability: setup.pick([0, 0.5, 1]),
       powerCutAfterWriteProbability: setup.pick([0, 0.01, 0.05]),
+      syncFailureProbability: setup.pick([0, 0, 0.002]),
       crashAfterWriteProbability: setup.pick([0, 0.002]),
       crashAfterVoteProbability: setup.pick([0, 0.05, 0.25]),
     };
     this.crashAfterGrantProbability = setup.pick([0, 0.05, 0.25]);
+    // A third of the seeds give one node a slow disk (writes and syncs of up to 0.5-3 s).
+    const slowDiskNode = setup.chance(0.33) ? setup.pick(ALL_NODES) : null;
+    const slowDisk_ticks = setup.pick([50, 150, 300]);
+    // Half the seeds run the nodes' clocks at different rates (ticks per simulated tick).
+    const rates = setup.chance(0.5) ? ALL_NODES.map(() => setup.pick([0.5, 1, 1, 1.5])) : ALL_NODES.map(() => 1);
+    this.tickRate = new Map(ALL_NODES.map((id, i) => [id, rates[i]!]));
+    this.corruptionProbability = setup.pick([0, 0.002, 0.01]);
     const settings: SimNodeSettings = {
+      slowDisk_ticks_max: (node) => (node === slowDiskNode && this.faultsEnabled ? slowDisk_ticks : 0),
       tuning,
       snapshotEvery_entries: setup.pick([8, 25, 100]),
       proposalTimeout_ms: 50 * SIM_TICK_MS,
@@ -131,7 +152,7 @@ class Simulation {
       disk: this.diskFaults,
     };
     this.note(
-      `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${settings.snapshotEvery_entries} slowWrites=${settings.disk.slowWriteProbability} crashAfterVotePersisted=${settings.disk.crashAfterVoteProbability} crashAfterVoteSent=${this.crashAfterGrantProbability}`,
+      `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${settings.snapshotEvery_entries} slowWrites=${settings.disk.slowWriteProbability} crashAfterVotePersisted=${settings.disk.crashAfterVoteProbability} crashAfterVoteSent=${this.crashAfterGrantProbability} powerLoss=${settings.disk.powerLossProbability} syncFailure=${settings.disk.syncFailureProbability} slowDisk=${slowDiskNode ?? 'none'}/${slowDisk_ticks} tickRates=${rates.join(',')} corruption=${this.corruptionProbability}`,
     );
     const hooks = {
       send: (message: Message, from: SimNode) => {
@@ -192,7 +213,15 @@ class Simulation {
   private step(): void {
     if (this.faultsEnabled) this.injectFaults();
     this.clients.step(this.now_tick, this.nodes, this.faultsEnabled ? 0.3 : 0);
-    for (const node of this.nodes.values()) node.tick();
+    for (const node of this.nodes.values()) {
+      if (node.paused) {
+        this.missedTicks.set(node.id, (this.missedTicks.get(node.id) ?? 0) + 1);
+        continue;
+      }
+      let credit = (this.tickCredit.get(node.id) ?? 0) + this.tickRate.get(node.id)!;
+      for (; credit >= 1; credit--) node.tick();
+      this.tickCredit.set(node.id, credit);
+    }
     // A few rounds per tick so that disk completions and zero-delay messages can chain within it.
     for (let round = 0; round < 4; round++) {
       for (const node of this.nodes.values()) node.runDue();
@@ -252,6 +281,7 @@ class Simulation {
     if (p.chance(0.012)) this.healNetwork();
     if (p.chance(0.006)) this.changeMembership();
     if (p.chance(0.004)) this.transferLeadership();
+    if (p.chance(this.corruptionProbability)) this.corruptSomeone();
   }
 
   private liveNodes(): SimNode[] {
@@ -284,8 +314,23 @@ class Simulation {
     this.note(`${why} ${node.id}`);
   }
 
+  /** Starts a node; false when it refused (a log it cannot read), which it says, and then stays down. */
+  private start(node: SimNode): boolean {
+    node.start();
+    if (node.refusedToStart === null) {
+      const corrupted = this.corrupted;
+      if (corrupted !== null && corrupted.node === node.id && node.storage.segmentFiles().includes(corrupted.file)) {
+        throw new SafetyViolation('latent corruption', `${node.id} started with ${corrupted.file} in its log, which has a corrupt byte`);
+      }
+      return true;
+    }
+    this.counters.refusedStarts++;
+    this.note(`${node.id} refuses to start: ${node.refusedToStart}`);
+    return false;
+  }
+
   private restartSomeone(): void {
-    const dead = [...this.nodes.values()].filter((node) => node.core === null);
+    const dead = [...this.nodes.values()].filter((node) => node.core === null && node.refusedToStart === null);
     if (dead.length === 0) return;
     this.restart(this.prng.pick(dead));
   }
@@ -295,7 +340,7 @@ class Simulation {
       if (at_tick > this.now_tick) continue;
       this.restartAt.delete(id);
       const node = this.nodes.get(id)!;
-      if (!node.alive) this.restart(node);
+      if (!node.alive && node.refusedToStart === null) this.restart(node);
     }
   }
 
@@ -305,7 +350,7 @@ class Simulation {
    * forgot a vote would grant a second candidate of the same term.
    */
   private restart(node: SimNode): void {
-    node.start();
+    if (!this.start(node)) return;
     this.note(`restart ${node.id}`);
     const seen = this.voteRequestsSeen.get(node.id);
     if (seen === undefined || seen.length === 0 || !this.prng.chance(0.5)) return;
@@ -329,7 +374,41 @@ class Simulation {
   }
 
   private unpauseEveryone(): void {
-    for (const node of this.nodes.values()) node.paused = false;
+    for (const node of this.nodes.values()) {
+      if (!node.paused) continue;
+      node.paused = false;
+      const missed = this.missedTicks.get(node.id) ?? 0;
+      this.missedTicks.delete(node.id);
+      if (missed === 0 || !this.prng.chance(0.5)) continue;
+      // The ticks it missed arrive at once, as after a long GC pause.
+      this.note(`resume ${node.id} with a burst of ${missed} ticks`);
+      for (let i = 0; i < missed; i++) node.tick();
+    }
+  }
+
+  /**
+   * Latent corruption: one byte of a closed segment of one running node
+   * flips on the platter. Its next recovery must find it (CRC) and refuse
+   * to start, saying so; half the time the node crashes soon, to get there.
+   */
+  private corruptSomeone(): void {
+    if (this.corrupted !== null) return;
+    const node = this.prng.pick(this.liveNodes());
+    if (node === undefined) return;
+    const files = node.storage.segmentFiles();
+    if (files.length < 2) return;
+    const index = this.prng.int(files.length - 1);
+    const file = files[index]!;
+    const at = node.fs.corrupt(file, 0, node.storage.segmentDataBytes()[index]!);
+    if (at === null) return;
+    this.corrupted = { node: node.id, file };
+    this.counters.corruptions++;
+    this.note(`latent corruption ${node.id} ${file} byte ${at}`);
+    if (this.prng.chance(0.5)) {
+      node.crash();
+      this.afterCrash(node, 'crash after corruption');
+      this.restartAt.set(node.id, this.now_tick + this.prng.range(1, 5));
+    }
   }
 
   private partitionSomehow(): void {
@@ -405,11 +484,14 @@ class Simulation {
     this.diskFaults.crashAfterWriteProbability = 0;
     this.diskFaults.crashAfterVoteProbability = 0;
     this.diskFaults.powerCutAfterWriteProbability = 0;
+    this.diskFaults.syncFailureProbability = 0;
     this.network.calm();
     this.restartAt.clear();
+    this.missedTicks.clear();
+    for (const id of this.tickRate.keys()) this.tickRate.set(id, 1);
     for (const node of this.nodes.values()) {
       node.paused = false;
-      if (node.core === null) node.start();
+      if (node.core === null && node.refusedToStart === null) this.start(node);
     }
     this.note('calm: healed, restarted, unpaused');
   }
@@ -464,6 +546,9 @@ class Simulation {
         powerLosses: this.sum((node) => node.fs.powerLosses),
         tornWrites: this.sum((node) => node.fs.tornWrites),
         tornTailsRecovered: this.sum((node) => node.tornTailsRecovered),
+        syncFailureStops: this.sum((node) => node.syncStops),
+        corruptions: this.counters.corruptions,
+        refusedStarts: this.counters.refusedStarts,
       },
       trace: this.trace,
     };
