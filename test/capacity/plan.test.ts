@@ -42,6 +42,11 @@ describe('planWorkers', () => {
     expect(plan).toEqual({ outcome: 'too-slow', alone_p99_s: expect.closeTo(1.2, 6) });
   });
 
+  it('a p99 target equal to the slowest sample is met (P(S > target) = 0)', () => {
+    const plan = planWorkers(serviceTime([1, 1, 1.2]), { rate_per_h: 10, p99_s: 1.2 });
+    expect(plan.outcome).toBe('met');
+  });
+
   it('says so when more than the maximum count would be needed', () => {
     const plan = planWorkers(ONE_SECOND, { rate_per_h: 20_000 * 3600, p99_s: 5 });
     expect(plan).toEqual({ outcome: 'too-many', workers_max: 10_000, stable_workers: 20_001 });
