@@ -18,7 +18,7 @@ struct MsmParams {
   last: u32,          // 1 when this accumulation level is a single thread
   segs: u32,          // reduction segments per window
   seg_len: u32,       // buckets per reduction segment
-  pad0: u32,
+  scalar_offset: u32, // index of this chunk's first scalar in the bound scalar vector
   pad1: u32,
   pad2: u32,
 }
@@ -47,6 +47,8 @@ const SIGN_BIT: u32 = @SIGN_BIT@; // set in a digit code (and a scattered value)
 @group(0) @binding(14) var<storage, read_write> buckets: array<u32>;
 @group(0) @binding(15) var<storage, read_write> reduced: array<u32>;
 @group(0) @binding(16) var<storage, read> counts_plain: array<u32>;
+// status[0]: 0 when every scalar is < 2^255, else 0xffffffff - (index of the first one that is not).
+@group(0) @binding(17) var<storage, read_write> status: array<atomic<u32>>;
 
 var<workgroup> scan_tile: array<u32, @WORKGROUP_SIZE@>;
 
@@ -122,9 +124,10 @@ fn scalar_bits(index: u32, offset: u32, c: u32) -> u32 {
   let word = offset / 32u;
   let shift = offset % 32u;
   if (word >= 8u) { return 0u; }
-  var v = scalars[index * 8u + word] >> shift;
+  let base = (params.scalar_offset + index) * 8u;
+  var v = scalars[base + word] >> shift;
   if (shift + c > 32u && word + 1u < 8u) {
-    v |= scalars[index * 8u + word + 1u] << (32u - shift);
+    v |= scalars[base + word + 1u] << (32u - shift);
   }
   return v & ((1u << c) - 1u);
 }
@@ -136,6 +139,8 @@ fn msm_decompose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   big_init(nwg.x);
   let i = linear_id(gid, nwg);
   if (i >= params.n) { return; }
+  // The range check: the signed windows need scalar < 2^255 (any Fr element is); the host reads status after the MSM.
+  if ((scalars[(params.scalar_offset + i) * 8u + 7u] & 0x80000000u) != 0u) { atomicMax(&status[0], 0xffffffffu - i); }
   let c = params.c;
   let half = 1u << (c - 1u);
   var carry = 0u;

@@ -27,6 +27,7 @@ export function counterDelta(before: DeviceCounters, after: DeviceCounters): Dev
     buffers_created: after.buffers_created - before.buffers_created,
     bytes_allocated: after.bytes_allocated - before.bytes_allocated,
     bytes_uploaded: after.bytes_uploaded - before.bytes_uploaded,
+    param_bytes_uploaded: after.param_bytes_uploaded - before.param_bytes_uploaded,
     bytes_read: after.bytes_read - before.bytes_read,
   };
 }

@@ -13,6 +13,7 @@ import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts
 import { G1_SPEC, G2_SPEC } from './groups.ts';
 import { MsmEngine, type MsmOptions, type ResidentBases } from './msm.ts';
 import { NttEngine } from './ntt.ts';
+import { ScalarRegistry } from './scalars-device.ts';
 import type { Fq2El } from './twins/field.ts';
 
 export interface WebgpuBackendOptions extends DeviceOptions, Omit<MsmOptions, 'codegen'> {
@@ -46,14 +47,25 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
   const g1 = new MsmEngine<bigint>(gpu, G1_SPEC, { ...options, codegen });
   const g2 = new MsmEngine<Fq2El>(gpu, G2_SPEC, { ...options, codegen });
   const ntt = new NttEngine(gpu, codegen);
+  const scalarsOnDevice = new ScalarRegistry(gpu);
   const circuits = new Map<string, ResidentCircuit>();
 
+  // One operation at a time: they share scratch arenas, and computeH's output vector may be the H MSM's input.
+  let queue: Promise<void> = Promise.resolve();
   async function guarded<R>(operation: string, body: () => Promise<R>): Promise<R> {
-    gpu.checkAlive(operation);
+    const previous = queue;
+    let done!: () => void;
+    queue = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await previous;
     try {
+      gpu.checkAlive(operation);
       return await body();
     } catch (cause) {
       throw gpu.wrapFailure(operation, cause);
+    } finally {
+      done();
     }
   }
 
@@ -78,17 +90,18 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
       msmG1: (set, scalars, progress) =>
         guarded(`msmG1 ${set}`, async () => {
           progress?.(`msm ${set}`, 0, 1);
-          const out = await g1.msm(resident(set), scalars);
+          const out = await g1.msm(resident(set), scalars, scalarsOnDevice.find(scalars));
           progress?.(`msm ${set}`, 1, 1);
           return out;
         }),
       msmG2: (set, scalars, progress) =>
         guarded(`msmG2 ${set}`, async () => {
           progress?.(`msm ${set}`, 0, 1);
-          const out = await g2.msm(resident(set), scalars);
+          const out = await g2.msm(resident(set), scalars, scalarsOnDevice.find(scalars));
           progress?.(`msm ${set}`, 1, 1);
           return out;
         }),
+      shareScalars: (vectors) => guarded('shareScalars', () => scalarsOnDevice.share(vectors)),
       release: async () => {
         for (const r of sets.values()) MsmEngine.release(r);
         sets.clear();
@@ -127,41 +140,47 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
     buildABC: (coeffs, witness, domainSize) => abc.build(coeffs, witness, domainSize),
     ntt: (values, log2n, direction) =>
       guarded('ntt', async () => {
-        const n = NttEngine.checkSize(values, log2n);
-        return ntt.run([values], 1, (enc, [data, scratch], owned) => ntt.encodeNtt(enc, data!, scratch!, log2n, direction, owned), 0, n * FR_BYTES);
+        NttEngine.checkSize(values, log2n);
+        return ntt.run(log2n, [values], (rec, [data, , , scratch]) => ntt.encodeNtt(rec, data!, scratch!, log2n, direction), 0);
       }),
     cosetShift: (values, log2n) =>
       guarded('cosetShift', async () => {
-        const n = NttEngine.checkSize(values, log2n);
-        return ntt.run([values], 0, (enc, [data], owned) => ntt.encodeCoset(enc, data!, log2n, owned), 0, n * FR_BYTES);
+        NttEngine.checkSize(values, log2n);
+        return ntt.run(log2n, [values], (rec, [data]) => ntt.encodeCoset(rec, data!, log2n), 0);
       }),
     computeH: (a, b, c, log2n, progress) =>
       guarded('computeH', async () => {
-        const n = NttEngine.checkSize(a, log2n);
+        NttEngine.checkSize(a, log2n);
         NttEngine.checkSize(b, log2n);
         NttEngine.checkSize(c, log2n);
         progress?.('computeH', 0, 1);
+        // The output vector is about to be overwritten: an h shared from it before is no longer on the device.
+        scalarsOnDevice.forgetComputed();
         // One command buffer: three (iNTT, coset, NTT) chains, then join.
         const out = await ntt.run(
+          log2n,
           [a, b, c],
-          2,
-          async (enc, buffers, owned) => {
-            const scratch = buffers[3]!;
-            for (const data of buffers.slice(0, 3)) {
-              await ntt.encodeNtt(enc, data, scratch, log2n, 'inverse', owned);
-              await ntt.encodeCoset(enc, data, log2n, owned);
-              await ntt.encodeNtt(enc, data, scratch, log2n, 'forward', owned);
+          async (rec, vectors) => {
+            const scratch = vectors[3]!;
+            for (const data of vectors.slice(0, 3)) {
+              await ntt.encodeNtt(rec, data, scratch, log2n, 'inverse');
+              await ntt.encodeCoset(rec, data, log2n);
+              await ntt.encodeNtt(rec, data, scratch, log2n, 'forward');
             }
-            await ntt.encodeJoin(enc, buffers[0]!, buffers[1]!, buffers[2]!, buffers[4]!, n, owned);
+            await ntt.encodeJoin(rec, log2n);
           },
           4,
-          n * FR_BYTES,
         );
+        // h stays on the device for the H MSM (used when the caller shares it: ResidentCircuit.shareScalars).
+        scalarsOnDevice.noteComputed(out, await ntt.outputVector(log2n));
         progress?.('computeH', 1, 1);
         return out;
       }),
     close: async () => {
       for (const c of [...circuits.values()]) await c.release();
+      scalarsOnDevice.release();
+      g1.releaseScratch();
+      g2.releaseScratch();
       ntt.release();
       gpu.destroy();
     },

@@ -75,7 +75,10 @@ export interface CompileRecord {
 export interface DeviceCounters {
   buffers_created: number;
   bytes_allocated: number;
+  /** Data (scalars, bases, vectors) written to the device. */
   bytes_uploaded: number;
+  /** Dispatch parameters (uniform slots) written to the device. */
+  param_bytes_uploaded: number;
   bytes_read: number;
 }
 
@@ -90,7 +93,7 @@ export class GpuDevice {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly compiles: CompileRecord[] = [];
   private readonly bindingKinds = new Map<string, ReadonlyMap<number, BindingKind>>();
-  private readonly counts: DeviceCounters = { buffers_created: 0, bytes_allocated: 0, bytes_uploaded: 0, bytes_read: 0 };
+  private readonly counts: DeviceCounters = { buffers_created: 0, bytes_allocated: 0, bytes_uploaded: 0, param_bytes_uploaded: 0, bytes_read: 0 };
 
   private constructor(device: GPUDevice, adapterDescription: string, backend: string, hasTimestamps: boolean, fault: FaultKind | null) {
     this.device = device;
@@ -226,17 +229,18 @@ export class GpuDevice {
     return buffer;
   }
 
-  write(buffer: GPUBuffer, offset_bytes: number, data: Uint8Array): void {
+  write(buffer: GPUBuffer, offset_bytes: number, data: Uint8Array, kind: 'data' | 'params' = 'data'): void {
     // writeBuffer needs a multiple of 4 bytes; every layout here is.
     assert(data.byteLength % 4 === 0, 'upload size must be a multiple of 4 bytes');
     if (data.byteLength > 0) this.device.queue.writeBuffer(buffer, offset_bytes, data.buffer, data.byteOffset, data.byteLength);
-    this.counts.bytes_uploaded += data.byteLength;
+    if (kind === 'data') this.counts.bytes_uploaded += data.byteLength;
+    else this.counts.param_bytes_uploaded += data.byteLength;
   }
 
   async uniform(label: string, words: readonly number[]): Promise<GPUBuffer> {
     const buffer = await this.createBuffer(label, words.length * 4, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.device.queue.writeBuffer(buffer, 0, new Uint32Array(words));
-    this.counts.bytes_uploaded += words.length * 4;
+    this.counts.param_bytes_uploaded += words.length * 4;
     return buffer;
   }
 

@@ -83,6 +83,16 @@ export function withNativeFallback(primary: ProverBackend, loadFallback: Backend
           () => (onGpu ? onGpu.msmG2(set, scalars, progress) : Promise.reject(new DeviceLostError('no device circuit'))),
           async (b) => (await cpuCircuit(b)).msmG2(set, scalars, progress),
         ),
+      // Sharing only saves uploads: after a device loss (or on failure) the MSMs run unshared.
+      shareScalars: async (vectors) => {
+        if (!onGpu?.shareScalars || primaryLost) return async () => undefined;
+        try {
+          return await onGpu.shareScalars(vectors);
+        } catch (e) {
+          if (!(e instanceof DeviceLostError)) throw e;
+          return async () => undefined;
+        }
+      },
       release: async () => {
         if (onGpu && !primaryLost) await onGpu.release().catch(() => undefined);
         if (onCpu) await (await onCpu).release();

@@ -7,6 +7,9 @@
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
 import { CommandRecorder } from './command-recorder.ts';
+import { MsmArena, PARAMS_BYTES, STATUS_BYTES } from './msm-arena.ts';
+import { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, windowBits } from './msm-plan.ts';
+import type { DeviceScalars } from './scalars-device.ts';
 import type { GpuDevice } from './device.ts';
 import type { GroupSpec } from './groups.ts';
 import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
@@ -14,9 +17,7 @@ import { buildMsmShader } from './shader-builder.ts';
 import type { Jac } from './twins/curve.ts';
 import { combineWindows, planWindows, type WindowPlan } from './twins/msm.ts';
 
-export const MSM_WORKGROUP_SIZE = 64;
-/** Entries per accumulation thread: bounds each thread's work (watchdog) and sets the level shrink factor K/2. */
-export const ENTRIES_PER_THREAD = 32;
+export { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, reductionSegments, windowBits } from './msm-plan.ts';
 
 type Entry =
   | 'msm_decompose'
@@ -27,6 +28,18 @@ type Entry =
   | 'msm_accumulate_affine'
   | 'msm_accumulate_jac'
   | 'msm_bucket_reduce';
+
+/** The group-0 bindings each entry uses (its explicit layout; binding 0 is the params slot, a dynamic offset). */
+const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
+  msm_decompose: [0, 1, 2, 3, 17],
+  scan_local: [0, 16, 4, 5],
+  scan_blocks: [0, 4, 5],
+  scan_finish: [0, 4, 5, 6],
+  msm_scatter: [0, 2, 6, 7, 8],
+  msm_accumulate_affine: [0, 4, 7, 8, 9, 12, 13, 14],
+  msm_accumulate_jac: [0, 10, 11, 12, 13, 14],
+  msm_bucket_reduce: [0, 14, 15],
+};
 
 export interface MsmOptions {
   /** Upper bound on points per chunk (tests use it to exercise chunking); the device limits may lower it. */
@@ -52,17 +65,10 @@ export interface ResidentBases {
   readonly chunks: ReadonlyArray<{ readonly buffer: GPUBuffer; readonly first: number; readonly points: number }>;
 }
 
-/** Window width for a chunk of n points: wider windows for more points, capped by the 16-bit digit codes. */
-export function windowBits(n: number): number {
-  return Math.max(4, Math.min(16, Math.ceil(Math.log2(Math.max(n, 2))) - 3));
-}
-
-export function reductionSegments(plan: WindowPlan): number {
-  return Math.max(1, Math.min(64, plan.nb / 32));
-}
-
 export class MsmEngine<T> {
   private readonly gpu: GpuDevice;
+  private readonly arenas = new Map<number, MsmArena>();
+  private queue: Promise<void> = Promise.resolve();
   private readonly spec: GroupSpec<T>;
   readonly chunkPoints: number;
   readonly codegen: CodegenOptions;
@@ -98,6 +104,7 @@ export class MsmEngine<T> {
       key,
       () => buildMsmShader(this.spec.name, { workgroupSize: MSM_WORKGROUP_SIZE, entriesPerThread: ENTRIES_PER_THREAD }, this.codegen),
       entry,
+      ENTRY_BINDINGS[entry],
     );
   }
 
@@ -144,179 +151,245 @@ export class MsmEngine<T> {
     for (const c of resident.chunks) c.buffer.destroy();
   }
 
-  async msm(resident: ResidentBases, scalars: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The MSM of `scalars` over the first scalars.length/32 resident bases.
+   * `device`, when given, holds the same scalars already on the device (a
+   * vector shared by several MSMs, scalars-device.ts): no upload then.
+   */
+  async msm(resident: ResidentBases, scalars: Uint8Array, device?: DeviceScalars): Promise<Uint8Array> {
     if (scalars.byteLength % FR_BYTES !== 0)
       throw new InvalidArgumentError(`scalars: ${scalars.byteLength} bytes is not a whole number of 32-byte Fr elements`);
     const n = scalars.byteLength / FR_BYTES;
     if (n > resident.points) throw new InvalidArgumentError(`${n} scalars for only ${resident.points} bases`);
-    for (let i = 0; i < n; i++) {
-      if ((scalars[i * FR_BYTES + 31]! & 0x80) !== 0) throw new InvalidArgumentError(`scalar ${i} is not a reduced Fr element (>= 2^255)`);
-    }
-    const curve = this.spec.curve;
-    let total: Jac<T> = curve.identity();
-    for (const chunk of resident.chunks) {
-      if (chunk.first >= n) break;
-      const count = Math.min(chunk.points, n - chunk.first);
-      const part = await this.msmChunk(chunk.buffer, scalars.subarray(chunk.first * FR_BYTES, (chunk.first + count) * FR_BYTES), count);
-      total = curve.add(total, part);
-    }
-    return this.spec.writeAffine(curve.toAffine(total));
+    return this.exclusive(async () => {
+      const curve = this.spec.curve;
+      let total: Jac<T> = curve.identity();
+      for (const chunk of resident.chunks) {
+        if (chunk.first >= n) break;
+        const count = Math.min(chunk.points, n - chunk.first);
+        const part = await this.msmChunk(chunk.buffer, scalars, chunk.first, count, device);
+        total = curve.add(total, part);
+      }
+      return this.spec.writeAffine(curve.toAffine(total));
+    });
   }
 
-  private async msmChunk(bases: GPUBuffer, scalars: Uint8Array, n: number): Promise<Jac<T>> {
+  /** MSMs on one engine run one at a time: they share the scratch arenas. */
+  private async exclusive<R>(body: () => Promise<R>): Promise<R> {
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    try {
+      return await body();
+    } finally {
+      done();
+    }
+  }
+
+  /** The arena for chunks of n points: one per power-of-two capacity (the window plan depends only on it), kept until releaseScratch. */
+  private async arenaFor(n: number): Promise<MsmArena> {
+    const capacity = 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
+    const cached = this.arenas.get(capacity);
+    if (cached) return cached;
+    const arena = await MsmArena.create(this.gpu, this.spec.jacobianBytes, Math.min(capacity, Math.max(this.chunkPoints, n)));
+    this.arenas.set(capacity, arena);
+    return arena;
+  }
+
+  /** Frees every scratch arena (the backend's close; the next MSM allocates again). */
+  releaseScratch(): void {
+    for (const a of this.arenas.values()) a.destroy();
+    this.arenas.clear();
+  }
+
+  /** Buffers held by the scratch arenas (bench and tests). */
+  scratchBuffers(): number {
+    let count = 0;
+    for (const a of this.arenas.values()) count += a.bufferCount;
+    return count;
+  }
+
+  private async bindFor(
+    arena: MsmArena,
+    entry: Entry,
+    key: GPUBuffer | null,
+    bindings: () => ReadonlyArray<readonly [number, GPUBuffer]>,
+  ): Promise<[GPUComputePipeline, GPUBindGroup]> {
+    const pipeline = await this.pipeline(entry);
+    return [pipeline, arena.bindGroup(entry, key, () => this.gpu.bindGroup(pipeline, [[0, arena.uniform, 0, PARAMS_BYTES], ...bindings()]))];
+  }
+
+  private async msmChunk(bases: GPUBuffer, allScalars: Uint8Array, first: number, n: number, device: DeviceScalars | undefined): Promise<Jac<T>> {
     const gpu = this.gpu;
-    const plan = planWindows(windowBits(n));
+    const arena = await this.arenaFor(n);
+    const { plan, segs } = arena;
     const totalBuckets = plan.nw * plan.nb;
-    const segs = reductionSegments(plan);
-    const segLen = Math.ceil(plan.nb / segs);
     const entries = plan.nw * n;
     const K = ENTRIES_PER_THREAD;
     const jac = this.spec.jacobianBytes;
-    const owned: GPUBuffer[] = [];
-    const buf = async (label: string, bytes: number): Promise<GPUBuffer> => {
-      const b = await gpu.storageBuffer(label, bytes);
-      owned.push(b);
-      return b;
-    };
-    const params = async (count: number, last: boolean): Promise<GPUBuffer> => {
-      const b = await gpu.uniform('msm-params', [n, plan.c, plan.nw, plan.nb, totalBuckets, count, last ? 1 : 0, segs, segLen, 0, 0, 0]);
-      owned.push(b);
-      return b;
-    };
-    try {
-      const scalarBuf = await gpu.uploadBuffer('msm-scalars', scalars);
-      owned.push(scalarBuf);
-      const digits = await buf('msm-digits', entries * 4);
-      const counts = await buf('msm-counts', totalBuckets * 4);
-      const offsets = await buf('msm-offsets', (totalBuckets + 1) * 4);
-      const scanTiles = Math.ceil(totalBuckets / MSM_WORKGROUP_SIZE);
-      assert(scanTiles <= gpu.limits.maxComputeWorkgroupsPerDimension, 'bucket histogram too large for one scan pass');
-      const blockSums = await buf('msm-block-sums', scanTiles * 4);
-      const cursor = await buf('msm-cursor', totalBuckets * 4);
-      const keys = await buf('msm-keys', entries * 4);
-      const vals = await buf('msm-vals', entries * 4);
-      const threads0 = Math.ceil(entries / K);
-      const levelKeys = [await buf('msm-level-keys-a', 2 * threads0 * 4), await buf('msm-level-keys-b', 2 * threads0 * 4)];
-      const levelPts = [await buf('msm-level-pts-a', 2 * threads0 * jac), await buf('msm-level-pts-b', 2 * threads0 * jac)];
-      const buckets = await buf('msm-buckets', totalBuckets * jac);
-      const reduced = await buf('msm-reduced', plan.nw * segs * jac);
-
-      const recorder = new CommandRecorder(gpu);
-      recorder.commands.clearBuffer(counts);
-      recorder.commands.clearBuffer(buckets); // all-zero words = Jacobian identity (Z = 0)
-      const run = async (entry: Entry, grid: [number, number], bindings: ReadonlyArray<readonly [number, GPUBuffer]>, detail = ''): Promise<void> => {
-        const pipeline = await this.pipeline(entry);
-        await recorder.dispatch(detail === '' ? entry : `${entry} ${detail}`, pipeline, gpu.bindGroup(pipeline, bindings), grid);
-      };
-      const g = (threads: number): [number, number] => gpu.grid(threads, MSM_WORKGROUP_SIZE);
-      const p0 = await params(entries, entries <= K);
-      await run('msm_decompose', g(n), [
-        [0, p0],
-        [1, scalarBuf],
-        [2, digits],
-        [3, counts],
-      ]);
-      await run(
-        'scan_local',
-        [scanTiles, 1],
-        [
-          [0, p0],
-          [16, counts],
-          [4, offsets],
-          [5, blockSums],
-        ],
-      );
-      await run(
-        'scan_blocks',
-        [1, 1],
-        [
-          [0, p0],
-          [4, offsets],
-          [5, blockSums],
-        ],
-      );
-      await run(
-        'scan_finish',
-        [scanTiles, 1],
-        [
-          [0, p0],
-          [4, offsets],
-          [5, blockSums],
-          [6, cursor],
-        ],
-      );
-      await run('msm_scatter', g(n), [
-        [0, p0],
-        [2, digits],
-        [6, cursor],
-        [7, keys],
-        [8, vals],
-      ]);
-      await run('msm_accumulate_affine', g(threads0), [
-        [0, p0],
-        [4, offsets],
-        [7, keys],
-        [8, vals],
-        [9, bases],
-        [12, levelKeys[0]!],
-        [13, levelPts[0]!],
-        [14, buckets],
-      ]);
-      let count = 2 * threads0;
-      let side = 0;
-      if (entries > K) {
-        for (let level = 1; ; level++) {
-          assert(level < 64, 'accumulation levels do not converge');
-          const last = count <= K;
-          const p = await params(count, last);
-          await run(
-            'msm_accumulate_jac',
-            g(Math.ceil(count / K)),
-            [
-              [0, p],
-              [10, levelKeys[side]!],
-              [11, levelPts[side]!],
-              [12, levelKeys[1 - side]!],
-              [13, levelPts[1 - side]!],
-              [14, buckets],
-            ],
-            `L${level}`,
-          );
-          if (last) break;
-          count = 2 * Math.ceil(count / K);
-          side = 1 - side;
-        }
-      }
-      await run('msm_bucket_reduce', g(plan.nw * segs), [
-        [0, p0],
-        [14, buckets],
-        [15, reduced],
-      ]);
-      recorder.submit();
-      const bytes = await gpu.read(reduced, plan.nw * segs * jac);
-      if (this.inspect) {
-        const words = async (b: GPUBuffer, count: number): Promise<Uint32Array> => {
-          const raw = await gpu.read(b, count * 4);
-          return new Uint32Array(raw.buffer, raw.byteOffset, count);
-        };
-        const offs = await words(offsets, totalBuckets + 1);
-        const used = offs[totalBuckets]!;
-        this.inspect({
-          plan,
-          segs,
-          digits: await words(digits, entries),
-          offsets: offs,
-          keys: await words(keys, used),
-          vals: await words(vals, used),
-          buckets: await gpu.read(buckets, totalBuckets * jac),
-          reduced: bytes,
-        });
-      }
-      const sums: Jac<T>[] = [];
-      for (let i = 0; i < plan.nw * segs; i++) sums.push(this.spec.readJacobian(bytes, i));
-      return combineWindows(this.spec.curve, sums, plan, segs);
-    } finally {
-      for (const b of owned) b.destroy();
+    // Scalars: the shared device vector at its offset, else this chunk's uploaded into the arena.
+    let scalarBuf = arena.scalars;
+    let scalarOffset = 0;
+    if (device) {
+      scalarBuf = device.buffer;
+      scalarOffset = device.offset + first;
+    } else {
+      gpu.write(arena.scalars, 0, allScalars.subarray(first * FR_BYTES, (first + n) * FR_BYTES));
     }
+    const levels = accumulationLevels(entries, K);
+    assert(windowBits(n) === plan.c, 'scratch arena window plan does not match the chunk');
+    const slots = [{ count: entries, last: entries <= K }, ...levels].map((l) => [
+      n,
+      plan.c,
+      plan.nw,
+      plan.nb,
+      totalBuckets,
+      l.count,
+      l.last ? 1 : 0,
+      segs,
+      Math.ceil(plan.nb / segs),
+      scalarOffset,
+      0,
+      0,
+    ]);
+    arena.writeParams(gpu, slots);
+
+    const recorder = new CommandRecorder(gpu);
+    recorder.commands.clearBuffer(arena.counts);
+    recorder.commands.clearBuffer(arena.buckets); // all-zero words = Jacobian identity (Z = 0)
+    recorder.commands.clearBuffer(arena.status);
+    const slot = (i: number): number[] => [i * gpu.uniformSlotBytes];
+    const run = async (entry: Entry, grid: [number, number], bound: [GPUComputePipeline, GPUBindGroup], slotIndex = 0, detail = ''): Promise<void> => {
+      await recorder.dispatch(detail === '' ? entry : `${entry} ${detail}`, bound[0], bound[1], grid, slot(slotIndex));
+    };
+    const g = (threads: number): [number, number] => gpu.grid(threads, MSM_WORKGROUP_SIZE);
+    const scanTiles = arena.scanTiles;
+    await run(
+      'msm_decompose',
+      g(n),
+      await this.bindFor(arena, 'msm_decompose', scalarBuf, () => [
+        [1, scalarBuf],
+        [2, arena.digits],
+        [3, arena.counts],
+        [17, arena.status],
+      ]),
+    );
+    await run(
+      'scan_local',
+      [scanTiles, 1],
+      await this.bindFor(arena, 'scan_local', null, () => [
+        [16, arena.counts],
+        [4, arena.offsets],
+        [5, arena.blockSums],
+      ]),
+    );
+    await run(
+      'scan_blocks',
+      [1, 1],
+      await this.bindFor(arena, 'scan_blocks', null, () => [
+        [4, arena.offsets],
+        [5, arena.blockSums],
+      ]),
+    );
+    await run(
+      'scan_finish',
+      [scanTiles, 1],
+      await this.bindFor(arena, 'scan_finish', null, () => [
+        [4, arena.offsets],
+        [5, arena.blockSums],
+        [6, arena.cursor],
+      ]),
+    );
+    await run(
+      'msm_scatter',
+      g(n),
+      await this.bindFor(arena, 'msm_scatter', null, () => [
+        [2, arena.digits],
+        [6, arena.cursor],
+        [7, arena.keys],
+        [8, arena.vals],
+      ]),
+    );
+    await run(
+      'msm_accumulate_affine',
+      g(Math.ceil(entries / K)),
+      await this.bindFor(arena, 'msm_accumulate_affine', bases, () => [
+        [4, arena.offsets],
+        [7, arena.keys],
+        [8, arena.vals],
+        [9, bases],
+        [12, arena.levelKeys[0]!],
+        [13, arena.levelPts[0]!],
+        [14, arena.buckets],
+      ]),
+    );
+    for (const [i, level] of levels.entries()) {
+      const side = i % 2;
+      const bound = await this.bindFor(arena, 'msm_accumulate_jac', arena.levelKeys[side]!, () => [
+        [10, arena.levelKeys[side]!],
+        [11, arena.levelPts[side]!],
+        [12, arena.levelKeys[1 - side]!],
+        [13, arena.levelPts[1 - side]!],
+        [14, arena.buckets],
+      ]);
+      await run('msm_accumulate_jac', g(Math.ceil(level.count / K)), bound, i + 1, `L${i + 1}`);
+    }
+    await run(
+      'msm_bucket_reduce',
+      g(plan.nw * segs),
+      await this.bindFor(arena, 'msm_bucket_reduce', null, () => [
+        [14, arena.buckets],
+        [15, arena.reduced],
+      ]),
+    );
+    const resultBytes = plan.nw * segs * jac;
+    recorder.commands.copyBufferToBuffer(arena.status, 0, arena.staging, 0, STATUS_BYTES);
+    recorder.commands.copyBufferToBuffer(arena.reduced, 0, arena.staging, STATUS_BYTES, resultBytes);
+    recorder.submit();
+    const out = await gpu.readMapped(arena.staging, STATUS_BYTES + resultBytes);
+    const status = new DataView(out.buffer, out.byteOffset, 4).getUint32(0, true);
+    if (status !== 0) {
+      const index = first + (0xffffffff - status);
+      throw new InvalidArgumentError(`scalar ${index} is not a reduced Fr element (>= 2^255)`);
+    }
+    const bytes = out.subarray(STATUS_BYTES);
+    if (this.inspect) {
+      const words = async (b: GPUBuffer, count: number): Promise<Uint32Array> => {
+        const raw = await gpu.read(b, count * 4);
+        return new Uint32Array(raw.buffer, raw.byteOffset, count);
+      };
+      const offs = await words(arena.offsets, totalBuckets + 1);
+      const used = offs[totalBuckets]!;
+      this.inspect({
+        plan,
+        segs,
+        digits: await words(arena.digits, entries),
+        offsets: offs,
+        keys: await words(arena.keys, used),
+        vals: await words(arena.vals, used),
+        buckets: await gpu.read(arena.buckets, totalBuckets * jac),
+        reduced: bytes.slice(),
+      });
+    }
+    const sums: Jac<T>[] = [];
+    for (let i = 0; i < plan.nw * segs; i++) sums.push(this.spec.readJacobian(bytes, i));
+    return combineWindows(this.spec.curve, sums, plan, segs);
+  }
+}
+
+/** Entries per accumulation level after the affine one: each level's input count and whether it is the last (one slice). */
+export function accumulationLevels(entries: number, K: number): Array<{ count: number; last: boolean }> {
+  const levels: Array<{ count: number; last: boolean }> = [];
+  if (entries <= K) return levels;
+  let count = 2 * Math.ceil(entries / K);
+  for (;;) {
+    assert(levels.length < 64, 'accumulation levels do not converge');
+    const last = count <= K;
+    levels.push({ count, last });
+    if (last) return levels;
+    count = 2 * Math.ceil(count / K);
   }
 }

@@ -19,9 +19,37 @@ const MAX_LOG2N = 27; // coset shift needs roots[log2n + 1] <= roots[28]
 
 type Entry = 'ntt_bitrev' | 'ntt_tile' | 'ntt_stage' | 'fr_scale' | 'fr_coset' | 'fr_powers' | 'fr_join';
 
+/** The group-0 bindings each entry uses (its explicit layout; binding 0 is a params slot, a dynamic offset). */
+const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
+  ntt_bitrev: [0, 1, 2],
+  ntt_tile: [0, 1, 3],
+  ntt_stage: [0, 1, 3],
+  fr_scale: [0, 1, 4],
+  fr_coset: [0, 1, 3],
+  fr_powers: [0, 5, 6, 7],
+  fr_join: [0, 8, 9, 10, 7],
+};
+
+const PARAMS_BYTES = 16;
+
+/**
+ * Everything one transform size needs, allocated once and reused: the
+ * params uniform (slot 0: the base parameters, slot 1 + s: stage s of
+ * ntt_stage), 1/n, and the work vectors of ntt/cosetShift/computeH
+ * (inputs a, b, c, a scratch vector, the output) with a staging buffer.
+ */
+interface SizeArena {
+  readonly uniform: GPUBuffer;
+  readonly invN: GPUBuffer;
+  readonly vectors: GPUBuffer[];
+  readonly staging: GPUBuffer;
+  readonly bindGroups: Map<string, GPUBindGroup>;
+}
+
 export class NttEngine {
   private readonly gpu: GpuDevice;
   private readonly tables = new Map<string, GPUBuffer>();
+  private readonly arenas = new Map<number, SizeArena>();
 
   private readonly codegen: CodegenOptions;
 
@@ -35,6 +63,7 @@ export class NttEngine {
       `ntt-wg${WORKGROUP_SIZE}-${codegenKey(this.codegen)}`,
       () => buildNttShader({ workgroupSize: WORKGROUP_SIZE }, this.codegen),
       entry,
+      ENTRY_BINDINGS[entry],
     );
   }
 
@@ -46,21 +75,67 @@ export class NttEngine {
     return n;
   }
 
-  private params(n: number, log2n: number, half: number, loBits: number): Promise<GPUBuffer> {
-    return this.gpu.uniform('ntt-params', [n, log2n, half, loBits]);
+  /** The arena of one size, made on first use. */
+  async arena(log2n: number): Promise<SizeArena> {
+    const cached = this.arenas.get(log2n);
+    if (cached) return cached;
+    const n = 2 ** log2n;
+    const slot = this.gpu.uniformSlotBytes;
+    const stages: number[] = [];
+    for (let half = Math.min(n, TILE); half < n; half *= 2) stages.push(half);
+    const words = new Uint32Array(((1 + stages.length) * slot) / 4);
+    words.set([n, log2n, 0, 0], 0);
+    for (const [s, half] of stages.entries()) words.set([n, log2n, half, 0], ((1 + s) * slot) / 4);
+    const made: GPUBuffer[] = [];
+    try {
+      const uniform = await this.gpu.createBuffer(`ntt-params-${log2n}`, words.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      made.push(uniform);
+      this.gpu.write(uniform, 0, new Uint8Array(words.buffer), 'params');
+      const factor = new Uint8Array(FR_BYTES);
+      bigintToBytes(Fr.toMont(Fr.inv(BigInt(n))), factor, 0);
+      const invN = await this.gpu.uploadBuffer('ntt-1/n', factor);
+      made.push(invN);
+      const vectors: GPUBuffer[] = [];
+      for (const name of ['a', 'b', 'c', 'scratch', 'out']) {
+        const v = await this.gpu.storageBuffer(`ntt-${name}-${log2n}`, n * FR_BYTES);
+        made.push(v);
+        vectors.push(v);
+      }
+      const staging = await this.gpu.createBuffer(`ntt-staging-${log2n}`, n * FR_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      made.push(staging);
+      const arena: SizeArena = { uniform, invN, vectors, staging, bindGroups: new Map() };
+      this.arenas.set(log2n, arena);
+      return arena;
+    } catch (e) {
+      for (const b of made) b.destroy();
+      throw e;
+    }
   }
 
   private async dispatch(
     recorder: CommandRecorder,
+    arena: SizeArena | null,
     entry: Entry,
     threads: number,
     bindings: ReadonlyArray<readonly [number, GPUBuffer]>,
-    grid?: [number, number],
-    detail = '',
+    options: { grid?: [number, number]; slot?: number; detail?: string; uniform?: GPUBuffer } = {},
   ): Promise<void> {
     const pipeline = await this.pipeline(entry);
-    const label = detail === '' ? entry : `${entry} ${detail}`;
-    await recorder.dispatch(label, pipeline, this.gpu.bindGroup(pipeline, bindings), grid ?? this.gpu.grid(threads, WORKGROUP_SIZE));
+    const label = options.detail ? `${entry} ${options.detail}` : entry;
+    const uniform = options.uniform ?? arena?.uniform;
+    assert(uniform !== undefined, 'an NTT dispatch needs a params buffer');
+    const make = (): GPUBindGroup => this.gpu.bindGroup(pipeline, [[0, uniform, 0, PARAMS_BYTES], ...bindings]);
+    let group: GPUBindGroup;
+    if (arena) {
+      // Bind groups of an arena's own buffers (and cached tables) repeat every call: made once.
+      const key = `${entry}:${bindings.map(([b, buf]) => `${b}=${buf.label}`).join(',')}`;
+      group = arena.bindGroups.get(key) ?? make();
+      arena.bindGroups.set(key, group);
+    } else {
+      group = make();
+    }
+    const grid = options.grid ?? this.gpu.grid(threads, WORKGROUP_SIZE);
+    await recorder.dispatch(label, pipeline, group, grid, [(options.slot ?? 0) * this.gpu.uniformSlotBytes]);
   }
 
   /** x^i for i < n, Montgomery, resident and cached under `key`. */
@@ -86,14 +161,20 @@ export class NttEngine {
     const loBuf = await this.gpu.uploadBuffer('powers-lo', lo);
     const hiBuf = await this.gpu.uploadBuffer('powers-hi', hi);
     const out = await this.gpu.storageBuffer(`powers-${key}`, Math.max(n, 1) * FR_BYTES);
-    const params = await this.params(n, 0, 0, loBits);
+    const params = await this.gpu.uniform('powers-params', [n, 0, 0, loBits]);
     const recorder = new CommandRecorder(this.gpu);
-    await this.dispatch(recorder, 'fr_powers', n, [
-      [0, params],
-      [5, loBuf],
-      [6, hiBuf],
-      [7, out],
-    ]);
+    await this.dispatch(
+      recorder,
+      null,
+      'fr_powers',
+      n,
+      [
+        [5, loBuf],
+        [6, hiBuf],
+        [7, out],
+      ],
+      { uniform: params },
+    );
     recorder.submit();
     await this.gpu.device.queue.onSubmittedWorkDone();
     loBuf.destroy();
@@ -114,21 +195,12 @@ export class NttEngine {
   }
 
   /** Encodes an in-place transform of `data` (n elements) using `scratch` as the bit-reversal source. */
-  async encodeNtt(
-    recorder: CommandRecorder,
-    data: GPUBuffer,
-    scratch: GPUBuffer,
-    log2n: number,
-    direction: 'forward' | 'inverse',
-    owned: GPUBuffer[],
-  ): Promise<void> {
+  async encodeNtt(recorder: CommandRecorder, data: GPUBuffer, scratch: GPUBuffer, log2n: number, direction: 'forward' | 'inverse'): Promise<void> {
     const n = 2 ** log2n;
+    const arena = await this.arena(log2n);
     const tw = await this.twiddles(log2n, direction);
     recorder.commands.copyBufferToBuffer(data, 0, scratch, 0, n * FR_BYTES);
-    const base = await this.params(n, log2n, 0, 0);
-    owned.push(base);
-    await this.dispatch(recorder, 'ntt_bitrev', n, [
-      [0, base],
+    await this.dispatch(recorder, arena, 'ntt_bitrev', n, [
       [1, data],
       [2, scratch],
     ]);
@@ -136,103 +208,89 @@ export class NttEngine {
       const tileSize = Math.min(n, TILE);
       await this.dispatch(
         recorder,
+        arena,
         'ntt_tile',
         0,
         [
-          [0, base],
           [1, data],
           [3, tw],
         ],
-        this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE),
+        { grid: this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE) },
       );
+      let stage = 0;
       for (let half = tileSize; half < n; half *= 2) {
-        const p = await this.params(n, log2n, half, 0);
-        owned.push(p);
+        stage += 1;
         await this.dispatch(
           recorder,
+          arena,
           'ntt_stage',
           n / 2,
           [
-            [0, p],
             [1, data],
             [3, tw],
           ],
-          undefined,
-          `h=${half}`,
+          { slot: stage, detail: `h=${half}` },
         );
       }
     }
     if (direction === 'inverse') {
-      const factor = new Uint8Array(FR_BYTES);
-      bigintToBytes(Fr.toMont(Fr.inv(BigInt(n))), factor, 0);
-      const f = await this.gpu.uploadBuffer('ntt-1/n', factor);
-      owned.push(f);
-      await this.dispatch(recorder, 'fr_scale', n, [
-        [0, base],
+      await this.dispatch(recorder, arena, 'fr_scale', n, [
         [1, data],
-        [4, f],
+        [4, arena.invN],
       ]);
     }
   }
 
-  async encodeCoset(recorder: CommandRecorder, data: GPUBuffer, log2n: number, owned: GPUBuffer[]): Promise<void> {
-    const n = 2 ** log2n;
+  async encodeCoset(recorder: CommandRecorder, data: GPUBuffer, log2n: number): Promise<void> {
+    const arena = await this.arena(log2n);
     const pw = await this.cosetPowers(log2n);
-    const base = await this.params(n, log2n, 0, 0);
-    owned.push(base);
-    await this.dispatch(recorder, 'fr_coset', n, [
-      [0, base],
+    await this.dispatch(recorder, arena, 'fr_coset', 2 ** log2n, [
       [1, data],
       [3, pw],
     ]);
   }
 
-  async encodeJoin(recorder: CommandRecorder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, out: GPUBuffer, n: number, owned: GPUBuffer[]): Promise<void> {
-    const base = await this.params(n, 0, 0, 0);
-    owned.push(base);
-    await this.dispatch(recorder, 'fr_join', n, [
-      [0, base],
-      [8, a],
-      [9, b],
-      [10, c],
-      [7, out],
+  async encodeJoin(recorder: CommandRecorder, log2n: number): Promise<void> {
+    const arena = await this.arena(log2n);
+    const [a, b, c, , out] = arena.vectors;
+    await this.dispatch(recorder, arena, 'fr_join', 2 ** log2n, [
+      [8, a!],
+      [9, b!],
+      [10, c!],
+      [7, out!],
     ]);
   }
 
-  /** Runs `encode` on freshly uploaded copies of `inputs` and reads back `resultIndex`. */
+  /**
+   * Writes `inputs` into the size's vectors a, b, c (in order), runs `encode`
+   * over the vectors [a, b, c, scratch, out], and reads back vector `resultIndex`.
+   */
   async run(
+    log2n: number,
     inputs: readonly Uint8Array[],
-    extraBuffers: number,
-    encode: (recorder: CommandRecorder, buffers: GPUBuffer[], owned: GPUBuffer[]) => Promise<void>,
+    encode: (recorder: CommandRecorder, vectors: readonly GPUBuffer[]) => Promise<void>,
     resultIndex: number,
-    resultBytes: number,
   ): Promise<Uint8Array> {
-    const owned: GPUBuffer[] = [];
-    try {
-      const buffers: GPUBuffer[] = [];
-      for (const input of inputs) {
-        const b = await this.gpu.uploadBuffer('ntt-input', input);
-        owned.push(b);
-        buffers.push(b);
-      }
-      for (let i = 0; i < extraBuffers; i++) {
-        const b = await this.gpu.storageBuffer('ntt-work', resultBytes);
-        owned.push(b);
-        buffers.push(b);
-      }
-      const recorder = new CommandRecorder(this.gpu);
-      await encode(recorder, buffers, owned);
-      recorder.submit();
-      const result = buffers[resultIndex];
-      assert(result !== undefined, 'result buffer index');
-      return await this.gpu.read(result, resultBytes);
-    } finally {
-      for (const b of owned) b.destroy();
-    }
+    const arena = await this.arena(log2n);
+    const bytes = 2 ** log2n * FR_BYTES;
+    assert(inputs.length <= 3, 'at most three input vectors');
+    for (const [i, input] of inputs.entries()) this.gpu.write(arena.vectors[i]!, 0, input);
+    const recorder = new CommandRecorder(this.gpu);
+    await encode(recorder, arena.vectors);
+    recorder.commands.copyBufferToBuffer(arena.vectors[resultIndex]!, 0, arena.staging, 0, bytes);
+    recorder.submit();
+    return this.gpu.readMapped(arena.staging, bytes);
+  }
+
+  /** The device vector holding the latest computeH result of a size (until the next computeH of that size). */
+  async outputVector(log2n: number): Promise<GPUBuffer> {
+    return (await this.arena(log2n)).vectors[4]!;
   }
 
   release(): void {
     for (const b of this.tables.values()) b.destroy();
     this.tables.clear();
+    for (const a of this.arenas.values()) for (const b of [a.uniform, a.invN, ...a.vectors, a.staging]) b.destroy();
+    this.arenas.clear();
   }
 }

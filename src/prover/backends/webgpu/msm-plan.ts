@@ -1,0 +1,15 @@
+/** The MSM's shape constants and per-size choices, shared by the engine (msm.ts) and its scratch arena (msm-arena.ts). */
+import type { WindowPlan } from './twins/msm.ts';
+
+export const MSM_WORKGROUP_SIZE = 64;
+/** Entries per accumulation thread: bounds each thread's work (watchdog) and sets the level shrink factor K/2. */
+export const ENTRIES_PER_THREAD = 32;
+
+/** Window width for a chunk of n points: wider windows for more points, capped by the 16-bit digit codes. */
+export function windowBits(n: number): number {
+  return Math.max(4, Math.min(16, Math.ceil(Math.log2(Math.max(n, 2))) - 3));
+}
+
+export function reductionSegments(plan: WindowPlan): number {
+  return Math.max(1, Math.min(64, plan.nb / 32));
+}
