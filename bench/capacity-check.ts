@@ -26,7 +26,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_REPORT_SCHEMA, BENCH_REPORT_VERSION, type BenchReport, type CircuitInfo, percentile, summarizeTimings } from '../src/bench-report/schema.ts';
 import type { BuiltCircuit } from '../scripts/build-circuits.ts';
-import { formatPlans } from '../src/capacity/format.ts';
+import { formatPlans } from '../src/cli/capacity-format.ts';
 import { planReport } from '../src/capacity/plan.ts';
 import { exceedance, percentileOf, serviceTime, type WaitingTime, waitingTime } from '../src/capacity/queueing.ts';
 import { workerKinds } from '../src/capacity/worker-kinds.ts';

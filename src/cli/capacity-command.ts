@@ -6,7 +6,7 @@
  * planned, one block each.
  */
 import { parseCost } from '../capacity/cost.ts';
-import { formatPlans } from '../capacity/format.ts';
+import { formatPlans } from './capacity-format.ts';
 import { planReport, type Target } from '../capacity/plan.ts';
 import { loadBenchReport } from '../capacity/report.ts';
 import { InvalidArgumentError } from '../errors/index.ts';

@@ -1,8 +1,8 @@
 /** The planner's answer as text: one block per circuit, a table of worker kinds, then plain sentences for every kind no count satisfies. */
 import type { BenchReport } from '../bench-report/schema.ts';
-import { table } from '../cli/tables.ts';
-import type { HourlyCost } from './cost.ts';
-import { type CircuitPlan, type KindPlan, SECONDS_PER_HOUR, type Target, WORKERS_MAX } from './plan.ts';
+import type { HourlyCost } from '../capacity/cost.ts';
+import { type CircuitPlan, type KindPlan, SECONDS_PER_HOUR, type Target, WORKERS_MAX } from '../capacity/plan.ts';
+import { table } from './tables.ts';
 
 /** 0.0123 -> "12.3 ms", 1.5 -> "1.50 s", 250 -> "250 s". */
 export function formatSeconds(seconds: number): string {
