@@ -438,6 +438,8 @@ export class JobStateMachine implements StateMachine {
       if (job.state === 'QUEUED') {
         queued++;
         assert(this.queued.get(job.id) === job, () => `queue index holds a stale record of ${job.id}`);
+        // A job with no attempt left is FAILED, never queued: no assignment of it could be accepted.
+        assert(job.attempts < job.max_attempts, () => `job ${job.id} is QUEUED with no attempt left (${job.attempts} of ${job.max_attempts})`);
       }
       assert(isTerminalState(job.state) === this.finished.has(job.id), () => `job ${job.id} is ${job.state}; in the outbox: ${this.finished.has(job.id)}`);
     }
