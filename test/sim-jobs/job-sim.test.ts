@@ -60,7 +60,9 @@ describe('job simulation', () => {
   it('catches a planted bug: a completion of an older attempt accepted (docs/service-sim.md)', () => {
     const result = runJobSimulation({ seed: 4, steps: 600, bug: 'accept-stale-attempt' });
     expect(result.ok).toBe(false);
-    expect(result.failure).toMatch(/stale result recorded: job-[\d.]+ SUCCEEDED at entry \d+ with the proof of attempt \d+ by w\d, but its current attempt is \d+/);
+    expect(result.failure).toMatch(
+      /stale result recorded: job-[\d.]+ SUCCEEDED at entry \d+ with the proof of attempt \d+ by w\d, but its current attempt is \d+/,
+    );
   });
 
   it('catches a planted bug: a requeue that does not count the lost attempt (docs/service-sim.md)', () => {
