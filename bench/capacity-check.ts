@@ -465,14 +465,7 @@ async function runChecks(stateDir: string, built: BuiltCircuit, zkey_bytes: numb
     };
     // The model given back-to-back service times (the saturation run, before the open loop; how the prove bench times warm
     // proves too), with the client's overhead (one-at-a-time end-to-end less service) added to each: every pair of the two.
-    let withBackToBack: {
-      service_mean_ms: number;
-      scv: number;
-      intervals: number;
-      utilisation: number;
-      end_to_end_p50_ms: number | null;
-      end_to_end_p99_ms: number | null;
-    } | null = null;
+    let withBackToBack: BackToBackPrediction | null = null;
     if (backToBack_ms.length >= 5) {
       const b2b = serviceTime(backToBack_ms.map((v) => v / 1000));
       const overhead_ms = serialEndToEnd_ms.map((e, i) => e - service_ms[i]!);
@@ -625,14 +618,7 @@ type CheckResult = {
     queue_p50_ms: number;
     exceedance_at_measured_p50: number;
   };
-  readonly predicted_with_back_to_back_service: {
-    service_mean_ms: number;
-    scv: number;
-    intervals: number;
-    utilisation: number;
-    end_to_end_p50_ms: number | null;
-    end_to_end_p99_ms: number | null;
-  } | null;
+  readonly predicted_with_back_to_back_service: BackToBackPrediction | null;
   readonly predicted_with_loaded_service: {
     prove_slowdown: number;
     service_mean_ms: number;
@@ -651,6 +637,16 @@ type CheckResult = {
   readonly within_25_percent: { throughput: boolean; end_to_end_p50: boolean };
   readonly planner_output: string;
 };
+
+/** The model's prediction when fed back-to-back service times (see the saturation run). */
+interface BackToBackPrediction {
+  service_mean_ms: number;
+  scv: number;
+  intervals: number;
+  utilisation: number;
+  end_to_end_p50_ms: number | null;
+  end_to_end_p99_ms: number | null;
+}
 
 function formatMarkdown(r: CheckResult): string {
   const f = (v: number, d = 1) => v.toFixed(d);
