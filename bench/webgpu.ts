@@ -41,7 +41,7 @@ import { BenchCli } from './lib/cli.ts';
 import { runProbe } from './lib/webgpu-probe.ts';
 import { counterDelta, setPassTimingMethod, topEntries, withPassTiming } from './lib/webgpu-timing.ts';
 import type { TimingMethod } from '../src/prover/backends/webgpu/pass-timing.ts';
-import { writeResults } from './lib/results.ts';
+import { webgpuReportName, writeResults } from './lib/results.ts';
 
 async function time<T>(fn: () => Promise<T>, repeat: number): Promise<{ ms: number; value: T }> {
   let best = Infinity;
@@ -195,12 +195,7 @@ async function main(): Promise<void> {
   if (compiles.length > 0) mdParts.push(compileTable(compiles));
   const md = mdParts.join('\n');
   console.log(`\n${md}`);
-  const adapter =
-    gpu.gpu.adapterDescription
-      .split(/[:\s]/)[0]!
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '') || 'adapter';
-  const name = `webgpu-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
+  const name = webgpuReportName('webgpu', gpu.gpu.adapterDescription, hostname());
   const command = `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim();
   const report = {
     webgpu: gpu.describe(),

@@ -24,3 +24,13 @@ export function writeResults(name: string, files: Readonly<Record<string, string
   }
   return written;
 }
+
+/** The report name of a WebGPU bench, e.g. webgpu-probe-llvmpipe-vm: the adapter's first word and the host, reduced to [a-z0-9-]. */
+export function webgpuReportName(prefix: string, adapterDescription: string, host: string): string {
+  const adapter =
+    adapterDescription
+      .split(/[:\s]/)[0]!
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '') || 'adapter';
+  return `${prefix}-${adapter}-${host.replace(/[^a-zA-Z0-9-]/g, '')}`;
+}

@@ -31,7 +31,7 @@ import { BN254_P } from '../../src/prover/backends/webgpu/twins/field.ts';
 import type { Prng } from '../../src/random/prng.ts';
 import { testRandom } from '../../src/random/seed.ts';
 import { chainPoints, loadBn128 } from './ffjavascript.ts';
-import { writeResults } from './results.ts';
+import { webgpuReportName, writeResults } from './results.ts';
 import { type FieldRate, fieldRate, round, topEntries, withPassTiming } from './webgpu-timing.ts';
 
 export interface ProbeOptions {
@@ -401,12 +401,7 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
   report.decisions = decide(report, onCpuDriver);
   const md = probeMarkdown(report);
   console.log(`\n${md}`);
-  const adapter =
-    gpu.gpu.adapterDescription
-      .split(/[:\s]/)[0]!
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '') || 'adapter';
-  const name = `webgpu-probe-${adapter}-${hostname().replace(/[^a-zA-Z0-9-]/g, '')}`;
+  const name = webgpuReportName('webgpu-probe', gpu.gpu.adapterDescription, hostname());
   const out = process.env.OUT;
   if (out) {
     writeFileSync(join(out, 'webgpu-probe.json'), JSON.stringify(report, null, 2));
