@@ -126,7 +126,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--peer NAME=PATH ...] [--seed S] [--quick] [--out DIR]
+export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--peer NAME=PATH ...] [--seed S] [--no-snarkjs] [--quick] [--out DIR]
 
 Whole Groth16 proofs of the bench circuit (a multiplication chain filling a
 2^N domain; built once and cached under circuits/), side by side in one run:
@@ -142,12 +142,14 @@ the targets of issue 16.
   --backends LIST    comma-separated, of ${registeredBackends()
     .filter((name) => name !== 'snarkjs')
     .join(', ')} (default native;
-                     snarkjs always runs, as the baseline)
+                     snarkjs runs too, as the baseline, unless --no-snarkjs)
   --runs N           runs of each prover; min and median are reported (default 5)
   --peer NAME=PATH   a prover to compare with, called as
                      PATH <circuit.zkey> <witness.wtns> <proof.json> <public.json>
                      (rapidsnark's order); may be given more than once
   --seed S           the witness inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
+  --no-snarkjs       leave snarkjs out (its proves take minutes each from 2^19
+                     up): no "vs snarkjs" column; the peer ratios are unchanged
   --quick            the small test circuit (mulchain) and 2 runs unless --runs: a
                      smoke test of the plumbing; writes no report unless --out
   --out DIR          write prover-<host>.json and .md into DIR instead of bench/results
@@ -170,6 +172,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
       seed: { type: 'string' },
       peer: { type: 'string', multiple: true },
       quick: { type: 'boolean' },
+      'no-snarkjs': { type: 'boolean' },
       out: { type: 'string' },
     },
     argv,
@@ -180,6 +183,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   const runs = cli.int('runs', quick ? 2 : 5, 1);
   const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
   const outDir = cli.string('out');
+  const withSnarkjs = !cli.boolean('no-snarkjs');
   const seedText = cli.string('seed');
   if (seedText !== undefined && !(/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()) && Number.isSafeInteger(Number(seedText.trim()))))
     cli.fail(`--seed needs a non-negative integer below 2^53, got ${JSON.stringify(seedText)}`);
@@ -199,7 +203,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   const loadAtStart = loadavg();
 
   say(
-    `bench:prover ${quick ? 'quick (mulchain)' : `log2n=${log2n}`} runs=${runs} peers=${peers.map((peer) => peer.name).join(',') || 'none'} backends=${backendNames.join(',')} seed=${seed}`,
+    `bench:prover ${quick ? 'quick (mulchain)' : `log2n=${log2n}`} runs=${runs} peers=${peers.map((peer) => peer.name).join(',') || 'none'} backends=${backendNames.join(',')}${withSnarkjs ? '' : ' (no snarkjs)'} seed=${seed}`,
   );
   const { circuit, key } = await benchCircuit(quick, log2n, say);
   say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}, ${key}`);
@@ -228,14 +232,18 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
           [process.execPath, ZKP_BIN, 'prove', ...files, '--backend', 'native', '--quiet', '--timings'] as const,
         reportsTimings: true,
       },
-      {
-        name: 'snarkjs groth16 prove',
-        device: 'snarkjs CLI (ffjavascript WASM)',
-        command: (...files: [string, string, string, string]) => [process.execPath, SNARKJS_CLI, 'groth16', 'prove', ...files] as const,
-      },
+      ...(withSnarkjs
+        ? [
+            {
+              name: 'snarkjs groth16 prove',
+              device: 'snarkjs CLI (ffjavascript WASM)',
+              command: (...files: [string, string, string, string]) => [process.execPath, SNARKJS_CLI, 'groth16', 'prove', ...files] as const,
+            },
+          ]
+        : []),
     ];
     rows.push(...(await runWholeProcesses(processProvers, runs, circuit.zkey, wtnsPath, work, vkey, say)));
-    rows.push(...(await runInProcess(backendNames, runs, circuit.zkey, wtnsPath, vkey, say)));
+    rows.push(...(await runInProcess(backendNames, withSnarkjs, runs, circuit.zkey, wtnsPath, vkey, say)));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -248,7 +256,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   const ratios = Object.fromEntries(peers.map((peer) => [peer.name, peerRatios(peer.name, rows)]));
 
   const host = hostname();
-  const command = `npm run bench:prover -- ${quick ? '--quick' : `--log2n ${log2n}`} --runs ${runs} --backends ${backendNames.join(',')}${peers.map((peer) => ` --peer ${peer.name}=PATH`).join('')} --seed ${seed}`;
+  const command = `npm run bench:prover -- ${quick ? '--quick' : `--log2n ${log2n}`} --runs ${runs} --backends ${backendNames.join(',')}${withSnarkjs ? '' : ' --no-snarkjs'}${peers.map((peer) => ` --peer ${peer.name}=PATH`).join('')} --seed ${seed}`;
   const report = {
     benchmark: 'prover',
     host,
@@ -378,6 +386,7 @@ function wholeProcessStages(stderr: string, wall_ms: number): Record<string, num
 
 async function runInProcess(
   backendNames: readonly string[],
+  withSnarkjs: boolean,
   runs: number,
   zkeyPath: string,
   wtnsPath: string,
@@ -388,14 +397,14 @@ async function runInProcess(
   const rows: Row[] = [];
   const baselineRuns: number[] = [];
   let baselineVerified = true;
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; withSnarkjs && run < runs; run++) {
     const started_ms = performance.now();
     const { proof, publicSignals } = await sj.groth16.prove(zkeyPath, wtnsPath);
     baselineRuns.push(performance.now() - started_ms);
     baselineVerified &&= await verifyProof(vkey, publicSignals, proof);
     say(`  snarkjs.groth16.prove run ${run + 1}: ${baselineRuns.at(-1)!.toFixed(0)} ms`);
   }
-  rows.push(timedRow('snarkjs.groth16.prove', 'in process', 'snarkjs 0.7 (ffjavascript WASM)', baselineRuns, baselineVerified));
+  if (withSnarkjs) rows.push(timedRow('snarkjs.groth16.prove', 'in process', 'snarkjs 0.7 (ffjavascript WASM)', baselineRuns, baselineVerified));
 
   for (const name of backendNames) {
     const backend = await openBackend(name);

@@ -91,4 +91,28 @@ describe('bench:prover --peer', () => {
     for (const ratio of report.ratios.fake ?? []) expect(ratio.value).toBeGreaterThan(0);
     expect(readFileSync(join(out, `prover-${hostname()}.md`), 'utf8')).toContain('## Ours / fake');
   });
+
+  it('--no-snarkjs leaves snarkjs out and keeps the peer ratios', async () => {
+    const out = join(work, 'report-no-snarkjs');
+    const result = await run(['--quick', '--runs', '1', '--no-snarkjs', '--peer', `fake=${FAKE_PEER}`, '--out', out], 90_000);
+    expect(result.stderr).not.toContain('bench:prover: ');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, `prover-${hostname()}.json`), 'utf8')) as {
+      command: string;
+      rows: { prover: string; kind: string; verified: boolean; speedup_vs_snarkjs?: number }[];
+      ratios: Record<string, { target: number }[]>;
+    };
+    expect(report.command).toContain('--no-snarkjs');
+    expect(report.rows.map((row) => `${row.prover} / ${row.kind}`)).toEqual([
+      'fake / whole process',
+      'zkp prove --backend native / whole process',
+      'zkp native / in process',
+      'zkp native / in process, key resident',
+    ]);
+    for (const row of report.rows) {
+      expect(row.verified).toBe(true);
+      expect(row.speedup_vs_snarkjs).toBeUndefined();
+    }
+    expect(report.ratios.fake?.map((ratio) => ratio.target)).toEqual([0.8, 0.5, 1.5]);
+  });
 });
