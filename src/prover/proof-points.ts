@@ -8,16 +8,7 @@
 import { FR_BYTES, G1_AFFINE_BYTES, G2_AFFINE_BYTES } from './backend.ts';
 import { BN254_P } from './io/bn254.ts';
 import { readBigUintLE } from './io/binfile.ts';
-
-function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let square = base % modulus;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * square) % modulus;
-    square = (square * square) % modulus;
-  }
-  return result;
-}
+import { powMod } from './io/pow-mod.ts';
 
 /** R^-1 mod p with R = 2^256: a Montgomery value times this is the standard value. */
 const MONTGOMERY_R_INVERSE = powMod((1n << 256n) % BN254_P, BN254_P - 2n, BN254_P);

@@ -4,6 +4,7 @@
  * handed to the native addon are standard form unless a name says Montgomery.
  */
 import { BN254_R } from '../prover/io/bn254.ts';
+import { powMod } from '../prover/io/pow-mod.ts';
 
 export const FR_BYTES = 32;
 /** Fr's two-adicity: r - 1 = 2^28 * t with t odd. */
@@ -17,13 +18,7 @@ export function frMul(a: bigint, b: bigint): bigint {
 }
 
 export function frPow(base: bigint, exponent: bigint): bigint {
-  let result = 1n;
-  let square = base % BN254_R;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * square) % BN254_R;
-    square = (square * square) % BN254_R;
-  }
-  return result;
+  return powMod(base, exponent, BN254_R);
 }
 
 /** a^-1 by Fermat; a must not be 0. */
