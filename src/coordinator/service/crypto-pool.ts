@@ -33,7 +33,7 @@ export class CryptoPool {
     return this.call({ op: 'verify', vkey, publicSignals, proof }) as Promise<boolean>;
   }
 
-  /** Starts the process and loads snarkjs and the curve in it (every coordinator does this at start, so a new leader verifies at once). */
+  /** Starts the process and loads the verifier in it (the native addon, else snarkjs and its curve; every coordinator does this at start, so a new leader verifies at once). */
   warm(): Promise<void> {
     return this.call({ op: 'warm' }).then(() => undefined);
   }

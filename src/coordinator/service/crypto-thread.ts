@@ -11,12 +11,16 @@
 import { ZkpError } from '../../errors/index.ts';
 import { bn128, snarkjs } from '../../prover/ffjs.ts';
 import { verifyProof } from '../../prover/prove-files.ts';
+import { nativeVerifierAddon } from '../../prover/verify/native.ts';
 import { inspectCircuit, type UploadedArtifacts } from './circuit-inspect.ts';
 
 export type CryptoRequest =
   | { readonly op: 'inspect'; readonly artifacts: UploadedArtifacts; readonly name: string }
   | { readonly op: 'verify'; readonly vkey: unknown; readonly publicSignals: unknown; readonly proof: unknown }
-  /** Loads snarkjs and builds the curve now, so the first verification after a failover is not slowed by it. */
+  /**
+   * Loads the verifier now, so the first verification after a failover is not slowed by it: the native
+   * addon where it is built (then snarkjs loads only if a circuit is registered), else snarkjs and its curve.
+   */
   | { readonly op: 'warm' };
 
 export type CryptoReply =
@@ -26,6 +30,7 @@ export type CryptoReply =
 async function handle(request: CryptoRequest): Promise<unknown> {
   if (request.op === 'inspect') return inspectCircuit(request.artifacts, request.name);
   if (request.op === 'warm') {
+    if (nativeVerifierAddon() !== null) return true;
     await snarkjs();
     await bn128();
     return true;
