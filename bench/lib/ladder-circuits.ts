@@ -7,7 +7,10 @@
  *   Poseidon(2) and MultiMux1 per level), depth and count chosen to fill most
  *   of the domain;
  * - sha256: circomlib's Sha256 over a message of as many 512-bit blocks as fit
- *   (one block is 31,264 constraints, so from 2^15 up).
+ *   (one block is 31,264 constraints, so from 2^15 up);
+ * - eddsa: a batch of EdDSA-Poseidon signature checks over BabyJubJub
+ *   (circomlib's EdDSAPoseidonVerifier, 8,086 constraints each, so from 2^13
+ *   up), signed by bench/lib/eddsa-poseidon.ts.
  *
  * Each is compiled with circom2 and given an INSECURE development key by
  * scripts/build-circuits.ts (`{ key: 'dev' }`), cached under
@@ -18,8 +21,9 @@ import { type BuiltCircuit, buildCircuit, type CircuitSpec } from '../../scripts
 import { BN254_R } from '../../src/prover/io/bn254.ts';
 import type { CircuitInput } from '../../src/prover/witness.ts';
 import type { Prng } from '../../src/random/prng.ts';
+import { randomScalar, signPoseidon } from './eddsa-poseidon.ts';
 
-export const LADDER_FAMILIES = ['synthetic', 'poseidon-merkle', 'sha256'] as const;
+export const LADDER_FAMILIES = ['synthetic', 'poseidon-merkle', 'sha256', 'eddsa'] as const;
 export type LadderFamily = (typeof LADDER_FAMILIES)[number];
 
 export const LADDER_LOG2_MIN = 10;
@@ -32,6 +36,8 @@ const MERKLE_DEPTH_MIN = 8;
 /** Constraints of one SHA-256 block (1 block: 31,264, 2 blocks: 62,528 with circom2 2.2.3 -O1), and room kept for the 256 public output bits and the constant 1. */
 const SHA256_BLOCK_CONSTRAINTS = 31_264;
 const SHA256_SLACK_CONSTRAINTS = 600;
+/** Constraints of one EdDSAPoseidonVerifier (7,379 non-linear + 707 linear with circom2 2.2.3 -O1; 2 signatures: 16,172). */
+const EDDSA_CONSTRAINTS = 8086;
 
 export interface LadderCircuit {
   /** Unique, e.g. "synthetic-16", "poseidon-merkle-16", "sha256-16". */
@@ -75,6 +81,31 @@ export function merkleShape(log2: number): { depth: number; count: number } {
 /** SHA-256 blocks that fit 2^log2 (0 below 2^15). */
 export function sha256Blocks(log2: number): number {
   return Math.max(0, Math.floor((2 ** log2 - SHA256_SLACK_CONSTRAINTS) / SHA256_BLOCK_CONSTRAINTS));
+}
+
+/**
+ * Signatures that fit 2^log2 (0 below 2^13): each adds its constraints and its
+ * message, a public input, which the prover's domain also holds (as it does
+ * the constant 1).
+ */
+export function eddsaSignatures(log2: number): number {
+  return Math.max(0, Math.floor((2 ** log2 - 1) / (EDDSA_CONSTRAINTS + 1)));
+}
+
+/** Inputs of EdDSAPoseidonBatch(count): random keys, nonces and messages, each message validly signed. */
+export function eddsaBatchInput(rng: Prng, count: number): CircuitInput {
+  const fields = { M: [] as string[], Ax: [] as string[], Ay: [] as string[], R8x: [] as string[], R8y: [] as string[], S: [] as string[] };
+  for (let i = 0; i < count; i++) {
+    const message = rng.below(BN254_R);
+    const { A, R8, S } = signPoseidon(randomScalar(rng), randomScalar(rng), message);
+    fields.M.push(message.toString());
+    fields.Ax.push(A.x.toString());
+    fields.Ay.push(A.y.toString());
+    fields.R8x.push(R8.x.toString());
+    fields.R8y.push(R8.y.toString());
+    fields.S.push(S.toString());
+  }
+  return fields;
 }
 
 function fieldElement(rng: Prng): string {
@@ -136,6 +167,24 @@ export function ladderCircuit(family: LadderFamily, log2: number): LadderCircuit
           mainSource: { text: `pragma circom 2.1.0;\ninclude "circomlib/circuits/sha256/sha256.circom";\ncomponent main = Sha256(${messageBits});\n` },
         },
         input: (rng) => ({ in: bits(rng, messageBits) }),
+      };
+    }
+    case 'eddsa': {
+      const count = eddsaSignatures(log2);
+      if (count === 0) return { skipped: `one EdDSA-Poseidon signature check (~${EDDSA_CONSTRAINTS} constraints) does not fit 2^${log2}` };
+      return {
+        name,
+        family,
+        log2,
+        description: `${count} EdDSA-Poseidon signature${count === 1 ? '' : 's'} (BabyJubJub)`,
+        spec: {
+          name: `ladder-${name}`,
+          sourceDirs: ['ladder'],
+          mainSource: {
+            text: `pragma circom 2.1.0;\ninclude "ladder/eddsa-poseidon.circom";\ncomponent main { public [M] } = EdDSAPoseidonBatch(${count});\n`,
+          },
+        },
+        input: (rng) => eddsaBatchInput(rng, count),
       };
     }
   }

@@ -5,10 +5,10 @@
  * with circomlib and fits its rung; the sizing rules of the real circuits.
  */
 import { describe, expect, it } from 'vitest';
-import { buildLadderCircuit, ladderCircuit, merkleShape, sha256Blocks, syntheticConstraints } from '../../bench/lib/ladder-circuits.ts';
+import { buildLadderCircuit, type LadderFamily, ladderCircuit, merkleShape, sha256Blocks, syntheticConstraints } from '../../bench/lib/ladder-circuits.ts';
 import { readR1csHeader } from '../../scripts/build-circuits.ts';
 
-function circuitOf(family: 'synthetic' | 'poseidon-merkle' | 'sha256', log2: number) {
+function circuitOf(family: LadderFamily, log2: number) {
   const circuit = ladderCircuit(family, log2);
   if ('skipped' in circuit) throw new Error(`${family}-${log2}: ${circuit.skipped}`);
   return circuit;

@@ -38,7 +38,7 @@ describe('parseBenchArgs', () => {
     const parsed = options([]);
     expect(parsed.log2s).toEqual([...DEFAULT_LOG2]);
     expect(parsed.backends).toEqual(['snarkjs', 'native', 'webgpu']);
-    expect(parsed.families).toEqual(['synthetic', 'poseidon-merkle', 'sha256']);
+    expect(parsed.families).toEqual(['synthetic', 'poseidon-merkle', 'sha256', 'eddsa']);
     expect(parsed.samples).toBe(3);
     expect(parsed.caps).toEqual(SIZE_CAPS.default);
     expect(parsed.seed).toBeUndefined();
@@ -67,7 +67,7 @@ describe('parseBenchArgs', () => {
     expect(refusal(['--log2', 'ten'])).toContain('"ten" is not an integer');
     expect(refusal(['--log2', '10,,12'])).toContain('has an empty item');
     expect(refusal(['--backends', 'cuda'])).toBe('--backends: "cuda" is not one of snarkjs, native, webgpu');
-    expect(refusal(['--circuits', ''])).toBe('--circuits needs at least one of synthetic, poseidon-merkle, sha256');
+    expect(refusal(['--circuits', ''])).toBe('--circuits needs at least one of synthetic, poseidon-merkle, sha256, eddsa');
     expect(refusal(['--samples', '0'])).toBe('--samples needs an integer from 1 to 100, got "0"');
     expect(refusal(['--samples', '2.5'])).toContain('--samples needs an integer');
     expect(refusal(['--seed=-1'])).toBe('--seed must be a non-negative integer below 2^53, got "-1"');
