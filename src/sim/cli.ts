@@ -1,10 +1,11 @@
 /** npm run sim: see USAGE in cli-args.ts. */
 import { ZkpError } from '../errors/index.ts';
 import { parseArgs, USAGE, type CliOptions } from './cli-args.ts';
+import type { SessionBug } from './sessions.ts';
 import { replayCommand, runSimulation, type SimulationResult } from './simulation.ts';
 
-function describe(result: SimulationResult, steps: number): string {
-  return `seed ${result.seed} FAILED at tick ${result.failedAtTick ?? '?'}: ${result.failure ?? '?'}\n  replay: ${replayCommand(result.seed, steps)}`;
+function describe(result: SimulationResult, steps: number, bug: SessionBug | null): string {
+  return `seed ${result.seed} FAILED at tick ${result.failedAtTick ?? '?'}: ${result.failure ?? '?'}\n  replay: ${replayCommand(result.seed, steps, bug)}`;
 }
 
 function main(): number {
@@ -26,11 +27,11 @@ function main(): number {
   let lastReport_ms = started_ms;
   for (let i = 0; i < options.seedCount; i++) {
     const seed = options.seedStart + i;
-    const result = runSimulation({ seed, steps: options.steps });
+    const result = runSimulation({ seed, steps: options.steps, bug: options.bug });
     if (result.stats.linearizabilityInconclusive) inconclusive++;
     if (!result.ok) {
       failures.push(result);
-      console.log(describe(result, options.steps));
+      console.log(describe(result, options.steps, options.bug));
       if (options.verbose || options.seedCount === 1)
         console.log(
           result.trace
@@ -52,7 +53,7 @@ function main(): number {
     `summary: ${options.seedCount} seed${options.seedCount === 1 ? '' : 's'} (${options.seedStart}..${options.seedStart + options.seedCount - 1}), ${options.steps} steps each, ` +
       `${failures.length} failed, ${inconclusive} with an inconclusive linearizability search, ${elapsed_s.toFixed(1)} s, ${(options.seedCount / elapsed_s).toFixed(1)} seeds/s`,
   );
-  for (const failure of failures) console.log(`  ${replayCommand(failure.seed, options.steps)}`);
+  for (const failure of failures) console.log(`  ${replayCommand(failure.seed, options.steps, options.bug)}`);
   return failures.length === 0 ? 0 : 1;
 }
 

@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '../errors/index.ts';
+import type { StateMachine } from '../raft/state-machine.ts';
+import type { Entry } from '../raft/types.ts';
 
 /** The replicated state machine of the simulation: a map of string registers. */
 export interface PutCommand {
@@ -63,5 +65,33 @@ export class KvStore {
     if (data.length === 0) return store;
     for (const [key, register] of JSON.parse(decoder.decode(data)) as [string, Register][]) store.registers.set(key, register);
     return store;
+  }
+}
+
+/**
+ * The register store as the application StateMachine that production's
+ * ExactlyOnceStateMachine (src/raft/sessions/exactly-once.ts) wraps in the
+ * simulator: a put's result is where it was applied (encodePutResult), its
+ * snapshot the store's. `onApply` sees every put the session layer lets
+ * through (the at-most-once check).
+ */
+export class SimKvMachine implements StateMachine {
+  store = new KvStore();
+
+  constructor(private readonly onApply: (command: PutCommand, entry: Entry) => void) {}
+
+  apply(entry: Entry): Uint8Array {
+    const command = decodePut(entry.data);
+    this.onApply(command, entry);
+    this.store.apply(command, entry.index);
+    return encodePutResult(entry.index, entry.term);
+  }
+
+  snapshot(): Uint8Array {
+    return this.store.encodeSnapshot();
+  }
+
+  restore(data: Uint8Array): void {
+    this.store = KvStore.fromSnapshot(data);
   }
 }

@@ -14,6 +14,13 @@ export interface RegisterOp {
   readonly value: string | null;
   readonly call_time: number;
   readonly ret_time: number;
+  /**
+   * A put sent more than once (retried with the same session seq through
+   * timeouts and leader changes) is still one operation: called when its
+   * first attempt was sent, returned when one was answered. Not used by the
+   * check; kept for reading a history.
+   */
+  readonly attempts?: number;
 }
 
 export interface LinearizabilityResult {

@@ -7,8 +7,9 @@ import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
 import { type SafetyChecker, SafetyViolation } from './checkers.ts';
 import { SimClock, type SimTime } from './clock.ts';
 import { SimDisk, SimulatedCrash, type SimDiskFaults } from './disk.ts';
-import { decodePut, encodePutResult, KvStore } from './kv.ts';
+import type { KvStore } from './kv.ts';
 import type { Prng } from '../random/prng.ts';
+import { type ExactlyOnceChecker, type SessionBug, SimStateMachine } from './sessions.ts';
 import { SimFileSystem, SimulatedDiskFault } from './sim-fs.ts';
 
 /** The smallest segments the log allows, so that segments roll and compaction deletes them often. */
@@ -32,12 +33,15 @@ export interface SimNodeSettings {
   readonly proposalTimeout_ms: number;
   readonly readTimeout_ms: number;
   readonly disk: SimDiskFaults;
+  /** Exactly-once sessions: the run's checker, and the session bug planted, if any (sessions.ts). */
+  readonly sessions: { readonly checker: ExactlyOnceChecker; readonly bug: SessionBug | null };
 }
 
 /**
  * One simulated server: a durable MemoryStorage (what survives a crash), and
  * a process made of a RaftCore, the production Ready loop
- * (src/raft/driver/ready-loop.ts) and the KV state machine, on a simulated
+ * (src/raft/driver/ready-loop.ts) and the KV state machine behind
+ * production's exactly-once sessions (sessions.ts), on a simulated
  * disk (disk.ts) and clock (clock.ts). A crash throws the process away.
  */
 export class SimNode {
@@ -47,7 +51,8 @@ export class SimNode {
   core: RaftCore | null = null; // null while crashed
   loop: ReadyLoop | null = null;
   private clock: SimClock | null = null;
-  kv = new KvStore();
+  /** The process's state machine (made anew at each start: a crash loses it). */
+  private machine: SimStateMachine;
   incarnation = 0;
   paused = false;
   /** Set when the node's log could not be read at start (latent corruption found): it stays down, as it must. */
@@ -72,6 +77,7 @@ export class SimNode {
   ) {
     this.fs = new SimFileSystem(prng, prng.chance(0.5));
     this.bootstrapVoters = bootstrapVoters;
+    this.machine = new SimStateMachine(id, settings.sessions.checker, settings.sessions.bug); // replaced by start()
     this.start();
   }
 
@@ -81,6 +87,11 @@ export class SimNode {
   get storage(): DurableLogStorage {
     assert(this.durableLog !== null, () => `${this.id} is not running`);
     return this.durableLog;
+  }
+
+  /** The registers of the state machine (the last process's, while crashed). */
+  get kv(): KvStore {
+    return this.machine.store;
   }
 
   get alive(): boolean {
@@ -150,6 +161,8 @@ export class SimNode {
     };
     this.clock = clock;
     this.core = core;
+    const machine = new SimStateMachine(`${this.id} (incarnation ${this.incarnation})`, this.settings.sessions.checker, this.settings.sessions.bug);
+    this.machine = machine;
     this.loop = new ReadyLoop(
       {
         core,
@@ -161,13 +174,10 @@ export class SimNode {
         host: {
           apply: (entry) => {
             this.checker.onApply(this.id, entry);
-            this.kv.apply(decodePut(entry.data), entry.index);
-            return encodePutResult(entry.index, entry.term);
+            return machine.apply(entry);
           },
-          restore: (data) => {
-            this.kv = KvStore.fromSnapshot(data);
-          },
-          snapshot: () => this.kv.encodeSnapshot(),
+          restore: (data) => machine.restore(data),
+          snapshot: () => machine.snapshot(),
           confChangeApplied: (entry) => this.checker.onApply(this.id, entry),
           leaderChanged: () => {},
           snapshotInstalled: () => {},

@@ -3,17 +3,20 @@ import type { ConfChange, Message, NodeId } from '../raft/types.ts';
 import { SafetyChecker, SafetyViolation } from './checkers.ts';
 import { DurabilityChecker } from './durability.ts';
 import { SimClients } from './clients.ts';
-import { checkRegisterHistory } from './linearizability.ts';
+import { checkRegisterHistory, type RegisterOp } from './linearizability.ts';
 import { SimNetwork } from './network.ts';
 import { SIM_TICK_MS } from './clock.ts';
 import type { SimDiskFaults } from './disk.ts';
 import { SimNode, type RaftTuning, type SimNodeSettings } from './node.ts';
+import { ExactlyOnceChecker, type SessionBug } from './sessions.ts';
 import { Prng } from '../random/prng.ts';
 
 export interface SimulationOptions {
   readonly seed: number;
   /** Ticks of faults and client load, followed by a calm period to check liveness. */
   readonly steps: number;
+  /** A session bug to plant (sessions.ts), to see the checkers catch it. */
+  readonly bug?: SessionBug | null;
 }
 
 export interface SimulationResult {
@@ -47,7 +50,12 @@ export interface SimulationResult {
     readonly syncFailureStops: number;
     readonly corruptions: number;
     readonly refusedStarts: number;
+    /** Put attempts after the first (same session seq), and puts answered from the session table. */
+    readonly putRetries: number;
+    readonly duplicateAnswers: number;
   };
+  /** The clients' history, as the linearizability checker saw it. */
+  readonly history: readonly RegisterOp[];
   /** The fault schedule, one line per event, for reading a failure. */
   readonly trace: readonly string[];
 }
@@ -56,8 +64,8 @@ const ALL_NODES: readonly NodeId[] = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const CALM_TICKS = 300;
 const MAX_TRACE_LINES = 2000;
 
-export function replayCommand(seed: number, steps: number): string {
-  return `npm run sim -- --seed ${seed} --steps ${steps}`;
+export function replayCommand(seed: number, steps: number, bug: SessionBug | null = null): string {
+  return `npm run sim -- --seed ${seed} --steps ${steps}${bug === null ? '' : ` --bug ${bug}`}`;
 }
 
 /**
@@ -150,6 +158,7 @@ class Simulation {
       proposalTimeout_ms: 50 * SIM_TICK_MS,
       readTimeout_ms: 50 * SIM_TICK_MS,
       disk: this.diskFaults,
+      sessions: { checker: new ExactlyOnceChecker(), bug: options.bug ?? null },
     };
     this.note(
       `setup preVote=${tuning.preVote} checkQuorum=${tuning.checkQuorum} heartbeat=${tuning.heartbeatTicks} maxSizePerMsg=${tuning.maxSizePerMsg} inflight=${tuning.maxInflightMsgs} snapshotEvery=${settings.snapshotEvery_entries} slowWrites=${settings.disk.slowWriteProbability} crashAfterVotePersisted=${settings.disk.crashAfterVoteProbability} crashAfterVoteSent=${this.crashAfterGrantProbability} powerLoss=${settings.disk.powerLossProbability} syncFailure=${settings.disk.syncFailureProbability} slowDisk=${slowDiskNode ?? 'none'}/${slowDisk_ticks} tickRates=${rates.join(',')} corruption=${this.corruptionProbability}`,
@@ -393,8 +402,9 @@ class Simulation {
    */
   private corruptSomeone(): void {
     if (this.corrupted !== null) return;
-    const node = this.prng.pick(this.liveNodes());
-    if (node === undefined) return;
+    const live = this.liveNodes();
+    if (live.length === 0) return;
+    const node = this.prng.pick(live);
     const files = node.storage.segmentFiles();
     if (files.length < 2) return;
     const index = this.prng.int(files.length - 1);
@@ -549,7 +559,10 @@ class Simulation {
         syncFailureStops: this.sum((node) => node.syncStops),
         corruptions: this.counters.corruptions,
         refusedStarts: this.counters.refusedStarts,
+        putRetries: this.clients.retries,
+        duplicateAnswers: this.clients.duplicateAnswers,
       },
+      history: this.clients.history,
       trace: this.trace,
     };
   }

@@ -4,7 +4,7 @@ import { DEFAULT_STEPS, parseArgs } from '../../src/sim/cli-args.ts';
 
 describe('npm run sim argument parsing', () => {
   it('defaults to one seed, seed 1', () => {
-    expect(parseArgs([])).toEqual({ seedStart: 1, seedCount: 1, steps: DEFAULT_STEPS, verbose: false, help: false });
+    expect(parseArgs([])).toEqual({ seedStart: 1, seedCount: 1, steps: DEFAULT_STEPS, bug: null, verbose: false, help: false });
   });
 
   it('takes values as the next argument or after =', () => {
@@ -19,6 +19,13 @@ describe('npm run sim argument parsing', () => {
 
   it('runs only the given seed when --seed comes without --seeds', () => {
     expect(parseArgs(['--seed', '42'])).toMatchObject({ seedStart: 42, seedCount: 1 });
+  });
+
+  it('takes a session bug to plant', () => {
+    expect(parseArgs(['--bug', 'sessions-not-restored', '--seeds', '50']).bug).toBe('sessions-not-restored');
+    expect(parseArgs(['--bug=dedup-disabled']).bug).toBe('dedup-disabled');
+    expect(() => parseArgs(['--bug', 'nonsense'])).toThrow(/--bug must be one of sessions-not-restored, dedup-disabled, got "nonsense"/);
+    expect(() => parseArgs(['--bug'])).toThrow(/--bug must be one of .*, got nothing/);
   });
 
   it('recognises --help and -h', () => {

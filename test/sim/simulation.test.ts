@@ -25,6 +25,8 @@ describe('deterministic simulation', () => {
     let votes = 0;
     let acknowledged = 0;
     let tornTails = 0;
+    let retries = 0;
+    let duplicates = 0;
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       // Yield between seeds: a worker that blocks for minutes on a loaded machine misses vitest's RPC deadline.
       await new Promise((resolve) => setImmediate(resolve));
@@ -39,6 +41,8 @@ describe('deterministic simulation', () => {
       votes += result.stats.votesChecked;
       acknowledged += result.stats.acknowledgedPuts;
       tornTails += result.stats.tornTailsRecovered;
+      retries += result.stats.putRetries;
+      duplicates += result.stats.duplicateAnswers;
     }
     expect(failures).toEqual([]);
     // The runs did exercise what they are meant to.
@@ -50,5 +54,7 @@ describe('deterministic simulation', () => {
     expect(votes).toBeGreaterThan(SEEDS * 5);
     expect(acknowledged).toBeGreaterThan(SEEDS * 50);
     expect(tornTails).toBeGreaterThan(0); // power losses tore a last record, and recovery dropped it
+    expect(retries).toBeGreaterThan(SEEDS * 10); // puts sent again (same session seq) through timeouts and leader changes
+    expect(duplicates).toBeGreaterThan(SEEDS); // retries answered from the session table, not applied again
   }, 300_000);
 });
