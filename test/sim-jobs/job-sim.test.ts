@@ -58,7 +58,7 @@ describe('job simulation', () => {
   });
 
   it('catches a planted bug: a completion of an older attempt accepted (docs/service-sim.md)', () => {
-    const result = runJobSimulation({ seed: 4, steps: 600, bug: 'accept-stale-attempt' });
+    const result = runJobSimulation({ seed: 1, steps: 600, bug: 'accept-stale-attempt' });
     expect(result.ok).toBe(false);
     expect(result.failure).toMatch(
       /stale result recorded: job-[\d.]+ SUCCEEDED at entry \d+ with the proof of attempt \d+ by w\d, but its current attempt is \d+/,

@@ -1,10 +1,18 @@
 /**
- * One simulated coordinator: a Raft member (RaftCore over a MemoryStorage,
- * the Ready loop as in src/sim/node.ts) whose state machine is the real
+ * One simulated coordinator: a Raft member whose state machine is the real
  * ExactlyOnceStateMachine(JobStateMachine), plus a model of the service's
  * leader duties: leader-start on gaining leadership, tick, batched lease
  * renewals from heartbeats, the scheduler, archiving, and pushing
  * assignments and revocations to workers from the machine's changes.
+ *
+ * Its Raft process is wired as src/sim/node.ts wires the key-value one: the
+ * production Ready loop (src/raft/driver/ready-loop.ts) drives a RaftCore
+ * over the production durable log (DurableLogStorage) on a simulated file
+ * system (sim-fs.ts) through the simulated disk (disk.ts), with the process's
+ * clock, timers and deferred work on a SimClock (clock.ts). Proposals go
+ * through the loop, which answers them from the applied entry, as RaftNode
+ * answers the service's proposer; snapshots are the loop's. A crash throws
+ * the process away; what its file system made durable survives.
  */
 import type { JobStateMachine } from '../../coordinator/state/job-state-machine.ts';
 import { planAssignments } from '../../coordinator/scheduler/plan.ts';
@@ -18,55 +26,65 @@ import {
   type JobCommand,
 } from '../../coordinator/state/commands.ts';
 import type { JobChange } from '../../coordinator/state/changes.ts';
-import { assert, ZkpError } from '../../errors/index.ts';
-import { MemoryStorage, RaftCore } from '../../raft/core/index.ts';
+import { assert } from '../../errors/index.ts';
+import { RaftCore } from '../../raft/core/index.ts';
+import { ReadyLoop } from '../../raft/driver/ready-loop.ts';
+import { silentLogger } from '../../raft/logger.ts';
 import { decodeSessionResult, encodePlainCommand } from '../../raft/sessions/envelope.ts';
 import { ExactlyOnceStateMachine } from '../../raft/sessions/exactly-once.ts';
-import type { Entry, Message, NodeId } from '../../raft/types.ts';
+import { DurableLogStorage } from '../../raft/storage/index.ts';
+import type { Message, NodeId } from '../../raft/types.ts';
 import type { SafetyChecker } from '../checkers.ts';
+import { SimClock, type SimTime } from '../clock.ts';
+import { SimDisk, type SimDiskFaults, SimulatedCrash } from '../disk.ts';
 import type { RaftTuning } from '../node.ts';
 import type { Prng } from '../prng.ts';
+import { SimFileSystem } from '../sim-fs.ts';
 import type { JobChecker } from './checker.ts';
 import type { JobRef, ServiceMessage } from './messages.ts';
 import { SIM_TIMING } from './timing.ts';
 
+/** The smallest segments the log allows, so that segments roll and compaction deletes them often. */
+const SEGMENT_BYTES = 4096;
+
 export interface CoordinatorHooks {
   raftSend(message: Message): void;
   serviceSend(from: string, to: string, message: ServiceMessage): void;
-  /** This coordinator's clock (the simulated time plus its own skew). */
+  /** This coordinator's clock (the simulated time plus its own skew): the now_ms of the commands it proposes. */
   now_ms(node: NodeId): number;
+  /** The simulation's time axis (the process's timers and disk completions run on it). */
+  readonly time: SimTime;
   readonly safety: SafetyChecker;
   readonly checker: JobChecker;
   /** A fresh job state machine (the simulation may plant a bug in it). */
   makeMachine(): JobStateMachine;
   /** Whether the archive (PostgreSQL) is reachable now. */
   archiveUp(): boolean;
+  /** The process died at a point its disk chose (right after a durable write, before what it promises is sent). */
+  crashed(node: SimCoordinator, why: string): void;
   note(line: string): void;
 }
 
-const MAX_READY_ROUNDS = 1000;
+export interface CoordinatorSettings {
+  readonly tuning: RaftTuning;
+  readonly snapshotEvery_entries: number;
+  /** Read at each use: the simulation turns the crash faults off for its calm period. */
+  readonly disk: SimDiskFaults;
+}
 
 interface ReplyTarget {
   readonly to: string;
   readonly reqId: string;
 }
 
-/** Who waits on an entry: one sender, or (a batch entry) one per command, in order (null: nobody). */
-interface PendingReply {
-  readonly term: number;
-  readonly batch: boolean;
-  readonly targets: readonly (ReplyTarget | null)[];
-}
-
 /** What only the leader keeps, in memory; lost on a crash or a change of leader. */
 class LeaderDuties {
   ready = false;
-  leaderStartIndex = 0;
+  leaderStartProposed = false;
   readonly heartbeats = new Map<string, readonly string[]>();
-  readonly replies = new Map<number, PendingReply>();
   /** Requests received this tick, proposed together at the next duties (one batch entry, as the service's proposer does). */
   readonly queued: { readonly command: JobCommand; readonly reply: ReplyTarget | undefined }[] = [];
-  assignInFlight = 0;
+  assignInFlight = false;
   lastTick_tick = 0;
   lastRenew_tick = 0;
   lastArchive_tick = 0;
@@ -74,11 +92,13 @@ class LeaderDuties {
 }
 
 export class SimCoordinator {
-  readonly storage = new MemoryStorage();
-  core: RaftCore | null = null;
+  /** The server's disk: survives its processes. */
+  readonly fs: SimFileSystem;
+  /** The running process's Ready loop (null while crashed). */
+  loop: ReadyLoop | null = null;
+  private clock: SimClock | null = null;
   machine!: JobStateMachine;
   private sessions!: ExactlyOnceStateMachine<JobStateMachine>;
-  appliedIndex = 0;
   incarnation = 0;
   paused = false;
   /** Batch entries this coordinator proposed (each holds several requests). */
@@ -87,112 +107,146 @@ export class SimCoordinator {
 
   constructor(
     readonly id: NodeId,
-    voters: readonly NodeId[],
-    private readonly tuning: RaftTuning,
+    private readonly voters: readonly NodeId[],
+    private readonly settings: CoordinatorSettings,
     private readonly prng: Prng,
     private readonly hooks: CoordinatorHooks,
-    private readonly snapshotEvery_entries: number,
   ) {
-    this.storage.bootstrap(voters);
+    this.fs = new SimFileSystem(prng, prng.chance(0.5));
     this.start();
   }
 
+  /** The running process's Raft core (null while crashed). */
+  get core(): RaftCore | null {
+    return this.loop?.core ?? null;
+  }
+
+  get alive(): boolean {
+    return this.loop !== null;
+  }
+
+  /** Starts (or restarts) the process from what its disk made durable. */
   start(): void {
-    assert(this.core === null, `${this.id} is already running`);
+    assert(this.loop === null, `${this.id} is already running`);
     this.incarnation++;
+    const incarnation = this.incarnation;
+    const time = this.hooks.time;
+    const clock = new SimClock(time);
+    this.fs.attach((fn) => {
+      const delay_ticks = this.prng.chance(this.settings.disk.slowWriteProbability) ? this.prng.range(1, 3) : 0;
+      clock.at(time.now_tick + delay_ticks, fn);
+    });
+    // A log it cannot read fails the run (this simulation injects no corruption).
+    const storage = DurableLogStorage.open({
+      dir: `/data/${this.id}`,
+      clusterId: 'sim-jobs',
+      nodeId: this.id,
+      bootstrapConf: { voters: [...this.voters], learners: [] },
+      segment_bytes_max: SEGMENT_BYTES,
+      fileSystem: this.fs,
+    });
+    this.hooks.safety.onRestart(this.id, storage.initialState().hardState, incarnation);
     this.machine = this.hooks.makeMachine();
     this.machine.onChange((change) => this.onChange(change));
     this.sessions = new ExactlyOnceStateMachine(this.machine);
-    const snapshot = this.storage.snapshot();
-    this.sessions.restore(snapshot.data);
-    this.appliedIndex = snapshot.metadata.index;
     this.duties = null;
-    this.core = new RaftCore({ ...this.tuning, id: this.id, storage: this.storage, random: () => this.prng.next() });
+    const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage, random: () => this.prng.next() });
+    this.clock = clock;
+    this.loop = new ReadyLoop(
+      {
+        core,
+        disk: new SimDisk(this.id, storage, this.settings.disk, this.prng, this.hooks.safety),
+        send: (messages) => {
+          for (const message of messages) this.hooks.raftSend(message);
+        },
+        clock,
+        host: {
+          apply: (entry) => {
+            this.hooks.safety.onApply(this.id, entry);
+            const bytes = this.sessions.apply(entry);
+            this.machine.checkInvariants();
+            this.hooks.checker.onApplied(this.id, entry.index, bytes);
+            return bytes;
+          },
+          restore: (data) => {
+            this.sessions.restore(data);
+            this.machine.checkInvariants();
+          },
+          snapshot: () => {
+            const data = this.sessions.snapshot();
+            assert(data instanceof Uint8Array, 'the job state machine snapshots synchronously');
+            this.hooks.checker.onSnapshot(this.id, this.appliedIndex, data);
+            return data;
+          },
+          confChangeApplied: (entry) => this.hooks.safety.onApply(this.id, entry),
+          leaderChanged: () => {},
+          snapshotInstalled: () => {},
+          fatal: (error) => {
+            if (this.incarnation !== incarnation) return;
+            if (error instanceof SimulatedCrash) {
+              this.crash();
+              this.hooks.crashed(this, `crash ${error.where}:`);
+              return;
+            }
+            // A checker's or the state machine's assertion, or a bug: the run fails with it.
+            throw error;
+          },
+          clientAddressOf: () => null,
+        },
+      },
+      {
+        id: this.id,
+        snapshotEvery_entries: this.settings.snapshotEvery_entries,
+        pendingRequests_max: 20_000,
+        proposalTimeout_ms: 10_000,
+        readTimeout_ms: 2_000,
+        readContextTag: incarnation,
+        logger: silentLogger,
+        trace: null,
+      },
+    );
   }
 
-  crash(): void {
-    this.core = null;
+  /** The process dies: everything not durable (the core, the loop, the leader's duties, a write in flight that did not land) is gone. */
+  crash(powerLoss = this.prng.chance(this.settings.disk.powerLossProbability)): void {
+    this.fs.crash(powerLoss);
+    this.clock?.kill();
+    this.clock = null;
+    this.loop = null;
     this.duties = null;
+  }
+
+  /** The state machine's applied index (it may run ahead of the core's). */
+  get appliedIndex(): number {
+    return this.loop?.applied ?? 0;
   }
 
   /** Leader and past its own leader-start: serves clients and workers. */
   get servingAsLeader(): boolean {
-    return this.core !== null && !this.paused && this.duties?.ready === true && this.core.status().role === 'leader';
+    return this.loop !== null && !this.paused && this.duties?.ready === true && this.loop.core.status().role === 'leader';
   }
 
-  // ------------------------------------------------------------ Ready loop
+  // ------------------------------------------------------------ the process's turns
 
-  drain(crashAfterPersist: () => boolean): void {
-    for (let round = 0; round < MAX_READY_ROUNDS; round++) {
-      const core = this.core;
-      if (core === null || this.paused || !core.hasReady()) return;
-      const ready = core.ready();
-      if (ready.snapshot !== undefined) this.storage.applySnapshot(ready.snapshot);
-      this.storage.append(ready.entries);
-      this.hooks.safety.onPersistEntries(this.id, ready.entries, (index) => this.storedTerm(index));
-      if (ready.hardState !== undefined) {
-        this.storage.setHardState(ready.hardState);
-        this.hooks.safety.onDurableTerm(this.id, ready.hardState.term);
-      }
-      if (crashAfterPersist()) {
-        this.crash();
-        this.hooks.note(`crash between persist and send ${this.id}`);
-        return;
-      }
-      for (const message of ready.messages) this.hooks.raftSend(message);
-      if (ready.snapshot !== undefined) {
-        this.sessions.restore(ready.snapshot.data);
-        this.appliedIndex = ready.snapshot.metadata.index;
-        this.machine.checkInvariants();
-      }
-      for (const entry of ready.committedEntries) this.apply(entry);
-      core.advance(ready);
-      this.maybeSnapshot(core);
-    }
-    assert(false, `${this.id}: Ready loop did not run dry in ${MAX_READY_ROUNDS} rounds`);
+  /** One input to the running process, as one event-loop turn (then the work it deferred). */
+  private turn(fn: (loop: ReadyLoop) => void): void {
+    const loop = this.loop;
+    if (loop === null || this.paused) return;
+    this.clock!.turn(() => fn(loop));
   }
 
-  private apply(entry: Entry): void {
-    if (entry.index <= this.appliedIndex) return;
-    assert(entry.index === this.appliedIndex + 1, () => `${this.id}: applying ${entry.index} after ${this.appliedIndex}`);
-    this.hooks.safety.onApply(this.id, entry);
-    this.appliedIndex = entry.index;
-    if (entry.type !== 'normal') return;
-    const bytes = this.sessions.apply(entry);
-    this.machine.checkInvariants();
-    this.hooks.checker.onApplied(this.id, entry.index, bytes);
-    const duties = this.duties;
-    if (duties === null) return;
-    if (entry.index === duties.leaderStartIndex && entry.term === duties.term) duties.ready = true;
-    if (entry.index === duties.assignInFlight) duties.assignInFlight = 0;
-    const reply = duties.replies.get(entry.index);
-    if (reply === undefined) return;
-    duties.replies.delete(entry.index);
-    // Another leader's entry took that index: the request was not applied; its sender retries.
-    if (reply.term !== entry.term) return;
-    const session = decodeSessionResult(bytes);
-    assert(session.status === 'applied', 'plain commands are always applied');
-    const results = reply.batch ? decodeBatchResults(session.result, reply.targets.length) : [decodeResult(session.result)];
-    for (const [i, target] of reply.targets.entries()) {
-      if (target === null) continue;
-      const result = results[i] as unknown as Record<string, unknown>;
-      this.hooks.serviceSend(this.id, target.to, { type: 'reply', reqId: target.reqId, result });
-    }
+  tick(): void {
+    this.turn((loop) => loop.tick());
   }
 
-  private maybeSnapshot(core: RaftCore): void {
-    const snapshotIndex = this.storage.snapshot().metadata.index;
-    if (this.appliedIndex - snapshotIndex < this.snapshotEvery_entries) return;
-    const data = this.sessions.snapshot();
-    assert(data instanceof Uint8Array, 'the job state machine snapshots synchronously');
-    this.hooks.checker.onSnapshot(this.id, this.appliedIndex, data);
-    this.storage.createSnapshot(this.appliedIndex, core.status().conf, data);
-    core.snapshotTaken(this.appliedIndex);
+  deliver(message: Message): void {
+    this.turn((loop) => loop.receive([message]));
   }
 
-  private storedTerm(index: number): number | undefined {
-    if (index < this.storage.firstIndex() - 1 || index > this.storage.lastIndex()) return undefined;
-    return this.storage.term(index);
+  /** Runs what came due on this process (disk completions, timers); a paused process runs nothing. */
+  runDue(): void {
+    if (this.loop === null || this.paused) return;
+    this.clock!.runDue();
   }
 
   // ------------------------------------------------------------ changes
@@ -214,8 +268,29 @@ export class SimCoordinator {
 
   // ------------------------------------------------------------ leader duties
 
-  private propose(command: JobCommand): number {
-    return this.proposeEntry(encodeCommand(command), false, []);
+  /**
+   * Proposes through the Ready loop, as the service's proposer does through
+   * RaftNode: `applied` gets the entry's result once it is applied here,
+   * `refused` is called when it was not appended (not the leader, a transfer
+   * under way), when another leader's entry replaced it, or when its outcome
+   * is unknown (timed out). Returns whether it was appended.
+   */
+  private proposeEntry(data: Uint8Array, applied: (result: Uint8Array) => void, refused: () => void): boolean {
+    const loop = this.loop;
+    if (loop === null) return false;
+    let proposing = true;
+    let appended = true;
+    loop.propose(encodePlainCommand(data), applied, () => {
+      if (proposing) appended = false;
+      refused();
+    });
+    proposing = false;
+    return appended;
+  }
+
+  /** One command of the leader's own (no client waits on it). */
+  private propose(command: JobCommand, applied: () => void = () => {}, refused: () => void = () => {}): boolean {
+    return this.proposeEntry(encodeCommand(command), applied, refused);
   }
 
   /** A request's command waits for the next duties, to share an entry with the others received meanwhile. */
@@ -232,42 +307,66 @@ export class SimCoordinator {
       if (slice.some((q) => q.command.type === 'submit'))
         slice.push({ command: { type: 'schedule', now_ms: this.hooks.now_ms(this.id), limit: 8 }, reply: undefined });
       const targets = slice.map((q) => q.reply ?? null);
-      if (slice.length === 1) this.proposeEntry(encodeCommand(slice[0]!.command), false, targets);
-      else if (this.proposeEntry(encodeCommandBatch(slice.map((q) => encodeCommand(q.command))), true, targets) !== 0) this.batchesProposed++;
+      const batch = slice.length > 1;
+      const data = batch ? encodeCommandBatch(slice.map((q) => encodeCommand(q.command))) : encodeCommand(slice[0]!.command);
+      // Refused or replaced: nobody is answered, and each sender retries.
+      if (
+        this.proposeEntry(
+          data,
+          (result) => this.answer(result, batch, targets),
+          () => {},
+        ) &&
+        batch
+      )
+        this.batchesProposed++;
     }
   }
 
-  private proposeEntry(data: Uint8Array, batch: boolean, targets: readonly (ReplyTarget | null)[]): number {
-    const core = this.core;
-    if (core === null) return 0;
-    try {
-      const { index, term } = core.propose(encodePlainCommand(data));
-      if (targets.some((t) => t !== null)) this.duties?.replies.set(index, { term, batch, targets });
-      return index;
-    } catch (error) {
-      // Not the leader any more, or a leadership transfer is under way: nothing was appended.
-      if (error instanceof ZkpError) return 0;
-      throw error;
+  /** Answers the senders of an applied entry's commands (a batch entry: one result per command, in order). */
+  private answer(result: Uint8Array, batch: boolean, targets: readonly (ReplyTarget | null)[]): void {
+    if (targets.every((target) => target === null)) return;
+    const session = decodeSessionResult(result);
+    assert(session.status === 'applied', 'plain commands are always applied');
+    const results = batch ? decodeBatchResults(session.result, targets.length) : [decodeResult(session.result)];
+    for (const [i, target] of targets.entries()) {
+      if (target === null) continue;
+      const reply = results[i] as unknown as Record<string, unknown>;
+      this.hooks.serviceSend(this.id, target.to, { type: 'reply', reqId: target.reqId, result: reply });
     }
   }
 
-  /** Runs once per simulated tick, after Raft's own work. */
+  /** Proposes this term's leader-start; the leader serves once it is applied here (and proposes it again if it was not). */
+  private proposeLeaderStart(loop: ReadyLoop, duties: LeaderDuties): void {
+    duties.leaderStartProposed = this.propose(
+      { type: 'leader-start', now_ms: this.hooks.now_ms(this.id) },
+      () => {
+        duties.ready = true;
+      },
+      () => {
+        duties.leaderStartProposed = false;
+      },
+    );
+    if (duties.leaderStartProposed) this.hooks.note(`${this.id} leads term ${duties.term}; leader-start at ${loop.core.log.lastIndex()}`);
+  }
+
+  /** Runs once per simulated tick, after Raft's own work, as one turn of the process. */
   leaderDuties(now_tick: number): void {
-    const core = this.core;
-    if (core === null || this.paused) return;
-    const status = core.status();
+    this.turn((loop) => this.runLeaderDuties(loop, now_tick));
+  }
+
+  private runLeaderDuties(loop: ReadyLoop, now_tick: number): void {
+    const status = loop.core.status();
     if (status.role !== 'leader') {
       this.duties = null;
       return;
     }
     if (this.duties === null || this.duties.term !== status.term) {
       this.duties = new LeaderDuties(status.term);
-      this.duties.leaderStartIndex = this.propose({ type: 'leader-start', now_ms: this.hooks.now_ms(this.id) });
-      this.hooks.note(`${this.id} leads term ${status.term}; leader-start at ${this.duties.leaderStartIndex}`);
+      this.proposeLeaderStart(loop, this.duties);
       return;
     }
     const duties = this.duties;
-    if (duties.leaderStartIndex === 0) duties.leaderStartIndex = this.propose({ type: 'leader-start', now_ms: this.hooks.now_ms(this.id) });
+    if (!duties.leaderStartProposed) this.proposeLeaderStart(loop, duties);
     if (!duties.ready) return;
     this.flushQueued(duties);
     const now_ms = this.hooks.now_ms(this.id);
@@ -281,9 +380,12 @@ export class SimCoordinator {
       duties.heartbeats.clear();
       this.propose({ type: 'renew-leases', now_ms, renewals });
     }
-    if (duties.assignInFlight === 0) {
+    if (!duties.assignInFlight) {
       const plan = planAssignments(this.machine.schedulerView(), now_ms, 8);
-      if (plan.length > 0) duties.assignInFlight = this.propose({ type: 'assign', now_ms, assignments: plan });
+      const settled = (): void => {
+        duties.assignInFlight = false;
+      };
+      if (plan.length > 0) duties.assignInFlight = this.propose({ type: 'assign', now_ms, assignments: plan }, settled, settled);
     }
     if (now_tick - duties.lastArchive_tick >= SIM_TIMING.archive_ticks && this.hooks.archiveUp()) {
       duties.lastArchive_tick = now_tick;

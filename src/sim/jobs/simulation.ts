@@ -14,6 +14,8 @@
 import { assert, InvalidArgumentError, ZkpError } from '../../errors/index.ts';
 import type { NodeId } from '../../raft/types.ts';
 import { SafetyChecker, SafetyViolation } from '../checkers.ts';
+import type { SimTime } from '../clock.ts';
+import type { SimDiskFaults } from '../disk.ts';
 import { SimNetwork } from '../network.ts';
 import type { RaftTuning } from '../node.ts';
 import { Prng } from '../prng.ts';
@@ -74,7 +76,7 @@ export function runJobSimulation(options: JobSimulationOptions): JobSimulationRe
   return new JobSimulation(options).run();
 }
 
-class JobSimulation {
+class JobSimulation implements SimTime {
   private readonly prng: Prng;
   private readonly raftNet: SimNetwork;
   private readonly mailbox: SimMailbox;
@@ -84,7 +86,7 @@ class JobSimulation {
   private readonly workers: SimWorker[] = [];
   private readonly clients: SimClient[] = [];
   private readonly skew_ms = new Map<NodeId, number>();
-  private now_tick = 0;
+  now_tick = 0;
   private faults = true;
   private archiveUp = true;
   private circuitsRegistered = 0;
@@ -93,6 +95,8 @@ class JobSimulation {
   private readonly isolatedUntil = new Map<string, number>();
   private readonly trace: string[] = [];
   private readonly counters = { leaderChanges: 0, coordinatorCrashes: 0, workerDeaths: 0 };
+  /** The coordinators' disks; the crash faults are turned off for the calm period. */
+  private readonly disk: SimDiskFaults;
 
   constructor(private readonly options: JobSimulationOptions) {
     this.prng = new Prng(options.seed);
@@ -119,6 +123,16 @@ class JobSimulation {
       maxInflightMsgs: setup.pick([2, 8]),
     };
     const snapshotEvery_entries = setup.pick([20, 60, 200]);
+    this.disk = {
+      slowWriteProbability: setup.pick([0, 0.05, 0.2]),
+      // Not injected here (src/sim's own simulation does): the coordinators' fail-safe stop and power cuts mid-write.
+      powerCutAfterWriteProbability: 0,
+      syncFailureProbability: 0,
+      powerLossProbability: setup.pick([0, 0.5]),
+      // Crashes right after a durable write, before anything it promises is sent (between persist and send).
+      crashAfterWriteProbability: 0.0005,
+      crashAfterVoteProbability: setup.pick([0, 0.05]),
+    };
     const machineOptions = {
       queueMax: setup.pick([6, 12, 100]),
       finishedMax: setup.pick([5, 10, 100]),
@@ -126,23 +140,29 @@ class JobSimulation {
       idempotencyKeysMax: 1000,
     };
     this.note(
-      `setup checkQuorum=${tuning.checkQuorum} snapshotEvery=${snapshotEvery_entries} queueMax=${machineOptions.queueMax} finishedMax=${machineOptions.finishedMax} ` +
+      `setup checkQuorum=${tuning.checkQuorum} snapshotEvery=${snapshotEvery_entries} slowWrites=${this.disk.slowWriteProbability} ` +
+        `powerLoss=${this.disk.powerLossProbability} crashAfterVote=${this.disk.crashAfterVoteProbability} queueMax=${machineOptions.queueMax} finishedMax=${machineOptions.finishedMax} ` +
         `defaultMaxAttempts=${machineOptions.defaultMaxAttempts} bug=${options.bug ?? 'none'}`,
     );
     const hooks = {
       raftSend: (message: Parameters<SimNetwork['send']>[0]) => this.raftNet.send(message, this.now_tick),
       serviceSend: (from: string, to: string, message: Parameters<SimMailbox['send']>[2]) => this.mailbox.send(from, to, message, this.now_tick),
       now_ms: (node: NodeId) => Math.max(0, this.now_tick * SIM_TIMING.tick_ms + (this.skew_ms.get(node) ?? 0)),
+      time: this,
       safety: this.safety,
       checker: this.checker,
       makeMachine: () => makeJobStateMachine(machineOptions, options.bug ?? null),
       archiveUp: () => this.archiveUp,
+      crashed: (node: SimCoordinator, why: string) => {
+        this.note(`${why} ${node.id}`);
+        this.afterCrash(node);
+      },
       note: (line: string) => this.note(line),
     };
     for (const id of COORDINATORS) {
       // Clocks disagree by up to 80 ms: a new leader's clock may be behind the last one's.
       this.skew_ms.set(id, setup.range(-40, 40));
-      this.coordinators.set(id, new SimCoordinator(id, COORDINATORS, tuning, this.prng.fork(), hooks, snapshotEvery_entries));
+      this.coordinators.set(id, new SimCoordinator(id, COORDINATORS, { tuning, snapshotEvery_entries, disk: this.disk }, this.prng.fork(), hooks));
     }
     const workerHooks = { send: hooks.serviceSend, coordinators: COORDINATORS, note: hooks.note };
     for (let i = 1; i <= 3; i++) this.workers.push(new SimWorker(`w${i}`, setup.range(1, 2), this.prng.fork(), workerHooks));
@@ -190,23 +210,24 @@ class JobSimulation {
     const submitProbability = this.faults ? 0.15 : this.now_tick < this.options.steps + CALM_TICKS / 4 ? 0.3 : 0;
     for (const client of this.clients) client.step(this.now_tick, submitProbability);
     for (const worker of this.workers) worker.step(this.now_tick);
-    for (const node of this.coordinators.values()) if (node.core !== null && !node.paused) node.core.tick();
-    for (let round = 0; round < 3; round++) {
-      this.drainAll();
+    for (const node of this.coordinators.values()) node.tick();
+    // A few rounds per tick so that disk completions and zero-delay messages can chain within it.
+    for (let round = 0; round < 4; round++) {
+      this.runDue();
       const due = this.raftNet.takeDue(this.now_tick, (id) => this.canReceive(id));
-      for (const message of due) this.coordinators.get(message.to)?.core?.step(message);
+      for (const message of due) this.coordinators.get(message.to)?.deliver(message);
     }
-    this.drainAll();
+    this.runDue();
     for (const node of this.coordinators.values()) node.leaderDuties(this.now_tick);
-    this.drainAll();
+    this.runDue();
     this.deliverService();
-    this.drainAll();
+    this.runDue();
     this.checkRaft();
   }
 
   private canReceive(id: string): boolean {
     const node = this.coordinators.get(id);
-    if (node !== undefined) return node.core !== null && !node.paused;
+    if (node !== undefined) return node.alive && !node.paused;
     const worker = this.workers.find((w) => w.id === id);
     if (worker !== undefined) return worker.alive && !worker.isPaused(this.now_tick);
     return true;
@@ -236,12 +257,9 @@ class JobSimulation {
     }
   }
 
-  private drainAll(): void {
-    for (const node of this.coordinators.values()) {
-      if (node.core === null) continue;
-      node.drain(() => this.faults && this.prng.chance(0.001));
-      if (node.core === null) this.afterCrash(node);
-    }
+  /** Runs what came due on each coordinator's process: disk completions (which go on with its Ready loop), timers. */
+  private runDue(): void {
+    for (const node of this.coordinators.values()) node.runDue();
   }
 
   private checkRaft(): void {
@@ -267,7 +285,7 @@ class JobSimulation {
 
   private injectFaults(): void {
     const p = this.prng;
-    const live = [...this.coordinators.values()].filter((node) => node.core !== null);
+    const live = [...this.coordinators.values()].filter((node) => node.alive);
     if (p.chance(0.004) && live.length === 3) {
       const victim = p.pick(live);
       victim.crash();
@@ -281,7 +299,7 @@ class JobSimulation {
       }
     }
     if (p.chance(0.02)) {
-      const dead = [...this.coordinators.values()].filter((node) => node.core === null);
+      const dead = [...this.coordinators.values()].filter((node) => !node.alive);
       if (dead.length > 0) {
         const node = p.pick(dead);
         node.start();
@@ -349,11 +367,13 @@ class JobSimulation {
     this.faults = false;
     this.archiveUp = true;
     this.raftNet.calm();
+    this.disk.crashAfterWriteProbability = 0;
+    this.disk.crashAfterVoteProbability = 0;
     this.mailbox.calm();
     this.isolatedUntil.clear();
     for (const node of this.coordinators.values()) {
       node.paused = false;
-      if (node.core === null) node.start();
+      if (!node.alive) node.start();
     }
     for (const worker of this.workers) {
       worker.paused_until_tick = 0;
