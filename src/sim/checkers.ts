@@ -39,7 +39,10 @@ interface NodeWatermarks {
  * - votes: a vote is durable before it is sent, no node votes for two
  *   candidates in one term across its restarts (onSend), a durable vote is
  *   never replaced within its term (onDurableHardState), and a node restarts
- *   with the term and vote it last made durable (onRestart).
+ *   with the term and vote it last made durable (onRestart);
+ * - acknowledgements: an accepting append-resp covers only entries durable on
+ *   the sender's disk (onAckSent), and every commit index a leader announces
+ *   is backed by durable copies on a quorum of voters (onCommitAnnounced).
  */
 export class SafetyChecker {
   private readonly leaderOfTerm = new Map<number, NodeId>();
@@ -53,12 +56,20 @@ export class SafetyChecker {
   private readonly votes = new Map<string, { readonly for: NodeId; readonly incarnation: number }>();
   /** Each node's last durable term and vote. */
   private readonly durableVote = new Map<NodeId, { readonly term: number; readonly vote: NodeId | null }>();
+  /** "index:term" -> the nodes on whose disk that entry was ever durable (a committed entry is never legitimately lost again). */
+  private readonly durableCopies = new Map<string, NodeId[]>();
+  /** Each node's highest durable snapshot index (it holds every committed entry up to there). */
+  private readonly durableSnapshot = new Map<NodeId, number>();
   maxCommitted = 0;
   votesSeen = 0;
+  /** Accepting append-resps and commit announcements checked. */
+  acksChecked = 0;
+  commitsChecked = 0;
   checks = 0;
 
   /** A node made `entries` durable; `termAt` reads its stored log (undefined when compacted). */
   onPersistEntries(node: NodeId, entries: readonly Entry[], termAt: (index: number) => number | undefined): void {
+    this.onDurableCopies(node, entries);
     for (const entry of entries) {
       const prevTerm = termAt(entry.index - 1);
       if (prevTerm === undefined) continue;
@@ -74,6 +85,62 @@ export class SafetyChecker {
         );
       }
     }
+  }
+
+  /** `entries` are durable on `node`'s disk (appended and synced, or found there at its first start). */
+  onDurableCopies(node: NodeId, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const key = `${entry.index}:${entry.term}`;
+      const holders = this.durableCopies.get(key);
+      if (holders === undefined) this.durableCopies.set(key, [node]);
+      else if (!holders.includes(node)) holders.push(node);
+    }
+  }
+
+  /** A snapshot at `index` is durable on `node` (installed from the leader, or its own). */
+  onDurableSnapshot(node: NodeId, index: number): void {
+    if (index > (this.durableSnapshot.get(node) ?? 0)) this.durableSnapshot.set(node, index);
+  }
+
+  /**
+   * A node sends an accepting append-resp for `message.index`: the entries it
+   * acknowledges must be durable already (its log's durable last index covers
+   * them, and no segment file could change in a power loss); the leader
+   * counts the ack toward commit.
+   */
+  onAckSent(message: Message, durableLastIndex: number, notDurable: string | null): void {
+    this.acksChecked++;
+    const index = message.index ?? 0;
+    if (index > durableLastIndex) {
+      throw new SafetyViolation(
+        'ack durable before sent',
+        `${message.from} acknowledged index ${index} to ${message.to} in term ${message.term} while its durable log ends at ${durableLastIndex}`,
+      );
+    }
+    if (notDurable !== null) {
+      throw new SafetyViolation(
+        'ack durable before sent',
+        `${message.from} acknowledged index ${index} to ${message.to} in term ${message.term} while its log is not durable: ${notDurable}`,
+      );
+    }
+  }
+
+  /**
+   * A leader announces `commit` (its entry there has `term`): a majority of
+   * the voters of its configuration, or of the one before it (a commit
+   * counted just before a change applied), must hold that entry durably.
+   */
+  onCommitAnnounced(leader: NodeId, leaderTerm: number, commit: number, term: number, voterSets: readonly (readonly NodeId[])[]): void {
+    this.commitsChecked++;
+    const holders = this.durableCopies.get(`${commit}:${term}`) ?? [];
+    const holds = (id: NodeId): boolean => holders.includes(id) || (this.durableSnapshot.get(id) ?? 0) >= commit;
+    let best = '';
+    for (const voters of voterSets) {
+      const durable = voters.filter(holds);
+      if (durable.length * 2 > voters.length) return;
+      best ||= `durable on ${durable.length ? durable.join(',') : 'none'} of voters ${voters.join(',')}`;
+    }
+    throw new SafetyViolation('commit quorum durable', `${leader} announced commit ${commit} (term ${term}) in term ${leaderTerm}, but that entry is ${best}`);
   }
 
   /**

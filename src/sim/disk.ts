@@ -64,6 +64,7 @@ export class SimDisk implements ReadyLoopDisk {
 
   applySnapshot(snapshot: Snapshot): void {
     this.storage.applySnapshot(snapshot);
+    this.checker.onDurableSnapshot(this.node, snapshot.metadata.index);
   }
 
   setHardState(state: HardState): void {
@@ -102,7 +103,9 @@ export class SimDisk implements ReadyLoopDisk {
   }
 
   installSnapshot(prepared: PreparedSnapshot): boolean {
-    return this.storage.installSnapshot(prepared);
+    const installed = this.storage.installSnapshot(prepared);
+    if (installed) this.checker.onDurableSnapshot(this.node, prepared.snapshot.metadata.index);
+    return installed;
   }
 
   private storedTerm(index: number): number | undefined {

@@ -141,6 +141,11 @@ export class SimNode {
     };
     if (storage.recovery.tornTail_bytes > 0) this.tornTailsRecovered++;
     this.checker.onRestart(this.id, storage.initialState().hardState, this.incarnation);
+    // What the log recovered is durable from now on when it is all on the platter (always, after a power loss).
+    if (this.fs.notDurable(storage.segmentFiles()) === null) {
+      this.checker.onDurableSnapshot(this.id, storage.snapshot().metadata.index);
+      if (storage.lastIndex() >= storage.firstIndex()) this.checker.onDurableCopies(this.id, storage.entries(storage.firstIndex(), storage.lastIndex() + 1));
+    }
     const disk = new SimDisk(this.id, storage, this.settings.disk, this.prng, this.checker);
     const core = new RaftCore({ ...this.settings.tuning, id: this.id, storage, random: () => this.prng.next() });
     const incarnation = this.incarnation;
@@ -161,6 +166,9 @@ export class SimNode {
     };
     this.clock = clock;
     this.core = core;
+    this.announcedCommit = 0;
+    this.voters = core.status().conf.voters;
+    this.previousVoters = this.voters;
     const machine = new SimStateMachine(`${this.id} (incarnation ${this.incarnation})`, this.settings.sessions.checker, this.settings.sessions.bug);
     this.machine = machine;
     this.loop = new ReadyLoop(
@@ -168,7 +176,10 @@ export class SimNode {
         core,
         disk,
         send: (messages) => {
-          for (const message of messages) this.hooks.send(message, this);
+          for (const message of messages) {
+            this.checkSend(message, storage, core);
+            this.hooks.send(message, this);
+          }
         },
         clock,
         host: {
@@ -207,6 +218,46 @@ export class SimNode {
         trace: null,
       },
     );
+  }
+
+  /** The highest commit index this process announced and the checker verified. */
+  private announcedCommit = 0;
+  /** The voters at the last commit check, and the configuration before them. */
+  private voters: readonly NodeId[] = [];
+  private previousVoters: readonly NodeId[] = [];
+
+  /**
+   * Checks what a message promises about disks, as it leaves: an accepting
+   * append-resp only entries durable here; a leader's commit index only an
+   * entry durable on a quorum. A violation fails the run at the end of the
+   * step (the loop itself carries on).
+   */
+  private checkSend(message: Message, storage: DurableLogStorage, core: RaftCore): void {
+    try {
+      if (message.type === 'append-resp') {
+        // (Without an index it only tells a stale leader the newer term.)
+        if (message.reject !== true && message.index !== undefined)
+          this.checker.onAckSent(message, storage.lastIndex(), this.fs.notDurable(storage.segmentFiles()));
+        return;
+      }
+      if (message.type !== 'append' && message.type !== 'heartbeat') return;
+      const commit = message.commit ?? 0;
+      if (commit <= this.announcedCommit) return;
+      this.announcedCommit = commit;
+      const term = core.log.term(commit);
+      const status = core.status();
+      // A leader commits by counting copies of entries of its own term (older ones come with them, §5.4.2);
+      // a commit it learned as a follower was checked when its leader announced it.
+      if (term !== status.term) return;
+      if (status.conf.voters.join() !== this.voters.join()) {
+        this.previousVoters = this.voters;
+        this.voters = status.conf.voters;
+      }
+      this.checker.onCommitAnnounced(this.id, status.term, commit, term, [this.voters, this.previousVoters]);
+    } catch (error) {
+      if (!(error instanceof SafetyViolation)) throw error;
+      this.hooks.failed(this, error);
+    }
   }
 
   /** Kills the process at the end of its current turn (what the turn sent is out). */

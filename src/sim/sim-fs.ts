@@ -265,6 +265,22 @@ export class SimFileSystem implements LogFileSystem {
   }
 
   /**
+   * Which of `files` a power loss right now could change: one not synced
+   * (writes in the page cache or still in flight) or whose directory entry
+   * is not durable. Null when every one is on the platter as reads see it.
+   */
+  notDurable(files: readonly string[]): string | null {
+    for (const name of files) {
+      const file = this.names.get(name);
+      if (file === undefined) return `${name} (missing)`;
+      if (this.durableNames.get(name) !== file) return `${name} (directory entry not durable)`;
+      if (file.pending.length > 0) return `${name} (${file.pending.length} writes not synced)`;
+      if (this.inFlight.some((write) => write.file === file)) return `${name} (a write in flight)`;
+    }
+    return null;
+  }
+
+  /**
    * Latent corruption: flips one byte of `file` in `[from, to)`, on the
    * platter (as a bad sector would): found only when the file is read again.
    */

@@ -278,6 +278,21 @@ describe('votes across restarts', () => {
   });
 });
 
+describe('acknowledgements', () => {
+  it('an ack of an older term still queued when the term changes is dropped: its entries may be replaced before the Ready is persisted', () => {
+    const storage = storageWith(V3, [1, 1], 1);
+    const { core } = newCore('1', V3, {}, storage);
+    // Leader 2 of term 1 sends entries 3 and 4; the ack of 4 is queued.
+    core.step({ type: 'append', from: '2', to: '1', term: 1, index: 2, logTerm: 1, entries: [entry(3, 1), entry(4, 1)], commit: 0 });
+    // Before any Ready, leader 3 of term 2 replaces index 3 onwards.
+    core.step({ type: 'append', from: '3', to: '1', term: 2, index: 2, logTerm: 1, entries: [entry(3, 2)], commit: 0 });
+    const ready = flush(core, storage);
+    expect(ready.entries.map((e) => `${e.index}:${e.term}`)).toEqual(['3:2']);
+    // Sent after that persist, an ack of 4 in term 1 would cover an entry this node no longer has.
+    expect(ready.messages).toEqual([{ type: 'append-resp', from: '1', to: '3', term: 2, index: 3 }]);
+  });
+});
+
 describe('ReadIndex', () => {
   it('a new leader answers reads only after its first entry of its term commits', () => {
     const c = new TestCluster(V3);

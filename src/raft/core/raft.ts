@@ -281,6 +281,11 @@ export class RaftCore implements RaftCoreApi {
     if (term !== this.term) {
       this.term = term;
       this.vote = null;
+      // Acks of the old term not yet handed out in a Ready: the entries they
+      // acknowledge may be replaced in the new term before that Ready is
+      // persisted, and an ack must only cover what is durable when it is sent.
+      // Dropping them is a message loss, which the leader of that term copes with.
+      if (this.messages.length > 0) this.messages = this.messages.filter((m) => m.type !== 'append-resp' || m.term >= term);
     }
   }
 

@@ -291,6 +291,21 @@ export class DurableLogStorage implements LogStorage {
       });
     }
 
+    // After a process crash (not a power loss) the last segment may hold
+    // records that reached only the page cache: recovery reads them, and the
+    // node would acknowledge entries a later power loss can still take.
+    // Sync it before anything is served from it (the earlier segments were
+    // synced before the next one was started).
+    const newest = current[current.length - 1];
+    if (newest !== undefined && tornTailFile === null) {
+      const fd = this.fs.openSync(path.join(this.dir, newest.name), 'update');
+      try {
+        this.fs.fdatasyncSync(fd);
+      } finally {
+        this.fs.closeSync(fd);
+      }
+    }
+
     const snapIndex = this.snap.metadata.index;
     if (replayed.length > 0) {
       if (replayedStart > snapIndex + 1) {
