@@ -27,6 +27,8 @@ export interface SimDiskFaults {
   crashAfterWriteProbability: number;
   /** The same, for a hard state write that records a new vote. */
   crashAfterVoteProbability: number;
+  /** Chance, per node and tick, that its disk fills up (ENOSPC) for 20-200 ticks: the node must stop, never ack what it did not write. */
+  diskFullProbability?: number;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface NodeHooks {
   crashed(node: SimNode, why: string): void;
   /** The Ready loop stopped on an error that is not a simulated crash: a bug, or a disk fault the node must stop on. */
   failed(node: SimNode, error: Error): void;
+  /** A line for the run's trace. */
+  note(line: string): void;
 }
 
 export interface SimNodeSettings {
@@ -63,6 +65,11 @@ export class SimNode {
   syncStops = 0;
   /** Restarts whose recovery dropped a torn last record. */
   tornTailsRecovered = 0;
+  /** Times the process stopped on a full disk (ENOSPC), and starts that could not write for lack of space. */
+  diskFullStops = 0;
+  diskFullStarts = 0;
+  /** Until when this server's disk stays full (ticks). */
+  private diskFullUntil_tick = 0;
   /** Set to kill the process once its current turn ends (why, for the trace; and whether the machine loses power). */
   private crashAfterTurn: { readonly why: string; readonly powerLoss: boolean } | null = null;
 
@@ -116,6 +123,7 @@ export class SimNode {
     });
     this.syncFailed = false;
     this.fs.syncFault = null;
+    this.freeDiskWhenDue();
     let storage: DurableLogStorage;
     try {
       storage = DurableLogStorage.open({
@@ -128,6 +136,13 @@ export class SimNode {
         fileSystem: this.fs,
       });
     } catch (error) {
+      if (isNoSpace(error)) {
+        // Recovery could not write (a full disk): the process exits saying so; a later start may find space.
+        this.fs.crash(false);
+        this.diskFullStarts++;
+        this.hooks.note(`${this.id} cannot start: ${(error as Error).message}`);
+        return;
+      }
       // A log it cannot read: the node must not serve or vote from it, and must say why (as the process does, exiting).
       if (!(error instanceof CorruptFileError)) throw error;
       this.refusedToStart = error.message;
@@ -153,6 +168,10 @@ export class SimNode {
       // Once every completion of its disk ran, the failure has reached the node: it must have stopped.
       if (this.syncFailed && this.loop !== null && this.fs.pendingOps === 0) {
         this.hooks.failed(this, new SafetyViolation('fail safe', `${this.id} carried on after a failed fdatasync`));
+        return;
+      }
+      if (this.fs.noSpaceErrors > 0 && this.loop !== null && this.fs.pendingOps === 0) {
+        this.hooks.failed(this, new SafetyViolation('fail safe', `${this.id} carried on after a write failed with ENOSPC`));
         return;
       }
       const pending = this.crashAfterTurn;
@@ -202,6 +221,11 @@ export class SimNode {
               this.crash(false);
               this.syncStops++;
               this.hooks.crashed(this, `stopped after a failed fdatasync (${error.message}):`);
+            } else if (this.fs.noSpaceErrors > 0 && isNoSpace(error)) {
+              // Stopped on a full disk, saying so (the process exits); the page cache keeps what was written.
+              this.crash(false);
+              this.diskFullStops++;
+              this.hooks.crashed(this, `stopped on a full disk (${error.message}):`);
             } else this.hooks.failed(this, error);
           },
           clientAddressOf: () => null,
@@ -284,7 +308,27 @@ export class SimNode {
   }
 
   tick(): void {
+    this.maybeFillDisk();
     this.turn((loop) => loop.tick());
+  }
+
+  /** A full disk (seeded): from now on the files may grow by a few KiB at most, for 20-200 ticks. */
+  private maybeFillDisk(): void {
+    if (this.freeDiskWhenDue() || Number.isFinite(this.fs.spaceLeft_bytes)) return;
+    const p = this.settings.disk.diskFullProbability ?? 0;
+    if (p === 0 || !this.prng.chance(p)) return;
+    this.fs.spaceLeft_bytes = this.prng.range(0, 3000);
+    this.diskFullUntil_tick = this.time.now_tick + this.prng.range(20, 200);
+    this.hooks.note(`disk full ${this.id} (${this.fs.spaceLeft_bytes} bytes left) until t=${this.diskFullUntil_tick}`);
+  }
+
+  /** Frees a full disk once its time is up (or faults are off); true when it did. */
+  private freeDiskWhenDue(): boolean {
+    if (!Number.isFinite(this.fs.spaceLeft_bytes)) return false;
+    if ((this.settings.disk.diskFullProbability ?? 0) > 0 && this.time.now_tick < this.diskFullUntil_tick) return false;
+    this.fs.spaceLeft_bytes = Number.POSITIVE_INFINITY;
+    this.hooks.note(`disk of ${this.id} has space again`);
+    return true;
   }
 
   deliver(message: Message): void {
@@ -296,4 +340,10 @@ export class SimNode {
     if (this.loop === null || this.paused) return;
     this.clock!.runDue();
   }
+}
+
+/** An ENOSPC, raised by the file system or carried as the cause of the log's error. */
+function isNoSpace(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if ((e as { code?: unknown }).code === 'ENOSPC') return true;
+  return false;
 }

@@ -64,6 +64,15 @@ export class SimFileSystem implements LogFileSystem {
   readonly hasDsync: boolean;
   powerLosses = 0;
   tornWrites = 0;
+  /**
+   * Bytes files may still grow by (a full disk when it runs out): a write
+   * that would grow a file past it writes what fits and returns short, and
+   * the next one fails with ENOSPC. Overwriting allocated bytes (the log's
+   * preallocated zeros) needs no space.
+   */
+  spaceLeft_bytes = Number.POSITIVE_INFINITY;
+  /** ENOSPC errors raised (since the last attach: the current process). */
+  noSpaceErrors = 0;
 
   constructor(
     private readonly prng: Prng,
@@ -78,6 +87,7 @@ export class SimFileSystem implements LogFileSystem {
   /** A new process starts on this disk: its completions run through `schedule`. */
   attach(schedule: (fn: () => void) => void): void {
     this.pendingOps = 0;
+    this.noSpaceErrors = 0;
     this.schedule = (fn) => {
       this.pendingOps++;
       schedule(() => {
@@ -189,12 +199,23 @@ export class SimFileSystem implements LogFileSystem {
   writeSync(fd: number, bytes: Uint8Array, offset: number, length: number, position: number | null): number {
     const open = this.openFile(fd);
     const at = position ?? open.position;
-    const chunk = Buffer.from(bytes.subarray(offset, offset + length));
+    const growth = Math.max(0, at + length - open.file.data.length);
+    let count = length;
+    if (growth > this.spaceLeft_bytes) {
+      // The disk is full: what fits goes in (a short write), then ENOSPC.
+      count = length - (growth - this.spaceLeft_bytes);
+      if (count <= 0) {
+        this.noSpaceErrors++;
+        throw errno('ENOSPC', `no space left on device writing ${length} bytes at ${at}`);
+      }
+      this.spaceLeft_bytes = 0;
+    } else if (growth > 0) this.spaceLeft_bytes -= growth;
+    const chunk = Buffer.from(bytes.subarray(offset, offset + count));
     open.file.data = writeInto(open.file.data, at, chunk);
     open.file.pending.push({ offset: at, bytes: chunk });
-    if (position === null) open.position = at + length;
+    if (position === null) open.position = at + count;
     if (open.dsync) this.syncFile(open.file);
-    return length;
+    return count;
   }
 
   private syncFile(file: SimFile): void {
@@ -229,7 +250,13 @@ export class SimFileSystem implements LogFileSystem {
           return;
         }
       }
-      const written = this.writeSync(fd, bytes, offset, length, position);
+      let written: number;
+      try {
+        written = this.writeSync(fd, bytes, offset, length, position);
+      } catch (error) {
+        done(error as Error, 0);
+        return;
+      }
       if (!open.dsync) this.onUnsyncedWrite?.();
       done(null, written);
     });

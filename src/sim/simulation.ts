@@ -48,6 +48,8 @@ export interface SimulationResult {
     readonly tornTailsRecovered: number;
     /** Stops on a failed fdatasync; closed segments corrupted, and starts refused on finding it. */
     readonly syncFailureStops: number;
+    /** Stops on a full disk (ENOSPC), and starts that found no space to write. */
+    readonly diskFullStops: number;
     readonly corruptions: number;
     readonly refusedStarts: number;
     /** Put attempts after the first (same session seq), and puts answered from the session table. */
@@ -142,6 +144,7 @@ class Simulation {
       syncFailureProbability: setup.pick([0, 0, 0.002]),
       crashAfterWriteProbability: setup.pick([0, 0.002]),
       crashAfterVoteProbability: setup.pick([0, 0.05, 0.25]),
+      diskFullProbability: 0, // drawn below, after the draws older seeds were recorded with
     };
     this.crashAfterGrantProbability = setup.pick([0, 0.05, 0.25]);
     // A third of the seeds give one node a slow disk (writes and syncs of up to 0.5-3 s).
@@ -186,10 +189,14 @@ class Simulation {
       failed: (node: SimNode, error: Error) => {
         this.nodeFailure ??= error instanceof SafetyViolation ? error : new SafetyViolation('node failure', `${node.id}: ${error.name}: ${error.message}`);
       },
+      note: (line: string) => this.note(line),
     };
     // Half the seeds start with five voters (where Figure 8 histories can happen), half with three and two spares.
     const initialVoters = setup.chance(0.5) ? ALL_NODES : ALL_NODES.slice(0, 3);
     this.note(`voters ${initialVoters.join(',')}`);
+    // A full disk (ENOSPC) on some node, per node and tick.
+    this.diskFaults.diskFullProbability = setup.pick([0, 0, 0.0005, 0.002]);
+    this.note(`diskFull=${this.diskFaults.diskFullProbability}`);
     for (const id of ALL_NODES) {
       const bootstrap = initialVoters.includes(id) ? initialVoters : [];
       this.nodes.set(id, new SimNode(id, bootstrap, settings, this, this.prng.fork(), this.checker, hooks));
@@ -326,6 +333,7 @@ class Simulation {
   /** Starts a node; false when it refused (a log it cannot read), which it says, and then stays down. */
   private start(node: SimNode): boolean {
     node.start();
+    if (!node.alive && node.refusedToStart === null) return false; // no space to start (it said so): tried again later
     if (node.refusedToStart === null) {
       const corrupted = this.corrupted;
       if (corrupted !== null && corrupted.node === node.id && node.storage.segmentFiles().includes(corrupted.file)) {
@@ -495,6 +503,7 @@ class Simulation {
     this.diskFaults.crashAfterVoteProbability = 0;
     this.diskFaults.powerCutAfterWriteProbability = 0;
     this.diskFaults.syncFailureProbability = 0;
+    this.diskFaults.diskFullProbability = 0;
     this.network.calm();
     this.restartAt.clear();
     this.missedTicks.clear();
@@ -557,6 +566,7 @@ class Simulation {
         tornWrites: this.sum((node) => node.fs.tornWrites),
         tornTailsRecovered: this.sum((node) => node.tornTailsRecovered),
         syncFailureStops: this.sum((node) => node.syncStops),
+        diskFullStops: this.sum((node) => node.diskFullStops + node.diskFullStarts),
         corruptions: this.counters.corruptions,
         refusedStarts: this.counters.refusedStarts,
         putRetries: this.clients.retries,
