@@ -86,14 +86,12 @@ fn @G@_add_affine(p: @G@_Jac, q: @G@_Aff) -> @G@_Jac {
   return @G@_Jac(regs[15], regs[16], regs[8]);
 }
 
-// k * p for 0 <= k < 2^16 (bucket-segment offsets), double-and-add.
-fn @G@_mul_small(p: @G@_Jac, k: u32) -> @G@_Jac {
-  var acc = @G@_identity();
-  for (var bit = 15i; bit >= 0i; bit--) {
-    acc = @G@_double(acc);
-    if (((k >> u32(bit)) & 1u) == 1u) { acc = @G@_add(acc, p); }
-  }
-  return acc;
+// Affine form (x/Z^2, y/Z^3); infinity becomes (0, 0), the byte layout's encoding.
+fn @G@_to_affine(p: @G@_Jac) -> @G@_Aff {
+  if (@F@_is_zero(p.z)) { return @G@_Aff(@F@_zero(), @F@_zero()); }
+  let zi = @F@_inv(p.z);
+  let zi2 = @F@_mul(zi, zi);
+  return @G@_Aff(@F@_mul(p.x, zi2), @F@_mul(p.y, @F@_mul(zi2, zi)));
 }
 
 // Storage encodings: an affine point is 2 coordinates and a Jacobian point

@@ -8,6 +8,7 @@ const @FIELD@_P = Big(@FIELD_P@);
 const @FIELD@_ONE = Big(@FIELD_ONE@); // R mod p: 1 in Montgomery form
 const @FIELD@_R2 = Big(@FIELD_R2@);   // R^2 mod p: converts into Montgomery form
 const @FIELD@_NINV: u32 = @FIELD_NINV@u; // -p^-1 mod 2^16
+const @FIELD@_PM2 = Big(@FIELD_PM2@);  // p - 2: the inversion exponent
 
 fn @FIELD@_zero() -> Big { return big_zero(); }
 fn @FIELD@_one() -> Big { return @FIELD@_ONE; }
@@ -87,6 +88,19 @@ fn @FIELD@_mul(a_in: Big, b_in: Big) -> Big {
 }
 
 fn @FIELD@_sqr(a: Big) -> Big { return @FIELD@_mul(a, a); }
+
+// a^(p-2) = 1/a for a != 0 (Fermat), 0 for 0: square and multiply over the
+// bits of p - 2, most significant first. Used once per MSM (to affine).
+fn @FIELD@_inv(a: Big) -> Big {
+  var e = @FIELD@_PM2;
+  var acc = @FIELD@_ONE;
+  for (var k = 0u; k < 256u; k++) {
+    let bit = 255u - k;
+    acc = @FIELD@_mul(acc, acc);
+    if (((e[bit / 16u] >> (bit % 16u)) & 1u) != 0u) { acc = @FIELD@_mul(acc, a); }
+  }
+  return acc;
+}
 fn @FIELD@_to_mont(a: Big) -> Big { return @FIELD@_mul(a, @FIELD@_R2); }
 fn @FIELD@_from_mont(a: Big) -> Big {
   var one = big_zero();

@@ -27,6 +27,12 @@ fn fq2_mul(a: Fq2, b: Fq2) -> Fq2 {
 
 fn fq2_sqr(a: Fq2) -> Fq2 { return fq2_mul(a, a); }
 
+// 1/(c0 + c1 u) = (c0 - c1 u) / (c0^2 + c1^2); 0 for 0.
+fn fq2_inv(a: Fq2) -> Fq2 {
+  let t = fq_inv(fq_add(fq_mul(a.c0, a.c0), fq_mul(a.c1, a.c1)));
+  return Fq2(fq_mul(a.c0, t), fq_neg(fq_mul(a.c1, t)));
+}
+
 const fq2_WORDS: u32 = 16u;
 fn fq2_from_w16(w_in: array<u32, 16>) -> Fq2 {
   var w = w_in;

@@ -112,6 +112,14 @@ describe('MSM on the device', () => {
     const exp = curve.G2.toAffine(await curve.G2.multiExpAffine(bases, scalars, false));
     expect(hex(await backend.msmG2(bases, scalars))).toBe(hex(exp));
   });
+
+  it('G2 n=70 in two chunks (added on the device), all scalars r-1, equals ffjavascript', async () => {
+    const n = 70;
+    const bases = g2EdgePoints(curve, rng, n);
+    const scalars = frBytes(Array.from({ length: n }, () => BN254_R - 1n));
+    const exp = curve.G2.toAffine(await curve.G2.multiExpAffine(bases, scalars, false));
+    expect(hex(await backend.msmG2(bases, scalars))).toBe(hex(exp));
+  });
 });
 
 describe('NTT on the device', () => {

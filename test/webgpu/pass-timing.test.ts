@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBn128, type FfCurve } from 'ffjavascript';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../../src/prover/backends/webgpu/backend.ts';
 import { deviceOptionsFromEnv, parseBindingKinds } from '../../src/prover/backends/webgpu/device.ts';
-import { ENTRIES_PER_THREAD, accumulationLevels, windowBits } from '../../src/prover/backends/webgpu/msm.ts';
-import { planWindows } from '../../src/prover/backends/webgpu/twins/msm.ts';
+import { ENTRIES_PER_THREAD, REDUCE_SEGMENT, accumulationLevels, windowBits } from '../../src/prover/backends/webgpu/msm.ts';
+import { planWindows, reducePlan } from '../../src/prover/backends/webgpu/twins/msm.ts';
 import { passEntry, passTotals, type TimingMethod } from '../../src/prover/backends/webgpu/pass-timing.ts';
 import { Rng, edgeScalars, frBytes, g1EdgePoints, hex, testSeed } from './helpers.ts';
 
@@ -98,7 +98,8 @@ describe('pass timing on the device', () => {
       'msm_scatter',
       'msm_accumulate_affine',
       ...accumulationLevels(planWindows(windowBits(n)).nw * n, ENTRIES_PER_THREAD).map((_, i) => `msm_accumulate_jac L${i + 1}`),
-      'msm_bucket_reduce',
+      ...reducePlan(planWindows(windowBits(n)).nb, REDUCE_SEGMENT).map((_, i) => `msm_reduce_level R${i}`),
+      'msm_combine',
     ]);
     for (const p of timing!.passes) expect(p.ms).toBeGreaterThanOrEqual(0);
     expect(timing!.total_ms).toBeGreaterThan(0);

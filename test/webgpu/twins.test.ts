@@ -12,12 +12,14 @@ import { BN254_R, Fq, Fr, bytesToBigint } from '../../src/prover/backends/webgpu
 import {
   accumulateTwin,
   bucketOffsetsTwin,
-  bucketReduceTwin,
-  combineWindows,
+  combineTwin,
   decomposeTwin,
   naiveMsm,
   planWindows,
+  reducePlan,
+  reduceTwin,
   scatterTwin,
+  windowSumsDirect,
   SIGN_BIT,
   NO_DIGIT,
 } from '../../src/prover/backends/webgpu/twins/msm.ts';
@@ -77,15 +79,68 @@ describe('MSM twins', () => {
     expect(new Set([...vals].map((v, i) => `${keys[i]}:${v}`)).size).toBe(vals.length);
   });
 
+  it('reduction plan: levels chain, shrink by the segment, end at one element per window', () => {
+    for (const nb of [1, 2, 8, 64, 512, 32768]) {
+      for (const segment of [2, 8, 16]) {
+        const levels = reducePlan(nb, segment);
+        expect(levels[0]!.inLen).toBe(nb);
+        expect(levels.at(-1)!.outLen).toBe(1);
+        let stride = 1;
+        for (const [i, l] of levels.entries()) {
+          if (i > 0) expect(l.inLen).toBe(levels[i - 1]!.outLen);
+          expect(l.outLen).toBe(Math.ceil(l.inLen / l.seg));
+          expect(2 ** l.shift).toBe(stride);
+          stride *= l.seg;
+        }
+      }
+    }
+  });
+
+  it('segmented bucket reduction and window combine equal the direct window sums and Horner (G1 and G2, edge buckets)', () => {
+    const g1 = G1.fromAffine({ x: 1n, y: 2n, infinity: false });
+    const g2 = G2.fromAffine(readG2Affine(curve.G2.toAffine(curve.G2.g), 0));
+    for (const [c, segment] of [
+      [4, 2],
+      [5, 8],
+      [6, 4],
+      [6, 16],
+    ] as const) {
+      const plan = planWindows(c);
+      // Buckets: random multiples, infinity, repeated and opposite points (exercising doubling and P + (-P) in the sums).
+      const bucket1 = (k: number): ReturnType<typeof G1.identity> => {
+        if (k % 11 === 3) return G1.identity();
+        if (k % 7 === 2) return G1.mulScalar(g1, 5n);
+        if (k % 13 === 6) return G1.neg(G1.mulScalar(g1, 5n));
+        return G1.mulScalar(g1, BigInt(1 + rng.int(1 << 20)));
+      };
+      const buckets = Array.from({ length: plan.nw * plan.nb }, (_, k) => bucket1(k));
+      const levels = reducePlan(plan.nb, segment);
+      const final = reduceTwin(G1, buckets, plan, levels);
+      const direct = windowSumsDirect(G1, buckets, plan);
+      for (let w = 0; w < plan.nw; w++) expect(G1.eq(G1.add(final.a![w]!, final.t[w]!), direct[w]!), `c=${c} window ${w}`).toBe(true);
+      let horner = G1.identity();
+      for (let w = plan.nw - 1; w >= 0; w--) horner = G1.add(G1.mulScalar(horner, 1n << BigInt(c)), direct[w]!);
+      expect(G1.eq(combineTwin(G1, final, plan), horner)).toBe(true);
+      const previous = G1.mulScalar(g1, 12345n);
+      expect(G1.eq(combineTwin(G1, final, plan, previous), G1.add(horner, previous))).toBe(true);
+    }
+    // G2, one small plan.
+    const plan = planWindows(4);
+    const buckets = Array.from({ length: plan.nw * plan.nb }, (_, k) => (k % 5 === 1 ? G2.identity() : G2.mulScalar(g2, BigInt(1 + rng.int(1000)))));
+    const final = reduceTwin(G2, buckets, plan, reducePlan(plan.nb, 2));
+    const direct = windowSumsDirect(G2, buckets, plan);
+    for (let w = 0; w < plan.nw; w++) expect(G2.eq(G2.add(final.a![w]!, final.t[w]!), direct[w]!)).toBe(true);
+  });
+
   it('staged pipeline (decompose, sort, balanced accumulation, reduction, windows) equals the naive MSM, G1', () => {
     const n = 45;
     const bases = g1Bases(n, rng);
     // heavy buckets: many equal scalars exercise multi-level accumulation
     const scalars = edgeScalars(rng, n).map((s, i) => (i % 3 === 0 ? 5n : s));
     const aff = Array.from({ length: n }, (_, i) => readG1Affine(bases, i));
-    for (const [c, K, segs] of [
+    for (const [c, K, segment] of [
       [4, 4, 2],
-      [6, 8, 1],
+      [6, 8, 8],
       [9, 16, 4],
     ] as const) {
       const plan = planWindows(c);
@@ -93,8 +148,8 @@ describe('MSM twins', () => {
       const offsets = bucketOffsetsTwin(digits, n, plan);
       const { keys, vals } = scatterTwin(digits, n, plan, offsets);
       const buckets = accumulateTwin(G1, keys, vals, aff, plan.nw * plan.nb, K);
-      const sums = bucketReduceTwin(G1, buckets, plan, segs);
-      const got = combineWindows(G1, sums, plan, segs);
+      const final = reduceTwin(G1, buckets, plan, reducePlan(plan.nb, segment));
+      const got = combineTwin(G1, final, plan);
       expect(G1.eq(got, naiveMsm(G1, aff, scalars))).toBe(true);
     }
   });

@@ -4,25 +4,27 @@
  * MSM of chunks in (capacity/2, capacity]: they share one window plan. Also
  * holds the one uniform buffer (a 256-byte slot per dispatch kind: the base
  * parameters, then one per accumulation level, read through dynamic
- * offsets), the staging buffer the status word and results come back
- * through, and the bind groups, cached per bound buffer set.
+ * offsets) and the bind groups, cached per bound buffer set. The status
+ * word, the result and its staging buffer belong to the engine (MsmResult):
+ * chunks of different capacities add into one total.
  */
 import { assert } from '../../../errors/index.ts';
 import type { GpuDevice } from './device.ts';
-import { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, reductionSegments, windowBits } from './msm-plan.ts';
-import { type WindowPlan, planWindows } from './twins/msm.ts';
+import { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, REDUCE_SEGMENT, windowBits } from './msm-plan.ts';
+import { type ReduceLevel, type WindowPlan, planWindows, reducePlan } from './twins/msm.ts';
 
 /** Words of MsmParams (msm.wgsl) and their bytes. */
-export const PARAMS_WORDS = 12;
+export const PARAMS_WORDS = 16;
 export const PARAMS_BYTES = PARAMS_WORDS * 4;
-/** The status word (scalar range check) and padding before the results in the staging buffer. */
+/** The status word (scalar range check) and padding before the affine result in the result buffer. */
 export const STATUS_BYTES = 16;
-/** Uniform slots: the base parameters and up to this many accumulation levels minus one. */
+/** Uniform slots: the base parameters, the accumulation levels and the reduction levels (at most this many in all). */
 const PARAM_SLOTS = 24;
 
 export class MsmArena {
   readonly plan: WindowPlan;
-  readonly segs: number;
+  /** The bucket reduction's levels (msm_reduce_level dispatches). */
+  readonly reduce: readonly ReduceLevel[];
   readonly scanTiles: number;
   private readonly all: GPUBuffer[];
   private readonly unkeyed = new Map<string, GPUBindGroup>();
@@ -31,7 +33,7 @@ export class MsmArena {
 
   private constructor(
     plan: WindowPlan,
-    segs: number,
+    reduce: readonly ReduceLevel[],
     scanTiles: number,
     readonly scalars: GPUBuffer,
     readonly digits: GPUBuffer,
@@ -44,20 +46,19 @@ export class MsmArena {
     readonly levelKeys: readonly [GPUBuffer, GPUBuffer],
     readonly levelPts: readonly [GPUBuffer, GPUBuffer],
     readonly buckets: GPUBuffer,
-    readonly reduced: GPUBuffer,
-    readonly status: GPUBuffer,
-    readonly staging: GPUBuffer,
+    /** Ping-pong buffers of the reduction levels: (t, a) per element, the first level's output being the largest. */
+    readonly red: readonly [GPUBuffer, GPUBuffer],
     readonly uniform: GPUBuffer,
   ) {
     this.plan = plan;
-    this.segs = segs;
+    this.reduce = reduce;
     this.scanTiles = scanTiles;
-    this.all = [scalars, digits, counts, offsets, blockSums, cursor, keys, vals, ...levelKeys, ...levelPts, buckets, reduced, status, staging, uniform];
+    this.all = [scalars, digits, counts, offsets, blockSums, cursor, keys, vals, ...levelKeys, ...levelPts, buckets, ...red, uniform];
   }
 
   static async create(gpu: GpuDevice, jacobianBytes: number, points: number): Promise<MsmArena> {
     const plan = planWindows(windowBits(points));
-    const segs = reductionSegments(plan);
+    const reduce = reducePlan(plan.nb, REDUCE_SEGMENT);
     const total = plan.nw * plan.nb;
     const entries = plan.nw * points;
     const threads0 = Math.ceil(entries / ENTRIES_PER_THREAD);
@@ -70,10 +71,10 @@ export class MsmArena {
       return b;
     };
     try {
-      const resultBytes = plan.nw * segs * jacobianBytes;
+      const redBytes = 2 * plan.nw * reduce[0]!.outLen * jacobianBytes;
       const arena = new MsmArena(
         plan,
-        segs,
+        reduce,
         scanTiles,
         await buf('scalars', points * 32),
         await buf('digits', entries * 4),
@@ -86,9 +87,7 @@ export class MsmArena {
         [await buf('level-keys-a', 2 * threads0 * 4), await buf('level-keys-b', 2 * threads0 * 4)],
         [await buf('level-pts-a', 2 * threads0 * jacobianBytes), await buf('level-pts-b', 2 * threads0 * jacobianBytes)],
         await buf('buckets', total * jacobianBytes),
-        await buf('reduced', resultBytes),
-        await buf('status', STATUS_BYTES),
-        await gpu.createBuffer('msm-staging', STATUS_BYTES + resultBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
+        [await buf('reduce-a', redBytes), await buf('reduce-b', redBytes)],
         await gpu.createBuffer('msm-params', PARAM_SLOTS * gpu.uniformSlotBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
       );
       return arena;
@@ -138,5 +137,39 @@ export class MsmArena {
 
   destroy(): void {
     for (const b of this.all) b.destroy();
+  }
+}
+
+/**
+ * The engine's result buffer (msm.wgsl bindings 17 and 20): the status
+ * word, the affine result and the Jacobian total that later chunks add to,
+ * and the staging buffer the status and the affine point come back through
+ * (STATUS_BYTES + one affine point per MSM). Made once per engine.
+ */
+export class MsmResult {
+  private constructor(
+    readonly buffer: GPUBuffer,
+    readonly staging: GPUBuffer,
+    /** Bytes read back per MSM: the status word, its padding and one affine point. */
+    readonly readBytes: number,
+  ) {}
+
+  static async create(gpu: GpuDevice, affineBytes: number, jacobianBytes: number): Promise<MsmResult> {
+    const buffer = await gpu.storageBuffer('msm-result', STATUS_BYTES + affineBytes + jacobianBytes);
+    try {
+      const readBytes = STATUS_BYTES + affineBytes;
+      const staging = await gpu.createBuffer('msm-staging', readBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      return new MsmResult(buffer, staging, readBytes);
+    } catch (e) {
+      buffer.destroy();
+      throw e;
+    }
+  }
+
+  readonly bufferCount = 2;
+
+  destroy(): void {
+    this.buffer.destroy();
+    this.staging.destroy();
   }
 }

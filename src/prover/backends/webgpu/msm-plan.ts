@@ -1,6 +1,4 @@
 /** The MSM's shape constants and per-size choices, shared by the engine (msm.ts) and its scratch arena (msm-arena.ts). */
-import type { WindowPlan } from './twins/msm.ts';
-
 export const MSM_WORKGROUP_SIZE = 64;
 /** Entries per accumulation thread: bounds each thread's work (watchdog) and sets the level shrink factor K/2. */
 export const ENTRIES_PER_THREAD = 32;
@@ -10,6 +8,9 @@ export function windowBits(n: number): number {
   return Math.max(4, Math.min(16, Math.ceil(Math.log2(Math.max(n, 2))) - 3));
 }
 
-export function reductionSegments(plan: WindowPlan): number {
-  return Math.max(1, Math.min(64, plan.nb / 32));
-}
+/**
+ * Elements per segment of each bucket-reduction level (msm_reduce_level): the
+ * first level runs nw * nb / REDUCE_SEGMENT threads (65,536 for c = 16), each
+ * level shrinks its input by this factor (twins/msm.ts reducePlan).
+ */
+export const REDUCE_SEGMENT = 8;

@@ -1,23 +1,27 @@
 /**
  * Host side of the MSM (shaders/msm.wgsl): bases resident in device
- * buffers (one per chunk), per chunk one command buffer with every stage,
- * one read-back of nw*segs partial sums, and the small final window sum on
- * the host (twins/msm.ts combineWindows).
+ * buffers (one per chunk), per chunk one command buffer with every stage
+ * down to the window combine (each chunk adds into the engine's total on
+ * the device), and one read-back per MSM: the range-check status word and
+ * the affine result.
  */
 import { InvalidArgumentError, assert } from '../../../errors/index.ts';
 import { FR_BYTES } from '../../backend.ts';
 import { CommandRecorder } from './command-recorder.ts';
-import { MsmArena, PARAMS_BYTES, STATUS_BYTES } from './msm-arena.ts';
+import { MsmArena, MsmResult, PARAMS_BYTES, STATUS_BYTES } from './msm-arena.ts';
 import { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, windowBits } from './msm-plan.ts';
 import type { DeviceScalars } from './scalars-device.ts';
 import type { GpuDevice } from './device.ts';
 import type { GroupSpec } from './groups.ts';
 import { CPU_DRIVER_CODEGEN, codegenKey, type CodegenOptions } from './codegen.ts';
 import { buildMsmShader } from './shader-builder.ts';
-import type { Jac } from './twins/curve.ts';
-import { combineWindows, planWindows, type WindowPlan } from './twins/msm.ts';
+import { planWindows, type ReduceLevel, type WindowPlan } from './twins/msm.ts';
 
-export { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, reductionSegments, windowBits } from './msm-plan.ts';
+export { ENTRIES_PER_THREAD, MSM_WORKGROUP_SIZE, REDUCE_SEGMENT, windowBits } from './msm-plan.ts';
+
+/** MsmParams.flags (msm.wgsl). */
+const FLAG_REDUCE_FIRST = 1;
+const FLAG_ACCUMULATE = 2;
 
 type Entry =
   | 'msm_decompose'
@@ -27,7 +31,8 @@ type Entry =
   | 'msm_scatter'
   | 'msm_accumulate_affine'
   | 'msm_accumulate_jac'
-  | 'msm_bucket_reduce';
+  | 'msm_reduce_level'
+  | 'msm_combine';
 
 /** The group-0 bindings each entry uses (its explicit layout; binding 0 is the params slot, a dynamic offset). */
 const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
@@ -38,8 +43,21 @@ const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
   msm_scatter: [0, 2, 6, 7, 8],
   msm_accumulate_affine: [0, 4, 7, 8, 9, 12, 13, 14],
   msm_accumulate_jac: [0, 10, 11, 12, 13, 14],
-  msm_bucket_reduce: [0, 14, 15],
+  msm_reduce_level: [0, 18, 19],
+  msm_combine: [0, 18, 20],
 };
+
+const ENTRIES: readonly Entry[] = [
+  'msm_decompose',
+  'scan_local',
+  'scan_blocks',
+  'scan_finish',
+  'msm_scatter',
+  'msm_accumulate_affine',
+  'msm_accumulate_jac',
+  'msm_reduce_level',
+  'msm_combine',
+];
 
 export interface MsmOptions {
   /** Upper bound on points per chunk (tests use it to exercise chunking); the device limits may lower it. */
@@ -51,13 +69,17 @@ export interface MsmOptions {
 /** Intermediate device buffers of one chunk, read back for stage-by-stage tests against the twins. */
 export interface MsmStageDump {
   readonly plan: WindowPlan;
-  readonly segs: number;
+  readonly reduce: readonly ReduceLevel[];
   readonly digits: Uint32Array;
   readonly offsets: Uint32Array;
   readonly keys: Uint32Array;
   readonly vals: Uint32Array;
   readonly buckets: Uint8Array; // Jacobian, Montgomery
-  readonly reduced: Uint8Array; // Jacobian, Montgomery
+  /** The last reduction level's output: t of every window, then a (Jacobian, Montgomery). */
+  readonly final: Uint8Array;
+  /** The total after this chunk (Jacobian, Montgomery) and its affine form (the output layout). */
+  readonly total: Uint8Array;
+  readonly affine: Uint8Array;
 }
 
 export interface ResidentBases {
@@ -68,6 +90,7 @@ export interface ResidentBases {
 export class MsmEngine<T> {
   private readonly gpu: GpuDevice;
   private readonly arenas = new Map<number, MsmArena>();
+  private result: MsmResult | null = null;
   private queue: Promise<void> = Promise.resolve();
   private readonly spec: GroupSpec<T>;
   readonly chunkPoints: number;
@@ -110,17 +133,7 @@ export class MsmEngine<T> {
 
   /** Compiles every stage now (the first MSM would otherwise pay for it). */
   async warm(): Promise<void> {
-    for (const e of [
-      'msm_decompose',
-      'scan_local',
-      'scan_blocks',
-      'scan_finish',
-      'msm_scatter',
-      'msm_accumulate_affine',
-      'msm_accumulate_jac',
-      'msm_bucket_reduce',
-    ] as const)
-      await this.pipeline(e);
+    for (const e of ENTRIES) await this.pipeline(e);
   }
 
   async upload(bases: Uint8Array, label: string): Promise<ResidentBases> {
@@ -162,15 +175,22 @@ export class MsmEngine<T> {
     const n = scalars.byteLength / FR_BYTES;
     if (n > resident.points) throw new InvalidArgumentError(`${n} scalars for only ${resident.points} bases`);
     return this.exclusive(async () => {
-      const curve = this.spec.curve;
-      let total: Jac<T> = curve.identity();
-      for (const chunk of resident.chunks) {
-        if (chunk.first >= n) break;
+      const chunks = resident.chunks.filter((c) => c.first < n);
+      if (chunks.length === 0) return new Uint8Array(this.spec.affineBytes); // no points: infinity
+      this.result ??= await MsmResult.create(this.gpu, this.spec.affineBytes, this.spec.jacobianBytes);
+      const result = this.result;
+      for (const [i, chunk] of chunks.entries()) {
         const count = Math.min(chunk.points, n - chunk.first);
-        const part = await this.msmChunk(chunk.buffer, scalars, chunk.first, count, device);
-        total = curve.add(total, part);
+        await this.msmChunk(chunk.buffer, scalars, chunk.first, count, device, result, i);
       }
-      return this.spec.writeAffine(curve.toAffine(total));
+      // One read-back per MSM: the status word and the affine total of every chunk.
+      const recorder = new CommandRecorder(this.gpu);
+      recorder.commands.copyBufferToBuffer(result.buffer, 0, result.staging, 0, result.readBytes);
+      recorder.submit();
+      const out = await this.gpu.readMapped(result.staging, result.readBytes);
+      const status = new DataView(out.buffer, out.byteOffset, 4).getUint32(0, true);
+      if (status !== 0) throw new InvalidArgumentError(`scalar ${0xffffffff - status} is not a reduced Fr element (>= 2^255)`);
+      return out.slice(STATUS_BYTES, STATUS_BYTES + this.spec.affineBytes);
     });
   }
 
@@ -203,11 +223,13 @@ export class MsmEngine<T> {
   releaseScratch(): void {
     for (const a of this.arenas.values()) a.destroy();
     this.arenas.clear();
+    this.result?.destroy();
+    this.result = null;
   }
 
-  /** Buffers held by the scratch arenas (bench and tests). */
+  /** Buffers held by the scratch arenas and the result (bench and tests). */
   scratchBuffers(): number {
-    let count = 0;
+    let count = this.result?.bufferCount ?? 0;
     for (const a of this.arenas.values()) count += a.bufferCount;
     return count;
   }
@@ -222,10 +244,23 @@ export class MsmEngine<T> {
     return [pipeline, arena.bindGroup(entry, key, () => this.gpu.bindGroup(pipeline, [[0, arena.uniform, 0, PARAMS_BYTES], ...bindings()]))];
   }
 
-  private async msmChunk(bases: GPUBuffer, allScalars: Uint8Array, first: number, n: number, device: DeviceScalars | undefined): Promise<Jac<T>> {
+  /**
+   * Records and submits one chunk: every stage down to msm_combine, which adds
+   * the chunk's sum into the result's total (chunk 0 starts it and clears
+   * the status word). Nothing is read back here (except for `inspect`).
+   */
+  private async msmChunk(
+    bases: GPUBuffer,
+    allScalars: Uint8Array,
+    first: number,
+    n: number,
+    device: DeviceScalars | undefined,
+    result: MsmResult,
+    chunkIndex: number,
+  ): Promise<void> {
     const gpu = this.gpu;
     const arena = await this.arenaFor(n);
-    const { plan, segs } = arena;
+    const { plan, reduce } = arena;
     const totalBuckets = plan.nw * plan.nb;
     const entries = plan.nw * n;
     const K = ENTRIES_PER_THREAD;
@@ -241,26 +276,36 @@ export class MsmEngine<T> {
     }
     const levels = accumulationLevels(entries, K);
     assert(windowBits(n) === plan.c, 'scratch arena window plan does not match the chunk');
-    const slots = [{ count: entries, last: entries <= K }, ...levels].map((l) => [
+    const params = (count: number, last: boolean, flags: number, level: ReduceLevel | null): number[] => [
       n,
       plan.c,
       plan.nw,
       plan.nb,
       totalBuckets,
-      l.count,
-      l.last ? 1 : 0,
-      segs,
-      Math.ceil(plan.nb / segs),
+      count,
+      last ? 1 : 0,
+      level?.inLen ?? 0,
+      level?.seg ?? 0,
       scalarOffset,
+      first,
+      flags,
+      level?.outLen ?? 0,
+      level?.shift ?? 0,
       0,
       0,
-    ]);
+    ];
+    // Slot 0: the base parameters (and the combine's flag); then one per accumulation level, then one per reduction level.
+    const slots = [
+      params(entries, entries <= K, chunkIndex > 0 ? FLAG_ACCUMULATE : 0, null),
+      ...levels.map((l) => params(l.count, l.last, 0, null)),
+      ...reduce.map((r, i) => params(0, false, i === 0 ? FLAG_REDUCE_FIRST : 0, r)),
+    ];
     arena.writeParams(gpu, slots);
 
     const recorder = new CommandRecorder(gpu);
     recorder.commands.clearBuffer(arena.counts);
     recorder.commands.clearBuffer(arena.buckets); // all-zero words = Jacobian identity (Z = 0)
-    recorder.commands.clearBuffer(arena.status);
+    if (chunkIndex === 0) recorder.commands.clearBuffer(result.buffer, 0, STATUS_BYTES);
     const slot = (i: number): number[] => [i * gpu.uniformSlotBytes];
     const run = async (entry: Entry, grid: [number, number], bound: [GPUComputePipeline, GPUBindGroup], slotIndex = 0, detail = ''): Promise<void> => {
       await recorder.dispatch(detail === '' ? entry : `${entry} ${detail}`, bound[0], bound[1], grid, slot(slotIndex));
@@ -274,7 +319,7 @@ export class MsmEngine<T> {
         [1, scalarBuf],
         [2, arena.digits],
         [3, arena.counts],
-        [17, arena.status],
+        [17, result.buffer],
       ]),
     );
     await run(
@@ -337,25 +382,26 @@ export class MsmEngine<T> {
       ]);
       await run('msm_accumulate_jac', g(Math.ceil(level.count / K)), bound, i + 1, `L${i + 1}`);
     }
+    // The bucket reduction: level 0 reads the buckets, level i writes red[i % 2].
+    for (const [i, level] of reduce.entries()) {
+      const input = i === 0 ? arena.buckets : arena.red[(i - 1) % 2]!;
+      const output = arena.red[i % 2]!;
+      const bound = await this.bindFor(arena, 'msm_reduce_level', input, () => [
+        [18, input],
+        [19, output],
+      ]);
+      await run('msm_reduce_level', g(plan.nw * level.outLen), bound, 1 + levels.length + i, `R${i}`);
+    }
+    const final = arena.red[(reduce.length - 1) % 2]!;
     await run(
-      'msm_bucket_reduce',
-      g(plan.nw * segs),
-      await this.bindFor(arena, 'msm_bucket_reduce', null, () => [
-        [14, arena.buckets],
-        [15, arena.reduced],
+      'msm_combine',
+      [1, 1],
+      await this.bindFor(arena, 'msm_combine', final, () => [
+        [18, final],
+        [20, result.buffer],
       ]),
     );
-    const resultBytes = plan.nw * segs * jac;
-    recorder.commands.copyBufferToBuffer(arena.status, 0, arena.staging, 0, STATUS_BYTES);
-    recorder.commands.copyBufferToBuffer(arena.reduced, 0, arena.staging, STATUS_BYTES, resultBytes);
     recorder.submit();
-    const out = await gpu.readMapped(arena.staging, STATUS_BYTES + resultBytes);
-    const status = new DataView(out.buffer, out.byteOffset, 4).getUint32(0, true);
-    if (status !== 0) {
-      const index = first + (0xffffffff - status);
-      throw new InvalidArgumentError(`scalar ${index} is not a reduced Fr element (>= 2^255)`);
-    }
-    const bytes = out.subarray(STATUS_BYTES);
     if (this.inspect) {
       const words = async (b: GPUBuffer, count: number): Promise<Uint32Array> => {
         const raw = await gpu.read(b, count * 4);
@@ -363,20 +409,21 @@ export class MsmEngine<T> {
       };
       const offs = await words(arena.offsets, totalBuckets + 1);
       const used = offs[totalBuckets]!;
+      const aff = this.spec.affineBytes;
+      const res = await gpu.read(result.buffer, STATUS_BYTES + aff + jac);
       this.inspect({
         plan,
-        segs,
+        reduce,
         digits: await words(arena.digits, entries),
         offsets: offs,
         keys: await words(arena.keys, used),
         vals: await words(arena.vals, used),
         buckets: await gpu.read(arena.buckets, totalBuckets * jac),
-        reduced: bytes.slice(),
+        final: await gpu.read(final, 2 * plan.nw * jac),
+        total: res.slice(STATUS_BYTES + aff),
+        affine: res.slice(STATUS_BYTES, STATUS_BYTES + aff),
       });
     }
-    const sums: Jac<T>[] = [];
-    for (let i = 0; i < plan.nw * segs; i++) sums.push(this.spec.readJacobian(bytes, i));
-    return combineWindows(this.spec.curve, sums, plan, segs);
   }
 }
 

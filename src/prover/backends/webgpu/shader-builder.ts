@@ -75,6 +75,7 @@ export function fieldPart(field: FieldName, codegen: CodegenOptions = CPU_DRIVER
     FIELD_ONE: limbList(MONT_R % p),
     FIELD_R2: limbList((MONT_R * MONT_R) % p),
     FIELD_NINV: negInverse16(p).toString(),
+    FIELD_PM2: limbList(p - 2n),
   });
 }
 

@@ -159,35 +159,112 @@ export function accumulateTwin<T>(
   return buckets;
 }
 
-/** Per (window, segment): sum over the segment's buckets b of (b + 1) * B[b]. */
-export function bucketReduceTwin<T>(curve: JacobianCurve<T>, buckets: readonly Jac<T>[], plan: WindowPlan, segs: number): Jac<T>[] {
-  const segLen = Math.ceil(plan.nb / segs);
+/**
+ * One level of the device's bucket reduction (msm_reduce_level): per window,
+ * `inLen` elements are cut into segments of `seg` (a power of two, except
+ * possibly on the last level) and each segment becomes one element of the
+ * next level. `shift` is log2 of the input elements' stride: how many
+ * buckets one input element stands for.
+ */
+export interface ReduceLevel {
+  readonly inLen: number;
+  readonly outLen: number;
+  readonly seg: number;
+  readonly shift: number;
+}
+
+/** The reduction levels for nb buckets per window, segments of `segment` elements, down to one element per window. */
+export function reducePlan(nb: number, segment: number): ReduceLevel[] {
+  assert(Number.isInteger(nb) && nb >= 1, `bucket count ${nb}`);
+  assert(segment >= 2 && (segment & (segment - 1)) === 0, `reduction segment ${segment} is not a power of two >= 2`);
+  const levels: ReduceLevel[] = [];
+  let inLen = nb;
+  let shift = 0;
+  do {
+    const seg = Math.min(segment, inLen);
+    const outLen = Math.ceil(inLen / seg);
+    levels.push({ inLen, outLen, seg, shift });
+    // Only the last level may have a segment that is not a power of two; its output stride is never used.
+    shift += Math.log2(seg);
+    inLen = outLen;
+  } while (inLen > 1);
+  return levels;
+}
+
+/**
+ * The state between reduction levels, per window w and element j (laid out
+ * [w][j]): element j stands for the buckets [j*s, (j+1)*s) of its window
+ * (s = its stride), t[j] is their sum and a[j] the sum of (b - j*s) * B[b]
+ * over them. So sum_b b * B[b] = sum_j (a[j] + j*s*t[j]) at every level,
+ * and once one element is left it is a[0]. Level 0 reads the buckets as t
+ * with a = 0 (null).
+ */
+export interface ReduceState<T> {
+  readonly t: readonly Jac<T>[];
+  readonly a: readonly Jac<T>[] | null;
+}
+
+/** One msm_reduce_level dispatch: thread (w, J) sums segment J of window w. */
+export function reduceLevelTwin<T>(curve: JacobianCurve<T>, nw: number, input: ReduceState<T>, level: ReduceLevel): ReduceState<T> {
+  assert(input.t.length === nw * level.inLen, 'reduction input does not match the level');
+  const t: Jac<T>[] = [];
+  const a: Jac<T>[] = [];
+  for (let w = 0; w < nw; w++) {
+    for (let J = 0; J < level.outLen; J++) {
+      const lo = J * level.seg;
+      const hi = Math.min(lo + level.seg, level.inLen);
+      let running = curve.identity();
+      let weighted = curve.identity(); // sum over the segment of (k - lo) * t[k]
+      let aSum = curve.identity();
+      for (let k = hi - 1; k >= lo; k--) {
+        running = curve.add(running, input.t[w * level.inLen + k]!);
+        if (input.a) aSum = curve.add(aSum, input.a[w * level.inLen + k]!);
+        if (k > lo) weighted = curve.add(weighted, running);
+      }
+      for (let i = 0; i < level.shift; i++) weighted = curve.double(weighted);
+      t.push(running);
+      a.push(curve.add(aSum, weighted));
+    }
+  }
+  return { t, a };
+}
+
+/** Every level from the buckets; per window the final (t, a): its window sum is a + t. */
+export function reduceTwin<T>(curve: JacobianCurve<T>, buckets: readonly Jac<T>[], plan: WindowPlan, levels: readonly ReduceLevel[]): ReduceState<T> {
+  let state: ReduceState<T> = { t: buckets, a: null };
+  for (const level of levels) state = reduceLevelTwin(curve, plan.nw, state, level);
+  assert(state.t.length === plan.nw, 'the reduction did not end with one element per window');
+  return state;
+}
+
+/** The reference for a window's sum: sum over its buckets b of (b + 1) * B[b] (bucket b holds digit b + 1), by a running sum. */
+export function windowSumsDirect<T>(curve: JacobianCurve<T>, buckets: readonly Jac<T>[], plan: WindowPlan): Jac<T>[] {
   const out: Jac<T>[] = [];
   for (let w = 0; w < plan.nw; w++) {
-    for (let j = 0; j < segs; j++) {
-      const lo = Math.min(j * segLen, plan.nb);
-      const hi = Math.min(lo + segLen, plan.nb);
-      let running = curve.identity();
-      let weighted = curve.identity();
-      for (let b = hi; b > lo; b--) {
-        running = curve.add(running, buckets[w * plan.nb + b - 1]!);
-        weighted = curve.add(weighted, running);
-      }
-      out.push(curve.add(weighted, curve.mulScalar(running, BigInt(lo))));
+    let running = curve.identity();
+    let sum = curve.identity();
+    for (let b = plan.nb - 1; b >= 0; b--) {
+      running = curve.add(running, buckets[w * plan.nb + b]!);
+      sum = curve.add(sum, running);
     }
+    out.push(sum);
   }
   return out;
 }
 
-/** Host step shared with the device path: sum segments per window, then Horner over windows. */
-export function combineWindows<T>(curve: JacobianCurve<T>, segmentSums: readonly Jac<T>[], plan: WindowPlan, segs: number): Jac<T> {
-  assert(segmentSums.length === plan.nw * segs, 'segment sums do not match the plan');
+/**
+ * msm_combine: the window sums (a + t of the reduction's last level) in
+ * Horner order, c doublings per window, plus the previous chunks' total
+ * when there is one. The device then converts the result to affine.
+ */
+export function combineTwin<T>(curve: JacobianCurve<T>, final: ReduceState<T>, plan: WindowPlan, previous: Jac<T> | null = null): Jac<T> {
+  assert(final.t.length === plan.nw && final.a !== null && final.a.length === plan.nw, 'combine needs one (t, a) per window');
   let acc = curve.identity();
   for (let w = plan.nw - 1; w >= 0; w--) {
     for (let k = 0; k < plan.c; k++) acc = curve.double(acc);
-    for (let j = 0; j < segs; j++) acc = curve.add(acc, segmentSums[w * segs + j]!);
+    acc = curve.add(curve.add(acc, final.t[w]!), final.a[w]!);
   }
-  return acc;
+  return previous === null ? acc : curve.add(acc, previous);
 }
 
 /** The obviously correct reference: sum of k_i * P_i by double-and-add. */
