@@ -38,7 +38,7 @@ import { readZkey } from '../src/prover/io/zkey.ts';
 import { verifyProof } from '../src/prover/prove-files.ts';
 import { testRandom } from '../src/random/seed.ts';
 import { BenchCli } from './lib/cli.ts';
-import { runProbe } from './lib/webgpu-probe.ts';
+import { PROBE_FLAGS, probeOptions, runProbe } from './lib/webgpu-probe.ts';
 import { counterDelta, setPassTimingMethod, topEntries, withPassTiming } from './lib/webgpu-timing.ts';
 import type { TimingMethod } from '../src/prover/backends/webgpu/pass-timing.ts';
 import { webgpuReportName, writeResults } from './lib/results.ts';
@@ -126,34 +126,11 @@ const cli = new BenchCli('bench:webgpu', USAGE, {
   'field-bench': { type: 'boolean' },
   probe: { type: 'boolean' },
   'pass-timing': { type: 'string' },
-  'probe-msm-log2n': { type: 'string' },
-  'probe-ntt-log2n': { type: 'string' },
-  'probe-g2-log2n': { type: 'string' },
-  'probe-deadline-s': { type: 'string' },
+  ...PROBE_FLAGS,
 });
 
-function probeSizes(): number[] {
-  const raw = cli.string('probe-msm-log2n') ?? '16,18,20';
-  const sizes = raw.split(',').map((x) => Number(x.trim()));
-  if (sizes.length === 0 || sizes.some((x) => !Number.isInteger(x) || x < 1 || x > 26))
-    cli.fail(`--probe-msm-log2n needs comma-separated integers from 1 to 26, got ${JSON.stringify(raw)}`);
-  return sizes;
-}
-
 async function probeMain(): Promise<void> {
-  const fieldThreads = cli.string('field-threads') === undefined ? undefined : cli.int('field-threads', 1, 1);
-  const fieldChain = cli.string('field-chain') === undefined ? undefined : cli.int('field-chain', 1, 1);
-  const code = await runProbe({
-    msmLog2n: probeSizes(),
-    nttLog2n: cli.int('probe-ntt-log2n', 20, 1, 27),
-    g2Log2n: cli.int('probe-g2-log2n', 10, 1, 24),
-    deadline_s: cli.int('probe-deadline-s', 510, 1),
-    fieldThreads,
-    fieldChain,
-    repeat: cli.int('repeat', 2, 1),
-    command: `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim(),
-  });
-  process.exit(code);
+  process.exit(await runProbe(probeOptions(cli, `npm run bench:webgpu -- ${process.argv.slice(2).join(' ')}`.trim())));
 }
 
 async function main(): Promise<void> {

@@ -2,7 +2,8 @@
 # Builds the bundle that bench/device/run.sh runs on an offline GPU host
 # (bench/device/README.md): bench/device/dist/zkp-device.tar.xz, holding
 #   runtime/node                 this machine's Node.js binary (linux-x64)
-#   dist/                        the ladder (bench/device/ladder.ts) and the src/ modules it imports, compiled
+#   dist/                        the ladder (bench/device/ladder.ts), the WebGPU probe (bench/device/probe.ts)
+#                                and the modules they import, compiled; the probe's field-width WGSL beside its module
 #   shaders/                     the WGSL the WebGPU backend assembles at run time
 #   build/Release/zkp_native.node  the native addon (baseline, dev setup, verifier)
 #   node_modules/                what dist/ imports statically, pruned (pack-modules.ts): webgpu with Dawn's linux-x64 binary only
@@ -37,8 +38,10 @@ fail() {
 stage=$(mktemp -d "${TMPDIR:-/tmp}/zkp-device-pack.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
-say "compiling the ladder and the modules it imports"
+say "compiling the ladder, the probe and the modules they import"
 node node_modules/typescript/bin/tsc -p bench/device/tsconfig.json --outDir "$stage/dist" || fail "tsc reported errors (above)"
+# The probe's field stage reads these beside its compiled module (bench/experiments/field-width/shader.ts).
+cp bench/experiments/field-width/*.wgsl "$stage/dist/bench/experiments/field-width/"
 
 say "copying the packages it imports"
 modules_json=$(npx --no-install tsx bench/device/pack-modules.ts "$stage") || fail "pack-modules failed"
@@ -69,6 +72,7 @@ node -e '
     platform: `${process.platform}-${process.arch}`,
     xz_level: Number(level),
     entry: "dist/bench/device/ladder.js",
+    probe_entry: "dist/bench/device/probe.js",
     modules: JSON.parse(modules),
   };
   fs.writeFileSync(`${stage}/MANIFEST.json`, JSON.stringify(manifest, null, 2) + "\n");

@@ -1,9 +1,14 @@
-/** ffjavascript's bn128 as a benchmark baseline (its types: src/prover/ffjavascript.d.ts). */
-import { buildBn128, type FfCurve, type FfGroup } from 'ffjavascript';
+/**
+ * ffjavascript's bn128 as a benchmark baseline (its types: src/prover/ffjavascript.d.ts).
+ * Loaded on first use: the device bundle carries the WebGPU probe, which needs
+ * it only without the native addon, and leaves ffjavascript out.
+ */
+import type { FfCurve, FfGroup } from 'ffjavascript';
 
 export type { FfCurve, FfField, FfGroup } from 'ffjavascript';
 
-export function loadBn128(): Promise<FfCurve> {
+export async function loadBn128(): Promise<FfCurve> {
+  const { buildBn128 } = await import('ffjavascript');
   return buildBn128();
 }
 

@@ -30,9 +30,36 @@ import { deviceOptionsFromEnv, type CompileRecord } from '../../src/prover/backe
 import { BN254_P } from '../../src/prover/backends/webgpu/twins/field.ts';
 import type { Prng } from '../../src/random/prng.ts';
 import { testRandom } from '../../src/random/seed.ts';
+import type { BenchCli, FlagSpec } from './cli.ts';
 import { chainPoints, loadBn128 } from './ffjavascript.ts';
 import { webgpuReportName, writeResults } from './results.ts';
 import { type FieldRate, fieldRate, round, topEntries, withPassTiming } from './webgpu-timing.ts';
+
+/** The probe's flags, shared by `bench:webgpu --probe` and the device bundle's bench/device/probe.ts (which also takes --repeat, --field-threads, --field-chain). */
+export const PROBE_FLAGS = {
+  'probe-msm-log2n': { type: 'string' },
+  'probe-ntt-log2n': { type: 'string' },
+  'probe-g2-log2n': { type: 'string' },
+  'probe-deadline-s': { type: 'string' },
+} as const satisfies Record<string, FlagSpec>;
+
+/** The probe's options from its flags (see bench/webgpu.ts's usage); a bad value exits 2 through `cli`. */
+export function probeOptions(cli: BenchCli, command: string): ProbeOptions {
+  const raw = cli.string('probe-msm-log2n') ?? '16,18,20';
+  const msmLog2n = raw.split(',').map((x) => Number(x.trim()));
+  if (msmLog2n.length === 0 || msmLog2n.some((x) => !Number.isInteger(x) || x < 1 || x > 26))
+    cli.fail(`--probe-msm-log2n needs comma-separated integers from 1 to 26, got ${JSON.stringify(raw)}`);
+  return {
+    msmLog2n,
+    nttLog2n: cli.int('probe-ntt-log2n', 20, 1, 27),
+    g2Log2n: cli.int('probe-g2-log2n', 10, 1, 24),
+    deadline_s: cli.int('probe-deadline-s', 510, 1),
+    fieldThreads: cli.string('field-threads') === undefined ? undefined : cli.int('field-threads', 1, 1),
+    fieldChain: cli.string('field-chain') === undefined ? undefined : cli.int('field-chain', 1, 1),
+    repeat: cli.int('repeat', 2, 1),
+    command,
+  };
+}
 
 export interface ProbeOptions {
   readonly msmLog2n: readonly number[];
@@ -113,6 +140,14 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
   const stages: StageRecord[] = [];
   let stopReason: string | null = null;
   let lastWall_ms = 0;
+  const out = process.env.OUT;
+  /** What is known once the device is open; with it, every finished stage is written to $OUT at once, so a probe killed mid-stage still leaves them. */
+  let partial: Record<string, unknown> | null = null;
+  const checkpoint = (): void => {
+    if (!out || partial === null) return;
+    const report = { probe: 1, status: 'running', ...partial, elapsed_s: round(ms(deadline.started) / 1000, 1), stages };
+    writeFileSync(join(out, 'webgpu-probe.json'), JSON.stringify(report, null, 2));
+  };
 
   /** Runs one stage under the deadline; `estimate_ms` skips it when it would not fit. */
   async function stage<T>(name: string, body: () => Promise<{ status: StageStatus; data: T }>, estimate_ms = 0): Promise<T | undefined> {
@@ -154,6 +189,7 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
       return undefined;
     } finally {
       clearTimeout(timer);
+      checkpoint();
     }
   }
 
@@ -163,6 +199,15 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
   const native = await (await import('../../src/prover/backends/index.ts')).loadCpuBackend();
   const onCpuDriver = isCpuDriver(gpu.gpu.adapterDescription);
   const timestampsWork = await gpu.gpu.timestampsWork();
+  partial = {
+    webgpu: gpu.describe(),
+    baseline: native.describe(),
+    host: hostname(),
+    command: options.command,
+    started_at: new Date().toISOString(),
+    deadline_s: options.deadline_s,
+  };
+  checkpoint();
   say(
     `${gpu.describe()}; baseline ${native.describe()}; timestamp queries ${gpu.gpu.hasTimestamps ? (timestampsWork ? 'recorded' : 'offered but not recorded') : 'not offered'}`,
   );
@@ -376,6 +421,7 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
 
   const report = {
     probe: 1,
+    status: 'complete',
     webgpu: gpu.describe(),
     baseline: native.describe(),
     cpu_driver: onCpuDriver,
@@ -402,7 +448,6 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
   const md = probeMarkdown(report);
   console.log(`\n${md}`);
   const name = webgpuReportName('webgpu-probe', gpu.gpu.adapterDescription, hostname());
-  const out = process.env.OUT;
   if (out) {
     writeFileSync(join(out, 'webgpu-probe.json'), JSON.stringify(report, null, 2));
     writeFileSync(join(out, 'webgpu-probe.md'), md);

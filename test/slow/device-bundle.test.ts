@@ -2,12 +2,14 @@
  * The offline GPU host's bundle end to end, here on lavapipe
  * (bench/device/README.md): bench/device/pack.sh packs (xz -0 for speed;
  * DEVICE_TEST_BUNDLE=<folder holding zkp-device.tar.xz> reuses one), then
- * bench/device/run.sh runs the small ladder from a copy of run.sh and the
- * bundle alone, with a PATH that has no node, npm or npx, so everything it
- * runs comes out of the bundle. The report must say every stage ran and
- * matched the native backend (or was skipped with a reason), and a run
- * given too little time must end by its deadline with a report that says
- * what happened. Slow: the WebGPU pipelines take minutes to compile on
+ * bench/device/run.sh runs the WebGPU probe at its smallest sizes and the
+ * small ladder from a copy of run.sh and the bundle alone, with a PATH that
+ * has no node, npm or npx, so everything it runs comes out of the bundle.
+ * Both reports must be in $OUT; the ladder's must say every stage ran and
+ * matched the native backend, the probe's that its stages matched or were
+ * cut for time (lavapipe compiles the straight-line curve code for longer
+ * than any test can wait). A run given too little time must end by its
+ * deadline with reports that say what happened. Slow: the WebGPU pipelines take minutes to compile on
  * lavapipe (the G2 MSM's most), hence `npm run test:slow`.
  */
 import { spawn } from 'node:child_process';
@@ -71,6 +73,22 @@ function readReport(total_s: string): LadderReport {
   return JSON.parse(readFileSync(join(work, `out-${total_s}`, 'report.json'), 'utf8')) as LadderReport;
 }
 
+/** The fields of the probe's report (bench/lib/webgpu-probe.ts) checked here. */
+interface ProbeReport {
+  readonly probe: number;
+  readonly status: string;
+  readonly reason?: string;
+  readonly webgpu?: string;
+  readonly stages: readonly { readonly name: string; readonly status: string; readonly reason?: string }[];
+}
+
+function readProbeReport(total_s: string): ProbeReport {
+  return JSON.parse(readFileSync(join(work, `out-${total_s}`, 'webgpu-probe.json'), 'utf8')) as ProbeReport;
+}
+
+/** Small probe sizes (its field stage, G1 MSM and NTT at 2^8, G2 at 2^3): lavapipe compiles the pipelines slowly whatever the size. */
+const SMALL_PROBE = '--probe-msm-log2n 8 --probe-ntt-log2n 8 --probe-g2-log2n 3 --field-threads 256 --field-chain 16 --repeat 1';
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'zkp-device-bundle-'));
   let packed = process.env.DEVICE_TEST_BUNDLE;
@@ -97,10 +115,11 @@ afterAll(() => {
 
 describe('the offline GPU host bundle on lavapipe', () => {
   it('runs the small ladder from the bundle alone, every stage matching the native backend', async () => {
-    const run = await runLadder({ DEVICE_LADDER: 'small', DEVICE_TOTAL_S: '1800' });
+    // The ladder keeps the 1800 s it had before the probe joined the bundle; the probe gets 120 s more.
+    const run = await runLadder({ DEVICE_LADDER: 'small', DEVICE_TOTAL_S: '1920', DEVICE_PROBE_S: '120', DEVICE_PROBE_ARGS: SMALL_PROBE });
     console.log(run.output.split('\n').slice(-30).join('\n'));
     expect(run.status, run.output).toBe(0);
-    const report = readReport('1800');
+    const report = readReport('1920');
     expect(report).toMatchObject({ schema: 'zkp-device-ladder/1', status: 'complete', ladder: 'small' });
     expect(report.warnings).toEqual([expect.stringMatching(/^the WebGPU adapter is a CPU driver \(llvmpipe/)]);
     // It ran from the bundle: its manifest, its node, only webgpu among the packages.
@@ -124,15 +143,36 @@ describe('the offline GPU host bundle on lavapipe', () => {
     expect(prove.checks).toEqual({ native_verifies: true, webgpu_verifies: true, webgpu_equals_native: true, tampered_signal_refused: true });
     expect(prove.constraints).toBe(2 ** 10 - 11);
     expect(report.summary).toEqual({ ok: 13, mismatch: 0, failed: 0, skipped: 0 });
-    expect(readFileSync(join(work, 'out-1800', 'ladder.log'), 'utf8')).toContain('| prove | 10 | ok |');
+    expect(readFileSync(join(work, 'out-1920', 'ladder.log'), 'utf8')).toContain('| prove | 10 | ok |');
+
+    // The probe ran first, from the bundle, and wrote its report and summary.
+    const probe = readProbeReport('1920');
+    expect(probe).toMatchObject({ probe: 1, status: 'complete' });
+    expect(probe.webgpu).toMatch(/llvmpipe/);
+    const probeStages = probe.stages.map((stage) => stage.name);
+    expect(probeStages).toEqual(['field', 'compile-g1', 'msm-g1-2^8', 'ntt-2^8', 'msm-g2-2^3', 'curve-code-straight']);
+    // The field stage reads its WGSL from the bundle; the G1 pipelines compile. On a loaded 2-core machine lavapipe's first
+    // MSM dispatch can take minutes (LLVM compiles on dispatch), so later stages may be cut at the probe's deadline.
+    for (const name of ['field', 'compile-g1']) expect(probe.stages.find((stage) => stage.name === name)?.status, name).toBe('ok');
+    for (const stage of probe.stages) {
+      if (stage.status !== 'ok') {
+        expect(['timed-out', 'skipped'], `${stage.name}: ${stage.reason}`).toContain(stage.status);
+        expect(stage.reason).toMatch(/deadline|estimated/);
+      }
+    }
+    expect(readFileSync(join(work, 'out-1920', 'webgpu-probe.md'), 'utf8')).toContain('# WebGPU device probe');
+    expect(readFileSync(join(work, 'out-1920', 'probe.log'), 'utf8')).toContain('field: ok');
+    expect(run.output).toMatch(/probe report: complete; field ok/);
     // run.sh removed what it unpacked.
-    expect(readdirSync(join(work, 'tmp-1800'))).toEqual([]);
+    expect(readdirSync(join(work, 'tmp-1920'))).toEqual([]);
   });
 
   it('ends by its deadline when given too little time, and the report says what was cut', async () => {
     const run = await runLadder({ DEVICE_LADDER: 'small', DEVICE_TOTAL_S: '40' });
     console.log(run.output.split('\n').slice(-15).join('\n'));
     expect(run.elapsed_s).toBeLessThan(40 + 5);
+    // Too little time for the probe and the ladder: the ladder keeps it, the probe's report says why it did not run.
+    expect(readProbeReport('40')).toMatchObject({ probe: 1, status: 'skipped', reason: expect.stringMatching(/^not run: \d+ s left after unpacking/) });
     const report = readReport('40');
     expect(report.schema).toBe('zkp-device-ladder/1');
     expect(['killed', 'complete']).toContain(report.status);
