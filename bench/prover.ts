@@ -43,7 +43,7 @@ import { parseTimings } from '../src/prover/stage-timings.ts';
 import { openBackend } from '../src/prover/select-backend.ts';
 import { backendNames as registeredBackends } from '../src/prover/backends/index.ts';
 import { BenchCli } from './lib/cli.ts';
-import { buildDevKeyBenchCircuit, ptauIsCached } from './lib/dev-key-circuit.ts';
+import { buildDevKeyBenchCircuit, buildSyntheticBenchCircuit, ptauIsCached } from './lib/dev-key-circuit.ts';
 import { killLiveChildren, runMeasured } from './lib/measured-process.ts';
 import { parsePeers, peerFailure, type ProverPeer } from './lib/prover-peers.ts';
 import { writeResults } from './lib/results.ts';
@@ -126,7 +126,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--peer NAME=PATH ...] [--seed S] [--no-snarkjs] [--quick] [--out DIR]
+export const PROVER_BENCH_USAGE = `usage: npm run bench:prover -- [--log2n N] [--backends LIST] [--runs N] [--peer NAME=PATH ...] [--seed S] [--no-snarkjs] [--no-circom] [--quick] [--out DIR]
 
 Whole Groth16 proofs of the bench circuit (a multiplication chain filling a
 2^N domain; built once and cached under circuits/), side by side in one run:
@@ -150,6 +150,10 @@ the targets of issue 16.
   --seed S           the witness inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
   --no-snarkjs       leave snarkjs out (its proves take minutes each from 2^19
                      up): no "vs snarkjs" column; the peer ratios are unchanged
+  --no-circom        write the bench circuit's .r1cs and witness in TypeScript
+                     (bench/device/synthetic-circuit.ts, byte for byte circom's)
+                     instead of compiling it: circom2 needs over 20 CPU minutes
+                     at 2^20 here; always an INSECURE development key
   --quick            the small test circuit (mulchain) and 2 runs unless --runs: a
                      smoke test of the plumbing; writes no report unless --out
   --out DIR          write prover-<host>.json and .md into DIR instead of bench/results
@@ -173,6 +177,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
       peer: { type: 'string', multiple: true },
       quick: { type: 'boolean' },
       'no-snarkjs': { type: 'boolean' },
+      'no-circom': { type: 'boolean' },
       out: { type: 'string' },
     },
     argv,
@@ -184,6 +189,8 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   const backendNames = cli.list('backends', ['native'], registeredBackends()).filter((name) => name !== 'snarkjs');
   const outDir = cli.string('out');
   const withSnarkjs = !cli.boolean('no-snarkjs');
+  const withCircom = !cli.boolean('no-circom');
+  if (quick && !withCircom) cli.fail('--quick uses the small test circuit, compiled by circom; leave out --no-circom');
   const seedText = cli.string('seed');
   if (seedText !== undefined && !(/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()) && Number.isSafeInteger(Number(seedText.trim()))))
     cli.fail(`--seed needs a non-negative integer below 2^53, got ${JSON.stringify(seedText)}`);
@@ -205,17 +212,16 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   say(
     `bench:prover ${quick ? 'quick (mulchain)' : `log2n=${log2n}`} runs=${runs} peers=${peers.map((peer) => peer.name).join(',') || 'none'} backends=${backendNames.join(',')}${withSnarkjs ? '' : ' (no snarkjs)'} seed=${seed}`,
   );
-  const { circuit, key } = await benchCircuit(quick, log2n, say);
+  const { circuit, key, writeWitness } = await benchCircuit(quick, withCircom, log2n, say);
   say(`circuit ${circuit.name}: ${circuit.nConstraints} constraints, domain 2^${circuit.power}, ${key}`);
   const vkey = JSON.parse(await readFile(circuit.vkey, 'utf8')) as unknown;
   checkBasesNotDegenerate(await readZkey(circuit.zkey));
 
-  const sj = await snarkjs();
   const rng = new Prng(seed);
   const field = (): bigint => rng.below(BN254_R);
   const work = await mkdtemp(join(tmpdir(), 'zkp-bench-prover-'));
   const wtnsPath = join(work, 'witness.wtns');
-  await sj.wtns.calculate({ a: field().toString(), b: field().toString() }, circuit.wasm, wtnsPath);
+  await writeWitness(field(), field(), wtnsPath);
 
   const rows: Row[] = [];
   try {
@@ -256,7 +262,7 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   const ratios = Object.fromEntries(peers.map((peer) => [peer.name, peerRatios(peer.name, rows)]));
 
   const host = hostname();
-  const command = `npm run bench:prover -- ${quick ? '--quick' : `--log2n ${log2n}`} --runs ${runs} --backends ${backendNames.join(',')}${withSnarkjs ? '' : ' --no-snarkjs'}${peers.map((peer) => ` --peer ${peer.name}=PATH`).join('')} --seed ${seed}`;
+  const command = `npm run bench:prover -- ${quick ? '--quick' : `--log2n ${log2n}`} --runs ${runs} --backends ${backendNames.join(',')}${withSnarkjs ? '' : ' --no-snarkjs'}${withCircom ? '' : ' --no-circom'}${peers.map((peer) => ` --peer ${peer.name}=PATH`).join('')} --seed ${seed}`;
   const report = {
     benchmark: 'prover',
     host,
@@ -298,14 +304,37 @@ export async function runProverBench(argv: string[]): Promise<ProverBenchReport>
   return report;
 }
 
-async function benchCircuit(quick: boolean, log2n: number, say: (line: string) => void): Promise<{ circuit: BuiltCircuit; key: string }> {
+interface BenchCircuit {
+  readonly circuit: { readonly name: string; readonly zkey: string; readonly vkey: string; readonly nConstraints: number; readonly power: number };
+  readonly key: string;
+  /** Writes the witness of inputs a and b to a .wtns file. */
+  readonly writeWitness: (a: bigint, b: bigint, path: string) => Promise<void>;
+}
+
+async function benchCircuit(quick: boolean, withCircom: boolean, log2n: number, say: (line: string) => void): Promise<BenchCircuit> {
+  const compiled = (circuit: BuiltCircuit, key: string): BenchCircuit => ({
+    circuit,
+    key,
+    writeWitness: async (a, b, path) => {
+      const sj = await snarkjs();
+      await sj.wtns.calculate({ a: a.toString(), b: b.toString() }, circuit.wasm, path);
+    },
+  });
   if (quick) {
     const spec = TEST_CIRCUITS.find((candidate) => candidate.name === 'mulchain');
     if (!spec) throw new Error('scripts/build-circuits.ts has no mulchain test circuit');
-    return { circuit: await buildCircuit(spec, say), key: 'zkey from a local Powers of Tau (test circuit)' };
+    return compiled(await buildCircuit(spec, say), 'zkey from a local Powers of Tau (test circuit)');
   }
-  if (ptauIsCached(log2n)) return { circuit: await buildCircuit(benchCircuitSpec(log2n), say), key: 'zkey from a local Powers of Tau' };
-  return { circuit: await buildDevKeyBenchCircuit(log2n, say), key: 'INSECURE development zkey (zkp setup --dev; no Powers of Tau cached)' };
+  if (!withCircom) {
+    const circuit = await buildSyntheticBenchCircuit(log2n, say);
+    return {
+      circuit,
+      key: 'INSECURE development zkey (zkp setup --dev) of the synthetic r1cs (bench/device/synthetic-circuit.ts; no circom)',
+      writeWitness: (a, b, path) => writeFile(path, circuit.witness(a, b)),
+    };
+  }
+  if (ptauIsCached(log2n)) return compiled(await buildCircuit(benchCircuitSpec(log2n), say), 'zkey from a local Powers of Tau');
+  return compiled(await buildDevKeyBenchCircuit(log2n, say), 'INSECURE development zkey (zkp setup --dev; no Powers of Tau cached)');
 }
 
 async function runWholeProcesses(
@@ -393,11 +422,11 @@ async function runInProcess(
   vkey: unknown,
   say: (line: string) => void,
 ): Promise<Row[]> {
-  const sj = await snarkjs();
   const rows: Row[] = [];
   const baselineRuns: number[] = [];
   let baselineVerified = true;
   for (let run = 0; withSnarkjs && run < runs; run++) {
+    const sj = await snarkjs();
     const started_ms = performance.now();
     const { proof, publicSignals } = await sj.groth16.prove(zkeyPath, wtnsPath);
     baselineRuns.push(performance.now() - started_ms);

@@ -31,7 +31,8 @@ const ROOT = PACKAGE_ROOT;
 const SOURCES_DIR = join(ROOT, 'circuits', 'src');
 const BUILD_DIR = join(ROOT, 'circuits', 'build');
 const CACHE_DIR = join(ROOT, 'circuits', 'cache');
-const DEV_KEY_DIR = join(BUILD_DIR, 'dev-key');
+/** Circuits with an INSECURE development key (src/setup/dev-setup.ts), kept apart from the Powers of Tau builds. */
+export const DEV_KEY_DIR = join(BUILD_DIR, 'dev-key');
 const NODE_MODULES = join(ROOT, 'node_modules');
 const CIRCOM = join(ROOT, 'node_modules', '.bin', 'circom2');
 const SNARKJS_CLI = join(ROOT, 'node_modules', 'snarkjs', 'build', 'cli.cjs');

@@ -115,4 +115,26 @@ describe('bench:prover --peer', () => {
     }
     expect(report.ratios.fake?.map((ratio) => ratio.target)).toEqual([0.8, 0.5, 1.5]);
   });
+
+  it('--no-circom writes the bench circuit and its witness without circom, and every prover verifies', async () => {
+    const out = join(work, 'report-no-circom');
+    const result = await run(['--log2n', '8', '--runs', '1', '--no-circom', '--no-snarkjs', '--peer', `fake=${FAKE_PEER}`, '--out', out], 120_000);
+    expect(result.stderr).not.toContain('bench:prover: ');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, `prover-${hostname()}.json`), 'utf8')) as {
+      key: string;
+      log2n: number;
+      rows: { prover: string; verified: boolean }[];
+    };
+    expect(report.key).toContain('synthetic r1cs');
+    expect(report.log2n).toBe(8);
+    expect(report.rows.length).toBe(4);
+    for (const row of report.rows) expect(row.verified).toBe(true);
+  });
+
+  it('--quick with --no-circom is refused in one line', async () => {
+    const result = await run(['--quick', '--no-circom'], 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toContain('--quick uses the small test circuit, compiled by circom; leave out --no-circom');
+  });
 });
