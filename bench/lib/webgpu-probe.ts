@@ -512,15 +512,20 @@ function decide(r: ReportView, cpuDriver: boolean): string[] {
     const total = Object.values(entries).reduce<number>((s, v) => s + (v ?? 0), 0);
     const share = (e: string): number => (total > 0 ? (entries[e] ?? 0) / total : 0);
     const acc = share('msm_accumulate_affine') + share('msm_accumulate_jac');
-    if (share('msm_bucket_reduce') > 0.25)
+    if (share('msm_reduce_level') > 0.25)
       out.push(
-        `bucket reduction is ${(100 * share('msm_bucket_reduce')).toFixed(0)}% of the device time -> item 1 (segmented reduction on many threads) first.`,
+        `bucket reduction (msm_reduce_level) is ${(100 * share('msm_reduce_level')).toFixed(0)}% of the device time -> try another REDUCE_SEGMENT (msm-plan.ts).`,
+      );
+    if (share('msm_combine') > 0.1)
+      out.push(
+        `the one-thread window combine and to-affine (msm_combine) is ${(100 * share('msm_combine')).toFixed(0)}% of the device time -> split Horner across threads.`,
       );
     if (acc > 0.5)
       out.push(
         `accumulation is ${(100 * acc).toFixed(0)}% of the device time -> the curve arithmetic (limbs, straight-line code) and level sizing (items 3, 4) matter most.`,
       );
-    if (share('scan_blocks') > 0.1) out.push(`scan_blocks (one thread) is ${(100 * share('scan_blocks')).toFixed(0)}% -> parallel scan (item 3).`);
+    if (share('scan_blocks') > 0.1)
+      out.push(`scan_blocks (one workgroup) is ${(100 * share('scan_blocks')).toFixed(0)}% -> a scan over several workgroups (decoupled look-back).`);
     if (random.passes_ms !== null && random.timing_method === 'timestamp') {
       const host = random.timed_wall_ms - random.passes_ms;
       out.push(
