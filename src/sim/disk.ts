@@ -69,9 +69,9 @@ export class SimDisk implements ReadyLoopDisk {
     this.checker.onDurableSnapshot(this.node, snapshot.metadata.index);
   }
 
-  setHardState(state: HardState): void {
+  setHardState(state: HardState, commitDurable: boolean): void {
     const before = this.storage.hardState();
-    this.storage.setHardState(state);
+    this.storage.setHardState(state, commitDurable);
     this.checker.onDurableHardState(this.node, state);
     const newVote = state.vote !== null && (state.vote !== before.vote || state.term !== before.term);
     if (newVote && this.prng.chance(this.faults.crashAfterVoteProbability))

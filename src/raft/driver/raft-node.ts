@@ -177,7 +177,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       entries: (lo, hi) => storage.entries(lo, hi),
       snapshot: () => storage.snapshot(),
       applySnapshot: (snapshot) => storage.applySnapshot(snapshot),
-      setHardState: (state) => storage.setHardState(state),
+      setHardState: (state, commitDurable) => storage.setHardState(state, commitDurable),
       append: (entries, done) => {
         storage.append(entries).then(
           () => done(null),

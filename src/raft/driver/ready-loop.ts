@@ -42,8 +42,11 @@ export interface ReadyLoopDisk {
   snapshot(): Snapshot;
   /** Replaces the whole log by a snapshot from the leader; durable when it returns. */
   applySnapshot(snapshot: Snapshot): void;
-  /** A new term or vote is durable when it returns (commit alone may be written lazily). */
-  setHardState(state: HardState): void;
+  /**
+   * A new term or vote is durable when it returns; the commit index alone may
+   * be written lazily, unless `commitDurable` (then it is durable too).
+   */
+  setHardState(state: HardState, commitDurable: boolean): void;
   /** Appends entries as one durable write; `done` once they are durable (reads see them from then on) or with the error. */
   append(entries: readonly Entry[], done: (error: Error | null) => void): void;
   /**
@@ -418,7 +421,14 @@ export class ReadyLoop {
 
   /** Steps 1 (hard state), 2, 3 and 4 of a Ready whose entries are durable. */
   private finishReady(ready: Ready, sentEarly: boolean): void {
-    if (ready.hardState !== undefined) this.disk.setHardState(ready.hardState);
+    // A configuration takes effect as it applies (in advance(), below), and a
+    // restarted core rebuilds it by applying the log up to its durable commit
+    // index: that index must not fall back below a configuration change this
+    // process applied. A node that restarted with the voters of two changes
+    // ago could win an election with a quorum (a removed node's vote among
+    // it) that misses every node holding newer committed entries.
+    const confChange = ready.committedEntries.some((entry) => entry.type === 'conf-change');
+    if (ready.hardState !== undefined || confChange) this.disk.setHardState(ready.hardState ?? this.disk.hardState(), confChange);
     if (!sentEarly) this.send(ready.messages);
     if (this.trace !== null && ready.messages.length > 0) this.trace.mark('sent', ready.messages.length, ready.messages[0]!.type);
     this.applyReady(ready);

@@ -19,7 +19,9 @@
  * - term and vote are replaced atomically (temp, fdatasync, rename, fsync dir)
  *   before setHardState returns; the commit index is volatile state in Raft (a
  *   restarted node relearns it from the leader), so it is written lazily, with
- *   term/vote changes, snapshots and close;
+ *   term/vote changes, snapshots and close, and when the driver asks before a
+ *   configuration change applies (a restarted node rebuilds its configuration
+ *   from the log up to this index, so it must not fall back below one it used);
  * - a snapshot installed from the leader bumps the generation: the snapshot
  *   file with the new generation is durable before the old segments are
  *   deleted, and recovery deletes segments of an older generation.
@@ -547,12 +549,18 @@ export class DurableLogStorage implements LogStorage {
    * before this returns: a vote must never be forgotten. Commit alone is kept in
    * memory and written with the next term/vote change, snapshot or close.
    */
-  setHardState(state: HardState): void {
+  /**
+   * Term and vote are durable when this returns; the commit index only with
+   * them, or when `commitDurable` asks for it (the driver does before a
+   * configuration change applies: see ReadyLoop.finishReady).
+   */
+  setHardState(state: HardState, commitDurable = false): void {
     this.checkWritable();
     assert(state.term >= this.hard.term, () => `stored term must not go back: ${this.hard.term} -> ${state.term}`);
     this.hard = state;
-    if (state.term !== this.durableHard.term || state.vote !== this.durableHard.vote) {
-      this.writeHardStateFile(this.clampedHardState());
+    const clamped = this.clampedHardState();
+    if (state.term !== this.durableHard.term || state.vote !== this.durableHard.vote || (commitDurable && clamped.commit > this.durableHard.commit)) {
+      this.writeHardStateFile(clamped);
     }
   }
 
