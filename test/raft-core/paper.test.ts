@@ -35,6 +35,24 @@ describe('§5.1 terms', () => {
     expect(core.status().lastIndex).toBe(0);
     expect(core.status().leaderId).toBe('2');
   });
+
+  it('a vote request with a stale term is rejected with the current term, and the candidate moves up to it (§5.1)', () => {
+    // Without the answer, a candidate that only this node can elect, and that
+    // this node never messages itself, stayed terms behind it for ever
+    // (simulator seed 1137, pre-vote off: both bumped their term at each timeout).
+    const voter = newCore('1', V3, { checkQuorum: true });
+    voter.core.step({ type: 'heartbeat', from: '2', to: '1', term: 9, commit: 0 });
+    flush(voter.core, voter.storage);
+    voter.core.step({ type: 'vote', from: '3', to: '1', term: 4, index: 0, logTerm: 0 });
+    const answers = sent(voter.core, voter.storage);
+    expect(answers).toEqual([{ type: 'vote-resp', from: '1', to: '3', term: 9, reject: true }]);
+    expect(voter.core.status().term).toBe(9); // unchanged, and no vote given
+    const candidate = newCore('3', V3);
+    tickUntil(candidate.core, candidate.storage, () => candidate.core.status().role === 'candidate');
+    expect(candidate.core.status().term).toBeLessThan(9);
+    candidate.core.step(answers[0]!);
+    expect(candidate.core.status()).toMatchObject({ role: 'follower', term: 9 });
+  });
 });
 
 describe('§5.2 leader election', () => {

@@ -474,6 +474,14 @@ export class RaftCore implements RaftCoreApi {
         this.send({ type: 'append-resp', to: m.from, term: this.term });
       } else if (m.type === 'pre-vote') {
         this.send({ type: 'pre-vote-resp', to: m.from, term: this.term, reject: true });
+      } else if (m.type === 'vote') {
+        // Rejected with our term (§5.1), so the candidate moves up to it.
+        // Ignored, a candidate that only this node can elect (the others
+        // down, or in its eyes out of the configuration) but that we never
+        // message (our own, older configuration leaves it out) could stay
+        // terms behind us for ever: each of us bumps its term at each
+        // timeout (simulator seed 1137, pre-vote off).
+        this.send({ type: 'vote-resp', to: m.from, term: this.term, reject: true });
       }
       return false;
     }
