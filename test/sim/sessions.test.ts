@@ -85,7 +85,7 @@ describe('exactly-once sessions in the simulator', () => {
 
   it.each([
     ['sessions-not-restored', 3, /^SafetyViolation: replicas agree: n5 \(incarnation 1\) answered the entry at 10 with unknown-client/],
-    ['dedup-disabled', 1, /^SafetyViolation: exactly once: n1 \(incarnation 6\) applied put c2\.4 \(y=v5\) again at index 17; it was applied at 12/],
+    ['dedup-disabled', 1, /^SafetyViolation: exactly once: n3 \(incarnation 3\) applied put c3\.8 \(y=v9\) again at index 16; it was applied at 13/],
   ] as const)('catches the planted bug %s on seed %i', (bug, seed, failure) => {
     const result = runSimulation({ seed, steps: STEPS, bug });
     expect(result.ok).toBe(false);
