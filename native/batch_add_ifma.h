@@ -53,6 +53,12 @@ ZKP_IFMA_INLINE Vec2 mul(const Vec2& a, const Vec2& b) {
   const Vec mid = mul(add(a.c0, a.c1), add(b.c0, b.c1));
   return Vec2{sub(v0, v1), sub(sub(mid, v0), v1)};
 }
+// Squares: (c0 + c1 u)^2 = (c0 + c1)(c0 - c1) + 2 c0 c1 u, two base products.
+ZKP_IFMA_INLINE Vec sqr(const Vec& a) { return mul(a, a); }
+ZKP_IFMA_INLINE Vec2 sqr(const Vec2& a) {
+  const Vec t = mul(a.c0, a.c1);
+  return Vec2{mul(add(a.c0, a.c1), sub(a.c0, a.c1)), add(t, t)};
+}
 ZKP_IFMA_INLINE Vec2 canonical(const Vec2& a) { return Vec2{canonical(a.c0), canonical(a.c1)}; }
 
 template <class F>
@@ -135,7 +141,7 @@ ZKP_IFMA void batch_add(u64* ax, u64* ay, u64* px, u64* py, size_t stride, size_
     const V xa = load_el(ax, stride, i, (V*)nullptr), ya = load_el(ay, stride, i, (V*)nullptr);
     const V xp = load_el(px, stride, i, (V*)nullptr), yp = load_el(py, stride, i, (V*)nullptr);
     const V lambda = mul(sub(yp, ya), inv_d);
-    const V x3 = sub(sub(mul(lambda, lambda), xa), xp);
+    const V x3 = sub(sub(sqr(lambda), xa), xp);
     const V y3 = sub(mul(lambda, sub(xa, x3)), ya);
     store_el(canonical(x3), ax, stride, i);
     store_el(canonical(y3), ay, stride, i);

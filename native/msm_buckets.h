@@ -74,8 +74,10 @@ class BatchAffineBuckets {
   using Point = Affine<F>;
   using Acc = Xyzz<F>;
 
-  explicit BatchAffineBuckets(size_t buckets)
-      : bucket_(buckets), state_(buckets, kEmpty), capacity_(batch_capacity(buckets)), slot_bucket_(capacity_) {
+  // Points are named by their index in `bases` and a sign; a deferred point
+  // is kept as that pair, never as a copy (a G2 point is 128 bytes).
+  BatchAffineBuckets(size_t buckets, const Point* bases)
+      : bases_(bases), bucket_(buckets), state_(buckets, kEmpty), capacity_(batch_capacity(buckets)), slot_bucket_(capacity_) {
     if (vector_) {
       // Rounded up to whole 8-lane groups: the kernel pads the last group.
       stride_ = (capacity_ + ifma::kLanes - 1) / ifma::kLanes * ifma::kLanes;
@@ -93,16 +95,21 @@ class BatchAffineBuckets {
   // enough that a point rarely finds its bucket already queued. Half the
   // buckets (up to 2048) cost 2% fewer instructions than a quarter (up to
   // 1024) at 2^16 G1 points: half the inversions outweigh the deferrals.
-  static size_t batch_capacity(size_t buckets) { return std::max<size_t>(4, std::min<size_t>(2048, buckets / 2)); }
+  // G2 caps at 1024: at 2^16 points (4096 buckets, c = 13) 1024 took about
+  // 10% less CPU time than 2048 (768 and 1024 within noise, 512 slower).
+  static size_t batch_capacity(size_t buckets) {
+    constexpr size_t kMax = std::is_same_v<F, Fq2> ? 1024 : 2048;
+    return std::max<size_t>(4, std::min<size_t>(kMax, buckets / 2));
+  }
 
   void prefetch(uint32_t b) const {
     __builtin_prefetch(&state_[b], 0);
     __builtin_prefetch(&bucket_[b], 0);
   }
 
-  // bucket[b] += p, now or in a later batch.
-  void add(uint32_t b, const Point& p) {
-    place(b, p);
+  // bucket[b] += (negate ? -1 : 1) * bases[point], now or in a later batch.
+  void add(uint32_t b, uint32_t point, bool negate) {
+    place(b, point, negate);
     if (queued_ == capacity_) {
       run_batch();
       retry_deferred();
@@ -134,27 +141,31 @@ class BatchAffineBuckets {
  private:
   struct Pending {
     uint32_t bucket;
-    Point point;
+    uint32_t point;
+    bool negate;
   };
+
+  Point signed_point(uint32_t point, bool negate) const { return negate ? bases_[point].neg() : bases_[point]; }
 
   // Stores p into an empty bucket, queues it, or (bucket already queued, or
   // queue full) defers it to the next batch; past the deferral limit it goes
   // to the XYZZ overflow bucket, which keeps degenerate inputs linear.
-  void place(uint32_t b, const Point& p) {
+  void place(uint32_t b, uint32_t point, bool negate) {
     uint8_t& s = state_[b];
     if (s == kEmpty) {
-      bucket_[b] = p;
+      bucket_[b] = signed_point(point, negate);
       s = kFull;
       return;
     }
     if (s == kQueued || queued_ == capacity_) {
       if (deferred_.size() < capacity_) {
-        deferred_.push_back(Pending{b, p});
+        deferred_.push_back(Pending{b, point, negate});
         return;
       }
-      to_overflow(b, p);
+      to_overflow(b, signed_point(point, negate));
       return;
     }
+    const Point p = signed_point(point, negate);
     if (bucket_[b].x == p.x) {
       // p = +-bucket: the affine formula would divide by zero.
       to_overflow(b, p);
@@ -181,7 +192,7 @@ class BatchAffineBuckets {
 
   void retry_deferred() {
     retry_.swap(deferred_);
-    for (const Pending& e : retry_) place(e.bucket, e.point);
+    for (const Pending& e : retry_) place(e.bucket, e.point, e.negate);
     retry_.clear();
   }
 
@@ -238,6 +249,7 @@ class BatchAffineBuckets {
   static constexpr bool kVectorizable = std::is_same_v<F, Fq> || std::is_same_v<F, Fq2>;
   static constexpr size_t kWords = sizeof(F) / sizeof(u64);
 
+  const Point* bases_;
   std::vector<Point> bucket_;
   std::vector<uint8_t> state_;
   std::vector<Acc> overflow_;  // allocated on the first collision
@@ -257,7 +269,7 @@ class BatchAffineBuckets {
 
 template <class F, class D>
 Xyzz<F> accumulate_batch_affine(const BucketTask<F, D>& t) {
-  BatchAffineBuckets<F> buckets(t.buckets);
+  BatchAffineBuckets<F> buckets(t.buckets, t.bases);
   constexpr size_t kAhead = 16;
   for (size_t j = t.begin; j < t.end; ++j) {
     if (j + kAhead < t.end) {
@@ -269,9 +281,9 @@ Xyzz<F> accumulate_batch_affine(const BucketTask<F, D>& t) {
     }
     const int32_t d = t.digits[j];
     if (d == 0) continue;
-    const Affine<F>& p = t.point(j);
-    if (d > 0) buckets.add((uint32_t)d - 1, p);
-    else buckets.add((uint32_t)(-d) - 1, p.neg());
+    const uint32_t point = t.point_index ? t.point_index[j] : (uint32_t)j;
+    if (d > 0) buckets.add((uint32_t)d - 1, point, false);
+    else buckets.add((uint32_t)(-d) - 1, point, true);
   }
   return buckets.reduce();
 }

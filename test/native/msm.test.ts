@@ -143,6 +143,51 @@ describe('native msmG2 matches ffjavascript', () => {
       expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
     });
   }
+
+  // G2's batch-affine path runs from 64 buckets (the top window of c = 13 has 128), in batches of at most 1024,
+  // and keeps deferred points as (index, sign): collisions, deferrals and the overflow bucket all on G2.
+  for (const n of [300, 4100]) {
+    it(`one point repeated ${n} times with random scalars (bucket collisions, doublings)`, async () => {
+      const one = randomPoints(curve.G2, rng, 1, G2_AFFINE_BYTES);
+      const bases = new Uint8Array(n * G2_AFFINE_BYTES);
+      for (let i = 0; i < n; i++) bases.set(one, i * G2_AFFINE_BYTES);
+      const scalars = randomFrVector(rng, n);
+      expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
+    });
+  }
+
+  it('4100 points where P and -P meet in the same buckets (cancellation), plus one stray', async () => {
+    const n = 4100;
+    const half = randomPoints(curve.G2, rng, n / 2, G2_AFFINE_BYTES);
+    const bases = new Uint8Array(n * G2_AFFINE_BYTES);
+    const scalars = new Uint8Array(n * 32);
+    const shared = randomFrVector(rng, n / 2);
+    for (let i = 0; i < n / 2; i++) {
+      const p = half.subarray(i * G2_AFFINE_BYTES, (i + 1) * G2_AFFINE_BYTES);
+      bases.set(p, 2 * i * G2_AFFINE_BYTES);
+      bases.set(curve.G2.toAffine(curve.G2.neg(p)), (2 * i + 1) * G2_AFFINE_BYTES);
+      scalars.set(shared.subarray(i * 32, i * 32 + 32), 2 * i * 32);
+      scalars.set(shared.subarray(i * 32, i * 32 + 32), (2 * i + 1) * 32);
+    }
+    scalars.set(bigintToLe32(12345n), (n - 1) * 32); // breaks the last pair
+    expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
+  });
+
+  it('5003 points: scalars 0, 1, r - 1, r - 2, 2^253, repeated values and repeated points (not a power of two)', async () => {
+    const n = 5003;
+    const distinct = randomPoints(curve.G2, rng, 1000, G2_AFFINE_BYTES);
+    const bases = new Uint8Array(n * G2_AFFINE_BYTES);
+    for (let i = 0; i < n; i++) bases.set(distinct.subarray((i % 1000) * G2_AFFINE_BYTES, ((i % 1000) + 1) * G2_AFFINE_BYTES), i * G2_AFFINE_BYTES);
+    const scalars = randomFrVector(rng, n);
+    const repeated = randomFrVector(rng, 1);
+    const edges = [0n, 1n, FR_ORDER - 1n, FR_ORDER - 2n, 2n ** 253n];
+    for (let i = 0; i < n; i++) {
+      const kind = rng.int(10);
+      if (kind < 3) scalars.set(bigintToLe32(edges[rng.int(edges.length)]!), i * 32);
+      else if (kind < 5) scalars.set(repeated, i * 32);
+    }
+    expect(await backend.msmG2(bases, scalars)).toEqual(await reference(curve.G2, bases, scalars));
+  });
 });
 
 describe('resident circuits', () => {
