@@ -1,7 +1,7 @@
 // Test kernel: for each input pair (a, b) in Montgomery form, writes
-// add, sub, mul of field @FIELD@ and from_mont(a), to_mont(a).
+// add, sub, mul of field @FIELD@, from_mont(a), to_mont(a) and inv(a).
 @group(0) @binding(0) var<storage, read> inputs: array<u32>;      // pairs: a (8 words), b (8 words)
-@group(0) @binding(1) var<storage, read_write> results: array<u32>; // 5 x 8 words per pair
+@group(0) @binding(1) var<storage, read_write> results: array<u32>; // 6 x 8 words per pair
 
 fn ld_in(i: u32) -> Big {
   var w: array<u32, 8>;
@@ -20,9 +20,10 @@ fn field_ops(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   if (i * 16u >= arrayLength(&inputs)) { return; }
   let a = ld_in(2u * i);
   let b = ld_in(2u * i + 1u);
-  st_res(5u * i + 0u, @FIELD@_add(a, b));
-  st_res(5u * i + 1u, @FIELD@_sub(a, b));
-  st_res(5u * i + 2u, @FIELD@_mul(a, b));
-  st_res(5u * i + 3u, @FIELD@_from_mont(a));
-  st_res(5u * i + 4u, @FIELD@_to_mont(a));
+  st_res(6u * i + 0u, @FIELD@_add(a, b));
+  st_res(6u * i + 1u, @FIELD@_sub(a, b));
+  st_res(6u * i + 2u, @FIELD@_mul(a, b));
+  st_res(6u * i + 3u, @FIELD@_from_mont(a));
+  st_res(6u * i + 4u, @FIELD@_to_mont(a));
+  st_res(6u * i + 5u, @FIELD@_inv(a));
 }

@@ -40,7 +40,7 @@ async function runFieldKernel(field: FieldName, pairs: Array<[bigint, bigint]>):
   const pipeline = await gpu.pipeline(`field-test-${field}`, () => buildFieldTestShader(field), 'field_ops');
   const input = frBytes(pairs.flat());
   const inBuf = await gpu.uploadBuffer('field-in', input);
-  const outBuf = await gpu.storageBuffer('field-out', pairs.length * 5 * 32);
+  const outBuf = await gpu.storageBuffer('field-out', pairs.length * 6 * 32);
   const enc = gpu.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
@@ -54,24 +54,26 @@ async function runFieldKernel(field: FieldName, pairs: Array<[bigint, bigint]>):
   pass.dispatchWorkgroups(Math.ceil(pairs.length / 64));
   pass.end();
   gpu.device.queue.submit([enc.finish()]);
-  const out = await gpu.read(outBuf, pairs.length * 5 * 32);
+  const out = await gpu.read(outBuf, pairs.length * 6 * 32);
   inBuf.destroy();
   outBuf.destroy();
-  return pairs.map((_, i) => [0, 1, 2, 3, 4].map((k) => bytesToBigint(out, (i * 5 + k) * 32)));
+  return pairs.map((_, i) => [0, 1, 2, 3, 4, 5].map((k) => bytesToBigint(out, (i * 6 + k) * 32)));
 }
 
 describe.each([
   ['fq', Fq, BN254_P],
   ['fr', Fr, BN254_R],
 ] as const)('field %s on the device', (name, F: PrimeField, p) => {
-  it('add, sub, mul, to/from Montgomery equal the twin on edge and random values', async () => {
+  it('add, sub, mul, to/from Montgomery, inverse equal the twin on edge and random values', async () => {
     const edges = [0n, 1n, p - 1n, p - 2n, 2n, (p - 1n) / 2n];
     const pairs: Array<[bigint, bigint]> = [];
     for (const a of edges) for (const b of edges) pairs.push([a, b]);
     for (let i = 0; i < 40; i++) pairs.push([rng.below(p), rng.below(p)]);
     const got = await runFieldKernel(name, pairs);
     pairs.forEach(([a, b], i) => {
-      expect(got[i]).toEqual([F.add(a, b), F.sub(a, b), F.montMul(a, b), F.fromMont(a), F.toMont(a)]);
+      // inv works on Montgomery forms: a stands for a/R, so the result is R/(a/R) = R^2/a (0 for 0).
+      const inv = a === 0n ? 0n : F.toMont(F.inv(F.fromMont(a)));
+      expect(got[i]).toEqual([F.add(a, b), F.sub(a, b), F.montMul(a, b), F.fromMont(a), F.toMont(a), inv]);
     });
   });
 });
