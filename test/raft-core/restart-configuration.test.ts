@@ -10,13 +10,14 @@
  * the simulated file system, deterministically.
  */
 import { describe, expect, it } from 'vitest';
-import { RaftCore } from '../../src/raft/core/index.ts';
+import { encodeConfChange, MemoryStorage, RaftCore } from '../../src/raft/core/index.ts';
 import { ReadyLoop, type ReadyLoopDisk } from '../../src/raft/driver/ready-loop.ts';
 import { silentLogger } from '../../src/raft/logger.ts';
 import { DurableLogStorage } from '../../src/raft/storage/index.ts';
 import type { Message } from '../../src/raft/types.ts';
 import { Prng } from '../../src/random/prng.ts';
 import { SimFileSystem } from '../../src/sim/sim-fs.ts';
+import { entry, flush, newCore, tickUntil } from './single.ts';
 
 const ELECTION_TICKS = 10;
 
@@ -125,5 +126,53 @@ describe('restart keeps the configuration the node applied', () => {
     for (let i = 0; i < 3 * ELECTION_TICKS; i++) second.loop.tick();
     expect(second.core.status().role).toBe('candidate'); // it asks b, and waits
     expect(second.sent.some((m) => m.type === 'vote' && m.to === 'b')).toBe(true);
+  });
+});
+
+describe('a node that holds a committed conf change without knowing it committed', () => {
+  /** Node 1 of {1,2,3,4}: entries 1-3 of term 1, entry 3 removes 4, commit known 1. */
+  function lagging(): { core: RaftCore; storage: MemoryStorage } {
+    const storage = new MemoryStorage({ voters: ['1', '2', '3', '4'], learners: [] });
+    storage.append([entry(1, 1), entry(2, 1), { index: 3, term: 1, type: 'conf-change', data: encodeConfChange({ type: 'remove-node', nodeId: '4' }) }]);
+    storage.setHardState({ term: 1, vote: null, commit: 1 });
+    const made = newCore('1', ['1', '2', '3', '4'], { preVote: true }, storage);
+    tickUntil(made.core, made.storage, () => made.core.status().role === 'pre-candidate');
+    return made;
+  }
+
+  it('learns the commit index from a voter whose entry there has the same term, and applies the change (simulator seeds 1289, 1703)', () => {
+    // Without it: with 4 down for good and its log longer than 1's, 1 counted
+    // {1,2,3,4} and could not win; 2, whose log was shorter, needed 1's vote.
+    const { core, storage } = lagging();
+    core.step({ type: 'pre-vote-resp', from: '2', to: '1', term: 1, reject: true, commit: 3, logTerm: 1 });
+    while (core.hasReady()) flush(core, storage);
+    expect(core.status().commit).toBe(3);
+    expect(core.status().conf.voters).toEqual(['1', '2', '3']);
+  });
+
+  it('learns nothing from a commit index whose entry has another term in its log, or lies beyond it', () => {
+    const { core, storage } = lagging();
+    core.step({ type: 'pre-vote-resp', from: '2', to: '1', term: 1, reject: true, commit: 3, logTerm: 2 });
+    core.step({ type: 'pre-vote-resp', from: '3', to: '1', term: 1, reject: true, commit: 5, logTerm: 1 });
+    while (core.hasReady()) flush(core, storage);
+    expect(core.status().commit).toBe(1);
+    expect(core.status().conf.voters).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('a voter tells its commit index and the term there in its answers', () => {
+    const voter = newCore(
+      '2',
+      ['1', '2', '3'],
+      {},
+      (() => {
+        const storage = new MemoryStorage({ voters: ['1', '2', '3'], learners: [] });
+        storage.append([entry(1, 1), entry(2, 2)]);
+        storage.setHardState({ term: 2, vote: null, commit: 2 });
+        return storage;
+      })(),
+    );
+    voter.core.step({ type: 'vote', from: '1', to: '2', term: 3, index: 1, logTerm: 1 });
+    const answer = flush(voter.core, voter.storage).messages.find((m) => m.type === 'vote-resp');
+    expect(answer).toMatchObject({ reject: true, commit: 2, logTerm: 2 });
   });
 });

@@ -122,6 +122,7 @@ export class RaftCore implements RaftCoreApi {
     assert(Number.isInteger(message.term) && message.term >= 0, 'message term is a non-negative integer');
     if (message.from === this.id) return;
     if (!this.stepTerm(message)) return;
+    if (message.type === 'vote-resp' || message.type === 'pre-vote-resp') this.learnCommitFromVoter(message);
     switch (message.type) {
       case 'pre-vote':
       case 'vote':
@@ -492,17 +493,44 @@ export class RaftCore implements RaftCoreApi {
     const responseType = m.type === 'pre-vote' ? 'pre-vote-resp' : 'vote-resp';
     const canVote = this.vote === m.from || (this.vote === null && this.leaderId === null) || (m.type === 'pre-vote' && m.term > this.term);
     const upToDate = this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0);
+    const commit = this.commitProof();
     if (canVote && upToDate) {
       // A pre-vote is answered with the term it asks about, so the pre-candidate can count it.
-      this.send({ type: responseType, to: m.from, term: m.term });
+      this.send({ type: responseType, to: m.from, term: m.term, ...commit });
       if (m.type === 'vote') {
         assert(this.vote === null || this.vote === m.from, 'one vote per term');
         this.electionElapsed_ticks = 0;
         this.vote = m.from;
       }
     } else {
-      this.send({ type: responseType, to: m.from, term: this.term, reject: true });
+      this.send({ type: responseType, to: m.from, term: this.term, reject: true, ...commit });
     }
+  }
+
+  /**
+   * Our commit index and the term of the entry there, sent with every answer
+   * to a (pre-)vote request. Membership applies at apply time, so a node that
+   * holds a committed conf change but never learned it committed counts the
+   * voters of before it; when a voter is down for good nobody may be able to
+   * win (simulator seeds 1289 and 1703: each live voter needs a vote that the
+   * other's configuration or longer log refuses), and no leader is left to
+   * tell it the commit index. A voter's answer tells it instead.
+   */
+  private commitProof(): { commit: number; logTerm: number } | Record<string, never> {
+    const commit = this.log.committed;
+    const term = this.log.term(commit);
+    return commit > 0 && term !== undefined ? { commit, logTerm: term } : {};
+  }
+
+  /**
+   * An index committed at the voter whose entry has the same term in our log:
+   * by log matching our log equals the committed one up to it, so it is
+   * committed here too (as if a leader had said so).
+   */
+  private learnCommitFromVoter(m: Message): void {
+    if (this.role === 'leader' || m.commit === undefined || m.logTerm === undefined) return;
+    if (m.commit <= this.log.committed || this.log.term(m.commit) !== m.logTerm) return;
+    this.log.commitTo(m.commit);
   }
 
   private stepFollower(m: Message): void {
