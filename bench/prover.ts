@@ -152,8 +152,8 @@ the targets of issue 16.
                      up): no "vs snarkjs" column; the peer ratios are unchanged
   --no-circom        write the bench circuit's .r1cs and witness in TypeScript
                      (bench/device/synthetic-circuit.ts, byte for byte circom's)
-                     instead of compiling it: circom2 needs over 20 CPU minutes
-                     at 2^20 here; always an INSECURE development key
+                     instead of compiling it (circom2 needs over 20 CPU
+                     minutes for 2^20 here); always an INSECURE development key
   --quick            the small test circuit (mulchain) and 2 runs unless --runs: a
                      smoke test of the plumbing; writes no report unless --out
   --out DIR          write prover-<host>.json and .md into DIR instead of bench/results
