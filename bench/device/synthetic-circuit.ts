@@ -48,17 +48,50 @@ export function stepsForDomain(log2n: number): number {
 
 /** MulChain(steps) with inputs a and b (each below r). */
 export function syntheticCircuit(steps: number, a: bigint, b: bigint): SyntheticCircuit {
+  const values = witnessValues(steps, a, b);
+  const nWires = steps + 3;
+  return {
+    steps,
+    nWires,
+    nConstraints: steps,
+    nPublic: N_PUBLIC,
+    r1cs: r1csFile(steps, nWires, wireOfXFor(steps)),
+    wtns: wtnsFile(values),
+    witness: { label: `synthetic mulchain ${steps} witness`, nWitness: nWires, values },
+  };
+}
+
+/** The .r1cs file of MulChain(steps) alone (it does not depend on the inputs). */
+export function syntheticR1cs(steps: number): Uint8Array {
+  checkSteps(steps);
+  return r1csFile(steps, steps + 3, wireOfXFor(steps));
+}
+
+/** The .wtns file of MulChain(steps) for inputs a and b alone, without building the .r1cs. */
+export function syntheticWtns(steps: number, a: bigint, b: bigint): Uint8Array {
+  return wtnsFile(witnessValues(steps, a, b));
+}
+
+function checkSteps(steps: number): void {
   if (!Number.isInteger(steps) || steps < 2) throw new RangeError(`steps must be an integer of at least 2, got ${steps}`);
+}
+
+function wireOfXFor(steps: number): (index: number) => number {
+  return (index) => (index === 0 ? 2 : index === steps ? 1 : 3 + index);
+}
+
+/** Every wire's value, standard-form Fr, 32 bytes LE each, in circom's wire order. */
+function witnessValues(steps: number, a: bigint, b: bigint): Uint8Array {
+  checkSteps(steps);
   for (const [name, value] of [
     ['a', a],
     ['b', b],
   ] as const) {
     if (value < 0n || value >= BN254_R) throw new RangeError(`input ${name} must be in 0..r-1`);
   }
-  const nWires = steps + 3;
-  const values = new Uint8Array(nWires * BN254_N8);
+  const values = new Uint8Array((steps + 3) * BN254_N8);
   const valuesView = new DataView(values.buffer);
-  const wireOfX = (index: number): number => (index === 0 ? 2 : index === steps ? 1 : 3 + index);
+  const wireOfX = wireOfXFor(steps);
   writeFrAt(valuesView, 0, 1n);
   writeFrAt(valuesView, 2, a);
   writeFrAt(valuesView, 3, b);
@@ -67,15 +100,7 @@ export function syntheticCircuit(steps: number, a: bigint, b: bigint): Synthetic
     x = (x * ((x + b) % BN254_R) + BigInt(index)) % BN254_R;
     writeFrAt(valuesView, wireOfX(index + 1), x);
   }
-  return {
-    steps,
-    nWires,
-    nConstraints: steps,
-    nPublic: N_PUBLIC,
-    r1cs: r1csFile(steps, nWires, wireOfX),
-    wtns: wtnsFile(values),
-    witness: { label: `synthetic mulchain ${steps} witness`, nWitness: nWires, values },
-  };
+  return values;
 }
 
 function r1csFile(steps: number, nWires: number, wireOfX: (index: number) => number): Uint8Array {

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BuiltCircuit, benchCircuitSpec, buildCircuit, DEV_KEY_DIR } from '../../scripts/build-circuits.ts';
-import { stepsForDomain, syntheticCircuit } from '../device/synthetic-circuit.ts';
+import { stepsForDomain, syntheticR1cs, syntheticWtns } from '../device/synthetic-circuit.ts';
 
 export { ptauIsCached } from '../../scripts/build-circuits.ts';
 
@@ -53,7 +53,7 @@ export async function buildSyntheticBenchCircuit(log2n: number, log: (line: stri
   const zkey = join(dir, 'circuit.zkey');
   const vkey = join(dir, 'verification_key.json');
   const stampPath = join(dir, 'stamp.json');
-  const witness = (a: bigint, b: bigint): Uint8Array => syntheticCircuit(steps, a, b).wtns;
+  const witness = (a: bigint, b: bigint): Uint8Array => syntheticWtns(steps, a, b);
   const made = { name: `${spec.name} (synthetic r1cs)`, zkey, vkey, nConstraints: steps, power: log2n, steps, witness };
   const stamp = await readFile(stampPath, 'utf8').catch(() => null);
   if (stamp !== null && existsSync(zkey) && existsSync(vkey) && (JSON.parse(stamp) as { recipe?: string }).recipe === SYNTHETIC_RECIPE) return made;
@@ -64,7 +64,7 @@ export async function buildSyntheticBenchCircuit(log2n: number, log: (line: stri
   await mkdir(work, { recursive: true });
   try {
     const r1csPath = join(work, 'circuit.r1cs');
-    await writeFile(r1csPath, syntheticCircuit(steps, 1n, 2n).r1cs);
+    await writeFile(r1csPath, syntheticR1cs(steps));
     const { devSetup } = await import('../../src/setup/dev-setup.ts');
     const result = await devSetup({ r1csPath, zkeyPath: join(work, 'circuit.zkey'), vkeyPath: join(work, 'verification_key.json') });
     log(`  ${steps} constraints, INSECURE development key in ${(result.duration_ms / 1000).toFixed(1)} s`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stepsForDomain, syntheticCircuit } from '../../bench/device/synthetic-circuit.ts';
+import { stepsForDomain, syntheticCircuit, syntheticR1cs, syntheticWtns } from '../../bench/device/synthetic-circuit.ts';
 import type { ProverBackend } from '../../src/prover/backend.ts';
 import { loadNativeBackend } from '../../src/prover/backends/index.ts';
 import { snarkjs } from '../../src/prover/ffjs.ts';
@@ -63,6 +63,9 @@ describe('the synthetic MulChain circuit', () => {
     expect(Buffer.from(theirs.values).equals(Buffer.from(circuit.witness.values))).toBe(true);
     // The .wtns the ladder writes reads back to the same witness.
     expect(Buffer.from(parseWtns(circuit.wtns, 'synthetic.wtns').values).equals(Buffer.from(circuit.witness.values))).toBe(true);
+    // The r1cs and the witness alone (bench:prover --no-circom) are the same bytes.
+    expect(Buffer.from(syntheticR1cs(steps)).equals(await readFile(join(dir, 'main.r1cs')))).toBe(true);
+    expect(Buffer.from(syntheticWtns(steps, a, b)).equals(Buffer.from(circuit.wtns))).toBe(true);
   });
 
   it('fills the domain the bench circuit of each size uses', async () => {
