@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { BN254_R } from '../../src/prover/io/bn254.ts';
 import type { Prng } from '../../src/random/prng.ts';
 import { PACKAGE_ROOT } from '../../src/runtime/package-root.ts';
+import { powMod } from '../../src/prover/io/pow-mod.ts';
 
 const P = BN254_R;
 const JUB_A = 168700n;
@@ -44,16 +45,7 @@ function mod(a: bigint, m: bigint = P): bigint {
 }
 
 function inverse(a: bigint): bigint {
-  // Fermat: a^(p-2), square and multiply.
-  let result = 1n;
-  let base = mod(a);
-  let e = P - 2n;
-  while (e > 0n) {
-    if (e & 1n) result = (result * base) % P;
-    base = (base * base) % P;
-    e >>= 1n;
-  }
-  return result;
+  return powMod(a, P - 2n, P); // Fermat
 }
 
 interface Projective {

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '../../../../errors/index.ts';
 import { BN254_P, BN254_R } from '../../../io/bn254.ts';
+import { powMod } from '../../../io/pow-mod.ts';
 
 export { BN254_P, BN254_R } from '../../../io/bn254.ts';
 /** The Montgomery radix of the 16 x 16-bit limb representation. */
@@ -38,15 +39,7 @@ export class PrimeField {
     return (a * b) % this.p;
   }
   pow(base: bigint, exponent: bigint): bigint {
-    let result = 1n;
-    let b = this.mod(base);
-    let e = exponent;
-    while (e > 0n) {
-      if (e & 1n) result = (result * b) % this.p;
-      b = (b * b) % this.p;
-      e >>= 1n;
-    }
-    return result;
+    return powMod(base, exponent, this.p);
   }
   inv(a: bigint): bigint {
     if (this.mod(a) === 0n) throw new InvalidArgumentError(`${this.name}: inverse of zero`);
