@@ -127,8 +127,9 @@ export class SafetyChecker {
 
   /**
    * A leader announces `commit` (its entry there has `term`): a majority of
-   * the voters of its configuration, or of the one before it (a commit
-   * counted just before a change applied), must hold that entry durably.
+   * the voters of a configuration it had since its previous announcement in
+   * this term (it counted under one of them; conf changes may have applied
+   * before the announcing message left) must hold that entry durably.
    */
   onCommitAnnounced(leader: NodeId, leaderTerm: number, commit: number, term: number, voterSets: readonly (readonly NodeId[])[]): void {
     this.commitsChecked++;

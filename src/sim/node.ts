@@ -186,8 +186,8 @@ export class SimNode {
     this.clock = clock;
     this.core = core;
     this.announcedCommit = 0;
-    this.voters = core.status().conf.voters;
-    this.previousVoters = this.voters;
+    this.votersSinceAnnounced = [core.status().conf.voters];
+    this.votersTerm = core.status().term;
     const machine = new SimStateMachine(`${this.id} (incarnation ${this.incarnation})`, this.settings.sessions.checker, this.settings.sessions.bug);
     this.machine = machine;
     this.loop = new ReadyLoop(
@@ -208,7 +208,10 @@ export class SimNode {
           },
           restore: (data) => machine.restore(data),
           snapshot: () => machine.snapshot(),
-          confChangeApplied: (entry) => this.checker.onApply(this.id, entry),
+          confChangeApplied: (entry) => {
+            this.checker.onApply(this.id, entry);
+            this.observeVoters(core);
+          },
           leaderChanged: () => {},
           snapshotInstalled: () => {},
           fatal: (error) => {
@@ -246,9 +249,28 @@ export class SimNode {
 
   /** The highest commit index this process announced and the checker verified. */
   private announcedCommit = 0;
-  /** The voters at the last commit check, and the configuration before them. */
-  private voters: readonly NodeId[] = [];
-  private previousVoters: readonly NodeId[] = [];
+  /**
+   * Every voter set this process had since its last commit announcement (the
+   * current one last). The core counts a commit under the configuration in
+   * effect at that moment and may apply further conf changes (in the same
+   * Ready) before the message announcing it leaves, so the commit check accepts
+   * a quorum of any of them.
+   */
+  private votersSinceAnnounced: (readonly NodeId[])[] = [];
+  /** The term of that history: a new term starts it again (a leader counts only under configurations it had in its term). */
+  private votersTerm = 0;
+
+  private observeVoters(core: RaftCore): void {
+    const { conf, term } = core.status();
+    const voters = conf.voters;
+    if (term !== this.votersTerm) {
+      this.votersTerm = term;
+      this.votersSinceAnnounced = [voters];
+      return;
+    }
+    const last = this.votersSinceAnnounced[this.votersSinceAnnounced.length - 1];
+    if (last === undefined || last.join() !== voters.join()) this.votersSinceAnnounced.push(voters);
+  }
 
   /**
    * Checks what a message promises about disks, as it leaves: an accepting
@@ -257,6 +279,7 @@ export class SimNode {
    * step (the loop itself carries on).
    */
   private checkSend(message: Message, storage: DurableLogStorage, core: RaftCore): void {
+    this.observeVoters(core);
     try {
       if (message.type === 'append-resp') {
         // (Without an index it only tells a stale leader the newer term.)
@@ -273,11 +296,9 @@ export class SimNode {
       // A leader commits by counting copies of entries of its own term (older ones come with them, §5.4.2);
       // a commit it learned as a follower was checked when its leader announced it.
       if (term !== status.term) return;
-      if (status.conf.voters.join() !== this.voters.join()) {
-        this.previousVoters = this.voters;
-        this.voters = status.conf.voters;
-      }
-      this.checker.onCommitAnnounced(this.id, status.term, commit, term, [this.voters, this.previousVoters]);
+      const voterSets = this.votersSinceAnnounced;
+      this.votersSinceAnnounced = [status.conf.voters];
+      this.checker.onCommitAnnounced(this.id, status.term, commit, term, voterSets);
     } catch (error) {
       if (!(error instanceof SafetyViolation)) throw error;
       this.hooks.failed(this, error);

@@ -112,4 +112,22 @@ describe('safety checkers catch what they claim to', () => {
       /vote kept: f restarted \(incarnation 3\) in term 5 with vote null, but it last made term 5 vote g durable/,
     );
   });
+  it('commit quorum durable: a majority of some configuration the leader had since its last announcement', () => {
+    const checker = new SafetyChecker();
+    const entry = e(62, 6, 'x');
+    checker.onDurableCopies('n1', [entry]);
+    checker.onDurableCopies('n3', [entry]);
+    // Counted under {n1,n2,n3}; adding n4 applied before the announcement left.
+    checker.onCommitAnnounced('n3', 6, 62, 6, [
+      ['n1', 'n2', 'n3'],
+      ['n1', 'n2', 'n3', 'n4'],
+    ]);
+    expect(() => checker.onCommitAnnounced('n3', 6, 62, 6, [['n1', 'n2', 'n3', 'n4']])).toThrow(
+      /commit quorum durable: n3 announced commit 62 \(term 6\) in term 6, but that entry is durable on n1,n3 of voters n1,n2,n3,n4/,
+    );
+    // A snapshot counts as a durable copy.
+    checker.onDurableSnapshot('n2', 70);
+    checker.onCommitAnnounced('n3', 6, 62, 6, [['n1', 'n2', 'n3', 'n4', 'n5']]);
+    expect(() => checker.onCommitAnnounced('n3', 6, 62, 6, [['n4', 'n5', 'n6']])).toThrow(SafetyViolation);
+  });
 });
