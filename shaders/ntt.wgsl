@@ -1,14 +1,16 @@
 // NTT and element-wise steps over Fr (Montgomery form), on vectors of
-// 2^log2n elements of 8 u32 words. Radix-2 decimation in time: a
-// bit-reversal copy, then the first log2(TILE) stages inside one workgroup's
-// memory (ntt_tile: one dispatch instead of log2(TILE)), then one dispatch
-// per remaining stage (ntt_stage). Twiddles are precomputed tables
-// (tw[k] = w^k for k < n/2), built on the device by fr_powers.
+// 2^log2n elements of 8 u32 words. Decimation in time: a bit-reversal copy,
+// then the first log2(TILE) radix-2 stages inside one workgroup's memory
+// (ntt_tile: one dispatch instead of log2(TILE)), then the remaining stages
+// two at a time (ntt_radix4: one dispatch per pair of stages), and, when
+// their count is odd, one last radix-2 dispatch (ntt_stage). Twiddles are
+// precomputed tables (tw[k] = w^k for k < n/2), built on the device by
+// fr_powers.
 
 struct NttParams {
   n: u32,
   log2n: u32,
-  half: u32,      // m: butterfly span of this stage (ntt_stage)
+  half: u32,      // m: butterfly span of this stage (ntt_stage), of the first of the two (ntt_radix4)
   lo_bits: u32,   // fr_powers: index split, out[i] = lo[i & mask] * hi[i >> lo_bits]
 }
 
@@ -149,6 +151,39 @@ fn ntt_stage(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let v = fr_mul(ld_data(i1), w);
   st_data(i0, fr_add(u, v));
   st_data(i1, fr_sub(u, v));
+}
+
+// The stages of span m and 2m in one pass: each thread does the 4-point
+// butterfly of the elements i, i+m, i+2m, i+3m (i = (k / m) * 4m + j,
+// j = k % m). Span m pairs (i, i+m) and (i+2m, i+3m) with w^(j n/2m); span
+// 2m pairs (i, i+2m) with w^(j n/4m) and (i+m, i+3m) with w^((j+m) n/4m).
+// Three twiddles and four products, as the two radix-2 stages would do, but
+// one read and one write of each element instead of two. (The textbook
+// radix-4 form has three twiddle products plus one by the fourth root of
+// unity, which in Fr is a full product too; this form needs no twiddle past
+// n/2.) Launched with n/4 threads; the results equal the two stages'.
+@compute @workgroup_size(@WORKGROUP_SIZE@)
+fn ntt_radix4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  big_init(nwg.x);
+  let k = linear_id(gid, nwg);
+  if (k >= params.n / 4u) { return; }
+  let m = params.half;
+  let j = k % m;
+  let i0 = (k / m) * 4u * m + j;
+  let step = params.n / (4u * m);
+  let w1 = ld_tw(2u * j * step);
+  let x0 = ld_data(i0);
+  let p1 = fr_mul(ld_data(i0 + m), w1);
+  let x2 = ld_data(i0 + 2u * m);
+  let p3 = fr_mul(ld_data(i0 + 3u * m), w1);
+  let y0 = fr_add(x0, p1);
+  let y1 = fr_sub(x0, p1);
+  let q2 = fr_mul(fr_add(x2, p3), ld_tw(j * step));
+  let q3 = fr_mul(fr_sub(x2, p3), ld_tw((j + m) * step));
+  st_data(i0, fr_add(y0, q2));
+  st_data(i0 + 2u * m, fr_sub(y0, q2));
+  st_data(i0 + m, fr_add(y1, q3));
+  st_data(i0 + 3u * m, fr_sub(y1, q3));
 }
 
 // data[i] *= factor[0] (the 1/n of the inverse transform).

@@ -17,12 +17,13 @@ const WORKGROUP_SIZE = 256;
 const TILE = 2 * WORKGROUP_SIZE; // elements per ntt_tile workgroup
 const MAX_LOG2N = 27; // coset shift needs roots[log2n + 1] <= roots[28]
 
-type Entry = 'ntt_bitrev' | 'ntt_tile' | 'ntt_stage' | 'fr_scale' | 'fr_coset' | 'fr_powers' | 'fr_join';
+type Entry = 'ntt_bitrev' | 'ntt_tile' | 'ntt_radix4' | 'ntt_stage' | 'fr_scale' | 'fr_coset' | 'fr_powers' | 'fr_join';
 
 /** The group-0 bindings each entry uses (its explicit layout; binding 0 is a params slot, a dynamic offset). */
 const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
   ntt_bitrev: [0, 1, 2],
   ntt_tile: [0, 1, 3],
+  ntt_radix4: [0, 1, 3],
   ntt_stage: [0, 1, 3],
   fr_scale: [0, 1, 4],
   fr_coset: [0, 1, 3],
@@ -32,10 +33,36 @@ const ENTRY_BINDINGS: Record<Entry, readonly number[]> = {
 
 const PARAMS_BYTES = 16;
 
+/** One global pass after the tile: ntt_radix4 (the stages of span half and 2*half) or ntt_stage (span half). */
+export interface NttGlobalPass {
+  readonly entry: 'ntt_radix4' | 'ntt_stage';
+  readonly half: number;
+}
+
+/**
+ * The global passes of a 2^log2n transform after ntt_tile: the stages of
+ * span TILE .. n/2 two at a time, the last one alone when their count is odd
+ * (2^20: 11 stages -> 5 radix-4 passes and 1 radix-2 pass).
+ */
+export function nttGlobalPasses(log2n: number): NttGlobalPass[] {
+  const n = 2 ** log2n;
+  const passes: NttGlobalPass[] = [];
+  let half = Math.min(n, TILE);
+  for (; 4 * half <= n; half *= 4) passes.push({ entry: 'ntt_radix4', half });
+  if (half < n) passes.push({ entry: 'ntt_stage', half });
+  return passes;
+}
+
+/** The pass labels of one transform, in order (pass timing records these). */
+export function nttPassLabels(log2n: number, direction: 'forward' | 'inverse'): string[] {
+  if (log2n === 0) return ['ntt_bitrev', ...(direction === 'inverse' ? ['fr_scale'] : [])];
+  return ['ntt_bitrev', 'ntt_tile', ...nttGlobalPasses(log2n).map((p) => `${p.entry} h=${p.half}`), ...(direction === 'inverse' ? ['fr_scale'] : [])];
+}
+
 /**
  * Everything one transform size needs, allocated once and reused: the
- * params uniform (slot 0: the base parameters, slot 1 + s: stage s of
- * ntt_stage), 1/n, and the work vectors of ntt/cosetShift/computeH
+ * params uniform (slot 0: the base parameters, slot 1 + s: global pass s,
+ * see nttGlobalPasses), 1/n, and the work vectors of ntt/cosetShift/computeH
  * (inputs a, b, c, a scratch vector, the output) with a staging buffer.
  */
 interface SizeArena {
@@ -81,11 +108,10 @@ export class NttEngine {
     if (cached) return cached;
     const n = 2 ** log2n;
     const slot = this.gpu.uniformSlotBytes;
-    const stages: number[] = [];
-    for (let half = Math.min(n, TILE); half < n; half *= 2) stages.push(half);
-    const words = new Uint32Array(((1 + stages.length) * slot) / 4);
+    const passes = nttGlobalPasses(log2n);
+    const words = new Uint32Array(((1 + passes.length) * slot) / 4);
     words.set([n, log2n, 0, 0], 0);
-    for (const [s, half] of stages.entries()) words.set([n, log2n, half, 0], ((1 + s) * slot) / 4);
+    for (const [s, { half }] of passes.entries()) words.set([n, log2n, half, 0], ((1 + s) * slot) / 4);
     const made: GPUBuffer[] = [];
     try {
       const uniform = await this.gpu.createBuffer(`ntt-params-${log2n}`, words.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
@@ -217,19 +243,17 @@ export class NttEngine {
         ],
         { grid: this.gpu.grid((n / tileSize) * WORKGROUP_SIZE, WORKGROUP_SIZE) },
       );
-      let stage = 0;
-      for (let half = tileSize; half < n; half *= 2) {
-        stage += 1;
+      for (const [s, pass] of nttGlobalPasses(log2n).entries()) {
         await this.dispatch(
           recorder,
           arena,
-          'ntt_stage',
-          n / 2,
+          pass.entry,
+          pass.entry === 'ntt_radix4' ? n / 4 : n / 2,
           [
             [1, data],
             [3, tw],
           ],
-          { slot: stage, detail: `h=${half}` },
+          { slot: 1 + s, detail: `h=${pass.half}` },
         );
       }
     }

@@ -1,7 +1,7 @@
 /**
  * CPU twins of shaders/ntt.wgsl: roots of unity with ffjavascript's
- * convention, the radix-2 stages, coset shift and join. Values are standard
- * form bigints (the device works in Montgomery form; the math is the same).
+ * convention, the radix-2 stages, the fused radix-4 pass, coset shift and
+ * join. Values are standard form bigints (the device works in Montgomery form; the math is the same).
  */
 import { assert } from '../../../../errors/index.ts';
 import { Fr } from './field.ts';
@@ -54,6 +54,32 @@ export function nttStageTwin(values: bigint[], half: number, w: bigint): void {
     const v = Fr.mul(values[i1]!, tw);
     values[i0] = Fr.add(u, v);
     values[i1] = Fr.sub(u, v);
+  }
+}
+
+/**
+ * The stages of span m and 2m in one pass (ntt_radix4): the 4-point
+ * butterfly of i, i+m, i+2m, i+3m with twiddles w^(2js), w^(js), w^((j+m)s),
+ * s = n/(4m), in place. Equals nttStageTwin(m) then nttStageTwin(2m).
+ */
+export function nttRadix4Twin(values: bigint[], half: number, w: bigint): void {
+  const n = values.length;
+  const m = half;
+  const step = n / (4 * m);
+  for (let k = 0; k < n / 4; k++) {
+    const j = k % m;
+    const i0 = Math.floor(k / m) * 4 * m + j;
+    const w1 = Fr.pow(w, BigInt(2 * j * step));
+    const p1 = Fr.mul(values[i0 + m]!, w1);
+    const p3 = Fr.mul(values[i0 + 3 * m]!, w1);
+    const [x0, x2] = [values[i0]!, values[i0 + 2 * m]!];
+    const [y0, y1] = [Fr.add(x0, p1), Fr.sub(x0, p1)];
+    const q2 = Fr.mul(Fr.add(x2, p3), Fr.pow(w, BigInt(j * step)));
+    const q3 = Fr.mul(Fr.sub(x2, p3), Fr.pow(w, BigInt((j + m) * step)));
+    values[i0] = Fr.add(y0, q2);
+    values[i0 + 2 * m] = Fr.sub(y0, q2);
+    values[i0 + m] = Fr.add(y1, q3);
+    values[i0 + 3 * m] = Fr.sub(y1, q3);
   }
 }
 
