@@ -14,6 +14,9 @@
  * - warm: repeated calculations in one process after one untimed run (a
  *   worker): snarkjs still compiles the wasm on every call; ours reuses the
  *   prepared calculator.
+ * - cli: the whole command as a user runs it, start to exit, `snarkjs wtns
+ *   calculate` (its CLI, node_modules/snarkjs/build/cli.cjs) against `node
+ *   bin/zkp.js witness` (the compiled code in dist/), same arguments.
  *
  * Every measurement runs in a child process of its own implementation
  * (bench/lib/witness-child.ts): in one process, V8 optimising each module
@@ -25,11 +28,14 @@
  * conditions, in bench/results/witness-<host>.json and .md.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { availableParallelism, cpus, hostname, loadavg } from 'node:os';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { distStaleness } from '../scripts/build-dist.ts';
 import { benchCircuitSpec, buildCircuitWasm } from '../scripts/build-circuits.ts';
 import { BN254_R } from '../src/prover/io/bn254.ts';
 import { prepareWitnessCalculator } from '../src/prover/witness.ts';
@@ -43,7 +49,7 @@ const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD_SCRIPT = join(ROOT, 'bench', 'lib', 'witness-child.ts');
 
-export const WITNESS_BENCH_USAGE = `usage: npm run bench:witness -- [--log2n N] [--runs N] [--cold-runs N] [--seed S]
+export const WITNESS_BENCH_USAGE = `usage: npm run bench:witness -- [--log2n N] [--runs N] [--cold-runs N] [--cli-runs N] [--seed S]
 
 The witness of the bench circuit (a multiplication chain filling a 2^N
 domain; its wasm is built once and cached under circuits/build) from
@@ -54,6 +60,8 @@ snarkjs / ours. Writes bench/results/witness-<host>.json and .md.
   --log2n N      domain size 2^N, 4 to 22 (default 16)
   --runs N       warm runs of each implementation (default 9)
   --cold-runs N  cold runs (fresh processes) of each (default 5; 0 skips them)
+  --cli-runs N   whole-process runs of \`snarkjs wtns calculate\` and \`zkp witness\`
+                 (default 5; 0 skips them)
   --seed S       the inputs' seed, to reproduce a run (default ZKP_TEST_SEED, else random; logged)
   --help         this text`;
 
@@ -66,12 +74,13 @@ export async function runWitnessBench(argv: string[]): Promise<void> {
   const cli = new BenchCli(
     'bench:witness',
     WITNESS_BENCH_USAGE,
-    { log2n: { type: 'string' }, runs: { type: 'string' }, 'cold-runs': { type: 'string' }, seed: { type: 'string' } },
+    { log2n: { type: 'string' }, runs: { type: 'string' }, 'cold-runs': { type: 'string' }, 'cli-runs': { type: 'string' }, seed: { type: 'string' } },
     argv,
   );
   const log2n = cli.int('log2n', 16, 4, 22);
   const runs = cli.int('runs', 9, 1);
   const coldRuns = cli.int('cold-runs', 5, 0);
+  const cliRuns = cli.int('cli-runs', 5, 0);
   const seedText = cli.string('seed');
   if (seedText !== undefined && !(/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seedText.trim()) && Number.isSafeInteger(Number(seedText.trim()))))
     cli.fail(`--seed needs a non-negative integer below 2^53, got ${JSON.stringify(seedText)}`);
@@ -79,7 +88,10 @@ export async function runWitnessBench(argv: string[]): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   const loadavgStart = loadavg();
-  say(`bench:witness log2n=${log2n} runs=${runs} cold-runs=${coldRuns} seed=${seed}; load average ${formatLoad(loadavgStart)}`);
+  say(`bench:witness log2n=${log2n} runs=${runs} cold-runs=${coldRuns} cli-runs=${cliRuns} seed=${seed}; load average ${formatLoad(loadavgStart)}`);
+  // bin/zkp.js runs dist/: timing a copy older than the sources would time other code (vitest's set-up builds it).
+  const stale = cliRuns > 0 && process.env.VITEST === undefined ? distStaleness() : null;
+  if (stale !== null) cli.fail(`${stale}; run \`npm run build\` (bin/zkp.js runs dist/), or pass --cli-runs 0`);
   const built = await buildCircuitWasm(benchCircuitSpec(log2n), say);
   const wasm = new Uint8Array(await readFile(built.wasm));
   const rng = new Prng(seed);
@@ -102,6 +114,28 @@ export async function runWitnessBench(argv: string[]): Promise<void> {
   for (const block of [Math.ceil(runs / 2), Math.floor(runs / 2)].filter((count) => count > 0)) {
     await measure('warm', 'snarkjs', block, warm);
     await measure('warm', 'ours', block, warm);
+  }
+  const whole: Measured = { snarkjs_ms: [], ours_ms: [] };
+  if (cliRuns > 0) {
+    const scratch = await mkdtemp(join(tmpdir(), 'zkp-bench-witness-'));
+    try {
+      const inputPath = join(scratch, 'input.json');
+      await writeFile(inputPath, JSON.stringify(input));
+      for (let index = 0; index < cliRuns; index++) {
+        for (const implementation of ['snarkjs', 'ours'] as const) {
+          const wtnsPath = join(scratch, `${implementation}.wtns`);
+          const wall_ms = await timeCommand(implementation, built.wasm, inputPath, wtnsPath);
+          const sha256 = createHash('sha256')
+            .update(await readFile(wtnsPath))
+            .digest('hex');
+          if (sha256 !== referenceSha) throw new Error(`cli ${implementation}: the .wtns differs from snarkjs's`);
+          (implementation === 'snarkjs' ? whole.snarkjs_ms : whole.ours_ms).push(wall_ms);
+          say(`  cli ${implementation}: ${wall_ms.toFixed(1)} ms`);
+        }
+      }
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
   const loadavgEnd = loadavg();
   const calculator = await prepareWitnessCalculator(wasm);
@@ -127,15 +161,17 @@ export async function runWitnessBench(argv: string[]): Promise<void> {
     load_average_end: loadavgEnd.map(round2),
     node: process.version,
     date: new Date().toISOString(),
-    command: `npm run bench:witness -- --log2n ${log2n} --runs ${runs} --cold-runs ${coldRuns} --seed ${seed}`,
+    command: `npm run bench:witness -- --log2n ${log2n} --runs ${runs} --cold-runs ${coldRuns} --cli-runs ${cliRuns} --seed ${seed}`,
     circuit: { name: built.name, log2n, wasm_bytes: wasm.byteLength, witness_values: calculator.nWitness, circom: calculator.circomVersion },
     identical_wtns: true,
     cold: coldRuns > 0 ? summary(cold) : null,
     warm: summary(warm),
+    cli: cliRuns > 0 ? summary(whole) : null,
   };
   const rows = [
     ...(report.cold === null ? [] : [['cold (fresh process, first call)', report.cold] as const]),
     ['warm (same process, repeated)', report.warm] as const,
+    ...(report.cli === null ? [] : [['whole process (`snarkjs wtns calculate` / `zkp witness`)', report.cli] as const]),
   ];
   const table = [
     '| case | snarkjs median ms | ours median ms | ratio snarkjs / ours | snarkjs runs ms | ours runs ms |',
@@ -157,6 +193,7 @@ export async function runWitnessBench(argv: string[]): Promise<void> {
     '',
     'cold: one fresh process per run, the first calculation timed (snarkjs compiles the wasm inside the call; ours prepares, then calculates), module loading excluded.',
     'warm: one process per implementation and block (two blocks each, alternating), after one untimed run; snarkjs compiles the wasm on every call, ours reuses its prepared calculator (as a worker does).',
+    'whole process: each command from spawn to exit, as a user runs it (`node node_modules/snarkjs/build/cli.cjs wtns calculate` and `node bin/zkp.js witness --quiet`, the compiled code), alternating; the .wtns files compared.',
     '',
   ].join('\n');
   writeResults(`witness-${host}`, { json: `${JSON.stringify(report, null, 2)}\n`, md: markdown });
@@ -175,6 +212,17 @@ async function childRun(
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+/** Wall time of one whole witness command, spawn to exit. */
+async function timeCommand(implementation: WitnessImplementation, wasmPath: string, inputPath: string, wtnsPath: string): Promise<number> {
+  const args =
+    implementation === 'snarkjs'
+      ? [join(ROOT, 'node_modules/snarkjs/build/cli.cjs'), 'wtns', 'calculate', wasmPath, inputPath, wtnsPath]
+      : [join(ROOT, 'bin/zkp.js'), 'witness', wasmPath, inputPath, wtnsPath, '--quiet'];
+  const started_ms = performance.now();
+  await run(process.execPath, args, { cwd: ROOT, maxBuffer: 1 << 20 });
+  return performance.now() - started_ms;
 }
 
 function median(values: readonly number[]): number {

@@ -19,7 +19,7 @@ const PROVE_SPEC = { valued: ['backend', 'vkey'], booleans: ['verify', 'no-verif
 
 /** Runs one prover command; `help` prints the usage (for --help inside a command). */
 export async function runProverCommand(
-  command: 'prove' | 'fullprove' | 'verify' | 'backends',
+  command: 'prove' | 'fullprove' | 'witness' | 'verify' | 'backends',
   rest: readonly string[],
   io: CliStreams,
   help: () => number,
@@ -29,6 +29,8 @@ export async function runProverCommand(
       return await proveCommand(parseArgs(rest, PROVE_SPEC), io, help);
     case 'fullprove':
       return await fullproveCommand(parseArgs(rest, PROVE_SPEC), io, help);
+    case 'witness':
+      return await witnessCommand(parseArgs(rest, { valued: [], booleans: ['quiet', 'timings', 'help'] }), io, help);
     case 'verify':
       return await verifyCommand(parseArgs(rest, { valued: [], booleans: ['quiet', 'help'] }), io, help);
     case 'backends':
@@ -81,6 +83,26 @@ async function fullproveCommand(parsed: ParsedArgs, io: CliStreams, help: () => 
   } finally {
     await log.span('close backend', () => backend.close());
   }
+  log.printTimings();
+  return 0;
+}
+
+/** `snarkjs wtns calculate` as one command: the `.wtns` of an input for a circuit's witness generator, byte for byte the same. */
+async function witnessCommand(parsed: ParsedArgs, io: CliStreams, help: () => number): Promise<number> {
+  const started_ms = performance.now();
+  if (parsed.flags.has('help')) return help();
+  const [wasmPath, inputPath, wtnsPath] = expectPositionals(parsed, ['<circuit.wasm>', '<input.json>', '<witness.wtns>'], 'witness') as [
+    string,
+    string,
+    string,
+  ];
+  const log = progressLog(parsed, io, started_ms);
+  const [{ calculateWtnsFromFiles }, { writeFile }] = await log.span('load witness modules', () =>
+    Promise.all([import('../prover/witness.ts'), import('node:fs/promises')]),
+  );
+  const wtns = await log.timed('witness', () => calculateWtnsFromFiles(inputPath, wasmPath));
+  await log.span('write witness', () => writeFile(wtnsPath, wtns));
+  log.line(`witness written to ${wtnsPath} (${wtns.byteLength} bytes) in ${Math.round(performance.now() - started_ms)} ms`);
   log.printTimings();
   return 0;
 }

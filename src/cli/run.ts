@@ -19,6 +19,7 @@ export const HELP = `zkp: Groth16 prover for BN254 (snarkjs-compatible) and its 
 Prover (one process, no service):
   zkp prove <circuit.zkey> <witness.wtns> <proof.json> <public.json> [options]
   zkp fullprove <input.json> <circuit.wasm> <circuit.zkey> <proof.json> <public.json> [options]
+  zkp witness <circuit.wasm> <input.json> <witness.wtns>   the .wtns snarkjs wtns calculate writes, faster
   zkp verify <verification_key.json> <public.json> <proof.json>
   zkp backends
   zkp setup --dev <circuit.r1cs> <circuit.zkey> [--vkey vk.json]   INSECURE development key (public toxic waste)
@@ -55,7 +56,7 @@ Exit codes: 0 ok, 1 proof does not verify, 2 bad arguments or input, 3 not found
 (docs/cli.md lists them all).
 `;
 
-const PROVER_COMMANDS = ['prove', 'fullprove', 'verify', 'backends'] as const;
+const PROVER_COMMANDS = ['prove', 'fullprove', 'witness', 'verify', 'backends'] as const;
 const CLIENT_COMMANDS = ['circuit', 'submit', 'job', 'jobs', 'cancel', 'status'] as const;
 const PROCESS_COMMANDS = ['coordinator', 'worker', 'dev'] as const;
 const ALL_COMMANDS = [...PROVER_COMMANDS, 'setup', 'capacity', ...PROCESS_COMMANDS, ...CLIENT_COMMANDS, 'config'];

@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileReadError } from './io/binfile.ts';
 import type { Witness } from './io/wtns.ts';
-import { type PreparedWitnessCalculator, prepareWitnessCalculator } from './witness/calculator.ts';
+import { type PreparedWitnessCalculator, prepareWitnessCalculator, type WitnessRunOptions } from './witness/calculator.ts';
 import type { CircuitLogSink } from './witness/circom-wasm.ts';
 import { type CircuitInput, parseInputJson } from './witness/input-signals.ts';
 
@@ -63,6 +63,20 @@ export async function calculateWitness(input: CircuitInput, sources: WitnessSour
  * witness; the circuit's log() lines go to stderr, as a command's notes do.
  */
 export async function calculateWitnessFromFiles(inputPath: string, wasmPath: string): Promise<Witness> {
+  const { calculator, input, options } = await loadWitnessFiles(inputPath, wasmPath);
+  return calculator.calculate(input, options);
+}
+
+/** The `.wtns` bytes for the input JSON at `inputPath` and the circuit `.wasm` at `wasmPath`, as `snarkjs wtns calculate` writes them. */
+export async function calculateWtnsFromFiles(inputPath: string, wasmPath: string): Promise<Uint8Array> {
+  const { calculator, input, options } = await loadWitnessFiles(inputPath, wasmPath);
+  return calculator.calculateWtns(input, options);
+}
+
+async function loadWitnessFiles(
+  inputPath: string,
+  wasmPath: string,
+): Promise<{ calculator: PreparedWitnessCalculator; input: CircuitInput; options: WitnessRunOptions }> {
   const inputText = await readFile(inputPath, 'utf8').catch((error: unknown) => {
     throw fileReadError(inputPath, error);
   });
@@ -73,11 +87,12 @@ export async function calculateWitnessFromFiles(inputPath: string, wasmPath: str
   const symPath = findSymFile(wasmPath);
   const symText = symPath === null ? undefined : await readFile(symPath, 'utf8');
   const calculator = await prepareWitnessCalculator(wasm);
-  return calculator.calculate(input, {
+  const options: WitnessRunOptions = {
     inputLabel: inputPath,
     onLog: (line) => process.stderr.write(`circuit log: ${line}\n`),
     ...(symText === undefined ? {} : { symText }),
-  });
+  };
+  return { calculator, input, options };
 }
 
 function findSymFile(wasmPath: string): string | null {

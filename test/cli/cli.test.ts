@@ -110,6 +110,19 @@ describe('zkp CLI: success paths', () => {
     expect((await zkp('verify', chain.vkey, pub, proof)).code).toBe(0);
   });
 
+  it('witness writes the .wtns snarkjs wtns calculate writes, and prove accepts it', async () => {
+    const ours = join(dir, 'ours.wtns');
+    const run = await zkp('witness', chain.wasm, inputPath, ours);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/zkp: witness written to .*ours\.wtns \(\d+ bytes\) in \d+ ms/);
+    const reference = join(dir, 'reference.wtns');
+    await (await snarkjs()).wtns.calculate(JSON.parse(await readFile(inputPath, 'utf8')) as Record<string, string>, chain.wasm, reference);
+    expect(Buffer.compare(await readFile(ours), await readFile(reference))).toBe(0);
+    const proved = await zkp('prove', chain.zkey, ours, join(dir, 'pw.json'), join(dir, 'pubw.json'), '--quiet');
+    expect(proved.code, proved.stderr).toBe(0);
+    expect((await zkp('verify', chain.vkey, join(dir, 'pubw.json'), join(dir, 'pw.json'))).code).toBe(0);
+  });
+
   it('prove verifies by default (natively, the key read from the zkey); --no-verify skips it', async () => {
     const proof = join(dir, 'p5.json');
     const pub = join(dir, 'pub5.json');
@@ -174,6 +187,11 @@ describe('zkp CLI: user errors', () => {
     await writeFile(malformed, '{"a": 3, "b": ');
     expectUserError(await zkp('fullprove', malformed, chain.wasm, chain.zkey, join(dir, 'x.json'), join(dir, 'y.json')), 2, /malformed\.json: malformed JSON/);
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
+    expectUserError(await zkp('witness', chain.wasm, missing, join(dir, 'x.wtns')), 2, /missing input signal b/);
+    expectUserError(await zkp('witness', chain.wasm, malformed, join(dir, 'x.wtns')), 2, /malformed\.json: malformed JSON/);
+    expectUserError(await zkp('witness', join(dir, 'nope.wasm'), inputPath, join(dir, 'x.wtns')), 3, /nope\.wasm: no such file/);
+    expectUserError(await zkp('witness', chain.wasm), 2, /witness takes 3 files/);
+    expect(existsSync(join(dir, 'x.wtns'))).toBe(false);
   });
 
   it('a missing file, an unknown backend, bad usage', async () => {

@@ -8,7 +8,7 @@
  * does see a package when it is loaded.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,14 @@ describe('what the prover commands load', () => {
     const verified = await zkpLoading('verify', chain.vkey, pub, proof);
     expect(verified.code, verified.stderr).toBe(0);
     expect(HEAVY_PACKAGES.filter((name) => verified.packages.has(name))).toEqual([]);
+  });
+
+  it('witness loads no snarkjs, ffjavascript, grpc or database driver', async () => {
+    const input = join(dir, 'input.json');
+    await writeFile(input, JSON.stringify(randomInput('mulchain', testRandom('loaded-modules witness'))));
+    const computed = await zkpLoading('witness', chain.wasm, input, join(dir, 'ours.wtns'), '--quiet');
+    expect(computed.code, computed.stderr).toBe(0);
+    expect(HEAVY_PACKAGES.filter((name) => computed.packages.has(name))).toEqual([]);
   });
 
   it('the snarkjs backend loads ffjavascript on demand (the hook sees it)', async () => {
