@@ -70,6 +70,12 @@ export class SimClients {
   retries = 0;
   /** Puts answered from the session table: the request had been applied before (for an earlier attempt). */
   duplicateAnswers = 0;
+  /** Gets sent to a new leader as soon as it was seen (readAtNewLeader). */
+  newLeaderReads = 0;
+  /** Called after a put was acknowledged by `node` (the simulation may aim a fault at that moment). */
+  onPutAcknowledged: ((node: SimNode) => void) | null = null;
+  /** The key of the latest acknowledged put: a read right after a leader change asks for it. */
+  private lastAckedKey: string | null = null;
 
   constructor(
     clientIds: readonly string[],
@@ -145,8 +151,8 @@ export class SimClients {
   private start(client: ClientState, nodes: ReadonlyMap<NodeId, SimNode>): void {
     const isPut = this.prng.chance(0.5);
     const key = this.prng.pick(this.keys);
-    const opId = `${client.id}.${this.nextOpId++}`;
     if (isPut) {
+      const opId = `${client.id}.${this.nextOpId++}`;
       const session = client.session!;
       const op: PendingOp = {
         kind: 'put',
@@ -166,6 +172,25 @@ export class SimClients {
     }
     const node = this.target(client, nodes, null);
     if (node === null) return;
+    this.startGet(client, node, key, nodes);
+  }
+
+  /**
+   * Every idle client reads, from `leader` (just seen leading), the key last
+   * written: a new leader that answered a ReadIndex before its first commit
+   * in its term could miss a write the old leader had committed and answered.
+   */
+  readAtNewLeader(leader: SimNode, nodes: ReadonlyMap<NodeId, SimNode>): void {
+    if (leader.loop === null || leader.paused) return;
+    for (const client of this.clients) {
+      if (client.pending !== null || client.registeringUntil_tick !== null) continue;
+      this.newLeaderReads++;
+      this.startGet(client, leader, this.lastAckedKey ?? this.keys[0]!, nodes);
+    }
+  }
+
+  private startGet(client: ClientState, node: SimNode, key: string, nodes: ReadonlyMap<NodeId, SimNode>): void {
+    const opId = `${client.id}.${this.nextOpId++}`;
     const op: PendingOp = {
       kind: 'get',
       opId,
@@ -222,6 +247,8 @@ export class SimClients {
         const { index, term } = decodePutResult(answer.result);
         this.durability.onAcknowledged({ opId: op.opId, key: op.key, value: op.value!, index, term, ackTerm: loop.core.status().term, node: node.id });
         this.answered(client, op, op.value);
+        this.lastAckedKey = op.key;
+        this.onPutAcknowledged?.(node);
       };
       const refused = (error: Error): void => {
         // Only the latest attempt's refusal matters; its outcome is unknown, so it is sent again (same seq).

@@ -10,6 +10,7 @@ import type { SimDiskFaults } from './disk.ts';
 import { SimNode, type RaftTuning, type SimNodeSettings } from './node.ts';
 import { ExactlyOnceChecker, type SessionBug } from './sessions.ts';
 import { Prng } from '../random/prng.ts';
+import { encodeSessionCommand } from '../raft/sessions/envelope.ts';
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -55,6 +56,10 @@ export interface SimulationResult {
     /** Put attempts after the first (same session seq), and puts answered from the session table. */
     readonly putRetries: number;
     readonly duplicateAnswers: number;
+    /** Leaders cut off right after answering a put; of those, heals when a later leader's snapshot ended inside the cut-off one's uncommitted tail; gets sent to a new leader as soon as it was seen. */
+    readonly staleLeaders: number;
+    readonly staleTailHeals: number;
+    readonly newLeaderReads: number;
   };
   /** The clients' history, as the linearizability checker saw it. */
   readonly history: readonly RegisterOp[];
@@ -68,6 +73,12 @@ const CALM_TICKS = 300;
 const CATCH_UP_TICKS_MAX = 1500;
 const CATCH_UP_STALL_TICKS = 100;
 const MAX_TRACE_LINES = 2000;
+/** A leader cut off right after answering a put stays cut off this long at most, waiting for the corner below (aimStaleLeader). */
+const STALE_LEADER_TICKS_MAX = 250;
+/** Entries proposed on such a leader while it still leads (one a tick): its uncommitted tail. */
+const STALE_TAIL_ENTRIES_MAX = 40;
+/** What those entries carry: a session command of a client no node knows, answered 'unknown-client' and applied to nothing. */
+const STALE_TAIL_COMMAND = encodeSessionCommand({ clientId: 'sim-stale-tail', seq: 1, ackedBelow: 1 }, new TextEncoder().encode('stale tail'));
 
 export function replayCommand(seed: number, steps: number, bug: SessionBug | null = null): string {
   return `npm run sim -- --seed ${seed} --steps ${steps}${bug === null ? '' : ` --bug ${bug}`}`;
@@ -127,6 +138,20 @@ class Simulation {
   private corrupted: { readonly node: NodeId; readonly file: string } | null = null;
   /** Nodes to restart soon after a crash aimed at a vote, by tick. */
   private readonly restartAt = new Map<NodeId, number>();
+  /** Chance, per put a leader answers, that it is cut off from the others right then (with one follower, half the time, when it has 4 voters or more). */
+  private readonly isolateAfterAckProbability: number;
+  /** Randomness of the faults aimed at the corners below, apart from the older draws. */
+  private readonly aimPrng: Prng;
+  /**
+   * A leader cut off right after it answered a put (isolateAfterAck): the
+   * others elect a leader that may not know that commit yet (its ReadIndex
+   * must wait for its first commit in its term), and the old one grows an
+   * uncommitted tail; the network heals when the new leader's snapshot ends
+   * inside that tail, so the snapshot it sends there must drop the tail.
+   */
+  private stale: { readonly node: NodeId; readonly term: number; readonly until_tick: number; tail: number } | null = null;
+  private staleLeaders = 0;
+  private staleTailHeals = 0;
 
   constructor(private readonly options: SimulationOptions) {
     this.prng = new Prng(options.seed);
@@ -214,11 +239,15 @@ class Simulation {
     // A full disk (ENOSPC) on some node, per node and tick.
     this.diskFaults.diskFullProbability = setup.pick([0, 0, 0.0005, 0.002]);
     this.note(`diskFull=${this.diskFaults.diskFullProbability}`);
+    this.isolateAfterAckProbability = setup.pick([0, 0.01, 0.03]);
+    this.aimPrng = setup.fork();
+    this.note(`isolateAfterAck=${this.isolateAfterAckProbability}`);
     for (const id of ALL_NODES) {
       const bootstrap = initialVoters.includes(id) ? initialVoters : [];
       this.nodes.set(id, new SimNode(id, bootstrap, settings, this, this.prng.fork(), this.checker, hooks));
     }
     this.clients = new SimClients(['c1', 'c2', 'c3'], ['x', 'y'], this.prng.fork(), 60, this.durability);
+    this.clients.onPutAcknowledged = (node) => this.isolateAfterAck(node);
   }
 
   run(): SimulationResult {
@@ -296,6 +325,7 @@ class Simulation {
         this.lastLeader = node.id;
         this.counters.leaderChanges++;
         this.note(`leader ${node.id} term ${status.term}`);
+        if (this.faultsEnabled) this.clients.readAtNewLeader(node, this.nodes);
       }
     }
   }
@@ -305,6 +335,7 @@ class Simulation {
   private injectFaults(): void {
     const p = this.prng;
     this.restartDue();
+    this.aimStaleLeader();
     if (p.chance(0.004)) this.crashSomeone();
     if (p.chance(0.003)) this.crashLeader();
     if (p.chance(0.02)) this.restartSomeone();
@@ -447,6 +478,7 @@ class Simulation {
   }
 
   private partitionSomehow(): void {
+    if (this.stale !== null) return; // aimStaleLeader heals it
     this.counters.partitions++;
     const ids = this.prng.shuffle([...this.nodes.keys()]);
     const kind = this.prng.int(3);
@@ -464,9 +496,65 @@ class Simulation {
   }
 
   private healNetwork(): void {
-    if (this.network.describePartition() === '') return;
+    if (this.stale !== null || this.network.describePartition() === '') return;
     this.network.heal();
     this.note('heal');
+  }
+
+  /** A leader answered a put: maybe cut it off now, before any message carries that commit (isolateAfterAckProbability). */
+  private isolateAfterAck(node: SimNode): void {
+    if (!this.faultsEnabled || this.stale !== null || this.isolateAfterAckProbability === 0) return;
+    if (!this.aimPrng.chance(this.isolateAfterAckProbability)) return;
+    const status = node.core?.status();
+    if (status === undefined || status.role !== 'leader') return;
+    const followers = status.conf.voters.filter((id) => id !== node.id);
+    const side = [node.id];
+    if (status.conf.voters.length >= 4 && this.aimPrng.chance(0.5)) side.push(this.aimPrng.pick(followers));
+    this.network.partition([side, [...this.nodes.keys()].filter((id) => !side.includes(id))]);
+    this.stale = { node: node.id, term: status.term, until_tick: this.now_tick + STALE_LEADER_TICKS_MAX, tail: 0 };
+    this.counters.partitions++;
+    this.staleLeaders++;
+    this.note(`partition right after ${node.id} answered a put: ${this.network.describePartition()}`);
+  }
+
+  /**
+   * While a leader cut off by isolateAfterAck still leads, it takes one
+   * entry a tick (its uncommitted tail); the network heals once a later
+   * leader's snapshot ends inside that tail (after its commit, before its
+   * last entry, with another term there), or after STALE_LEADER_TICKS_MAX.
+   */
+  private aimStaleLeader(): void {
+    const stale = this.stale;
+    if (stale === null) return;
+    const old = this.nodes.get(stale.node)!;
+    const oldCore = old.core;
+    let heal = this.now_tick >= stale.until_tick ? 'the stale leader aim expired' : null;
+    if (heal === null && oldCore !== null) {
+      const status = oldCore.status();
+      if (status.role === 'leader' && status.term === stale.term && stale.tail < STALE_TAIL_ENTRIES_MAX && !old.paused) {
+        stale.tail++;
+        old.turn((loop) =>
+          loop.propose(
+            STALE_TAIL_COMMAND,
+            () => {},
+            () => {},
+          ),
+        );
+      }
+      const leader = this.leader();
+      const leaderCore = leader?.core;
+      if (leader !== undefined && leaderCore !== null && leaderCore !== undefined && leader.id !== stale.node && leaderCore.status().term > stale.term) {
+        const { index, term } = leader.storage.snapshot().metadata;
+        if (index > status.commit && index < oldCore.log.lastIndex() && oldCore.log.term(index) !== term) {
+          this.staleTailHeals++;
+          heal = `${leader.id}'s snapshot at ${index} ends inside ${stale.node}'s uncommitted tail (commit ${status.commit}, last ${oldCore.log.lastIndex()})`;
+        }
+      }
+    }
+    if (heal === null) return;
+    this.stale = null;
+    this.network.heal();
+    this.note(`heal: ${heal}`);
   }
 
   private changeMembership(): void {
@@ -516,6 +604,7 @@ class Simulation {
 
   private calmDown(): void {
     this.faultsEnabled = false;
+    this.stale = null;
     this.diskFaults.crashAfterWriteProbability = 0;
     this.diskFaults.crashAfterVoteProbability = 0;
     this.diskFaults.powerCutAfterWriteProbability = 0;
@@ -629,6 +718,9 @@ class Simulation {
         refusedStarts: this.counters.refusedStarts,
         putRetries: this.clients.retries,
         duplicateAnswers: this.clients.duplicateAnswers,
+        staleLeaders: this.staleLeaders,
+        staleTailHeals: this.staleTailHeals,
+        newLeaderReads: this.clients.newLeaderReads,
       },
       history: this.clients.history,
       trace: this.trace,
