@@ -19,12 +19,14 @@
  *   leaves the session table as it was (empty in a process that just
  *   started; stale in one that installs a leader's snapshot);
  * - dedup-disabled: a request in a session is applied every time it is
- *   committed, as if the table were never consulted.
+ *   committed: the table's 'duplicate' and 'stale' answers are ignored
+ *   (an unknown client is still refused).
  */
 import { decodeSessionCommand, decodeSessionResult, encodeSessionResult } from '../raft/sessions/envelope.ts';
 import { ExactlyOnceStateMachine } from '../raft/sessions/exactly-once.ts';
 import type { StateMachine } from '../raft/state-machine.ts';
 import type { Entry } from '../raft/types.ts';
+import { assert } from '../errors/index.ts';
 import { SafetyViolation } from './checkers.ts';
 import { type KvStore, type PutCommand, SimKvMachine } from './kv.ts';
 
@@ -52,14 +54,17 @@ export class SimStateMachine implements StateMachine {
   }
 
   apply(entry: Entry): Uint8Array {
-    let result: Uint8Array;
+    let result = this.sessions.apply(entry);
     if (this.bug === 'dedup-disabled') {
-      const command = decodeSessionCommand(entry.data, `command at index ${entry.index}`);
-      result =
-        command.kind === 'session'
-          ? encodeSessionResult({ status: 'applied', result: this.kv.apply({ ...entry, data: command.command }) })
-          : this.sessions.apply(entry);
-    } else result = this.sessions.apply(entry);
+      // The table is kept but its verdict ignored: a request it knows (duplicate or stale) is applied again.
+      // Unknown clients stay refused, as the table never held them.
+      const status = decodeSessionResult(result).status;
+      if (status === 'duplicate' || status === 'stale') {
+        const command = decodeSessionCommand(entry.data, `command at index ${entry.index}`);
+        assert(command.kind === 'session', 'only a session command is answered duplicate or stale');
+        result = encodeSessionResult({ status: 'applied', result: this.kv.apply({ ...entry, data: command.command }) });
+      }
+    }
     this.checker.onResult(this.node, entry.index, result);
     return result;
   }

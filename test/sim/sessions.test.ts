@@ -84,8 +84,8 @@ describe('exactly-once sessions in the simulator', () => {
   }, 60_000);
 
   it.each([
-    ['sessions-not-restored', 3, /^SafetyViolation: replicas agree: n5 \(incarnation 1\) answered the entry at 10 with unknown-client/],
-    ['dedup-disabled', 1, /^SafetyViolation: exactly once: n3 \(incarnation 3\) applied put c3\.8 \(y=v9\) again at index 16; it was applied at 13/],
+    ['sessions-not-restored', 3, /^SafetyViolation: replicas agree: n2 \(incarnation 4\) answered the entry at 26 with unknown-client/],
+    ['dedup-disabled', 2, /^SafetyViolation: exactly once: n5 \(incarnation 1\) applied put c1\.73 \(y=v74\) again at index 53; it was applied at 39/],
   ] as const)('catches the planted bug %s on seed %i', (bug, seed, failure) => {
     const result = runSimulation({ seed, steps: STEPS, bug });
     expect(result.ok).toBe(false);
