@@ -150,6 +150,19 @@ describe('a node that holds a committed conf change without knowing it committed
     expect(core.status().conf.voters).toEqual(['1', '2', '3']);
   });
 
+  it('learns it from an answer of an older term too (simulator seed 2190: the removed leader, a term behind, held the only proof)', () => {
+    const { core, storage } = lagging();
+    // The pre-candidate has moved on to term 3 meanwhile; the voter is still at term 2.
+    core.step({ type: 'append', from: '2', to: '1', term: 3, index: 3, logTerm: 1, entries: [], commit: 1 });
+    while (core.hasReady()) flush(core, storage);
+    expect(core.status().term).toBe(3);
+    core.step({ type: 'pre-vote-resp', from: '3', to: '1', term: 2, reject: true, commit: 3, logTerm: 1 });
+    while (core.hasReady()) flush(core, storage);
+    expect(core.status().term).toBe(3);
+    expect(core.status().commit).toBe(3);
+    expect(core.status().conf.voters).toEqual(['1', '2', '3']);
+  });
+
   it('learns nothing from a commit index whose entry has another term in its log, or lies beyond it', () => {
     const { core, storage } = lagging();
     core.step({ type: 'pre-vote-resp', from: '2', to: '1', term: 1, reject: true, commit: 3, logTerm: 2 });

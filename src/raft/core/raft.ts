@@ -121,8 +121,12 @@ export class RaftCore implements RaftCoreApi {
     assert(message.to === this.id, () => `message for ${message.to} delivered to ${this.id}`);
     assert(Number.isInteger(message.term) && message.term >= 0, 'message term is a non-negative integer');
     if (message.from === this.id) return;
-    if (!this.stepTerm(message)) return;
+    // Before the term filter: a commit index is a fact of every term, and an
+    // answer from a voter in an older term may be the only one that carries
+    // it (simulator seed 2190: the removed leader, a term behind, rejects the
+    // pre-vote and is the one node that knows its removal committed).
     if (message.type === 'vote-resp' || message.type === 'pre-vote-resp') this.learnCommitFromVoter(message);
+    if (!this.stepTerm(message)) return;
     switch (message.type) {
       case 'pre-vote':
       case 'vote':
