@@ -250,8 +250,8 @@ export class SimNode {
   /** The highest commit index this process announced and the checker verified. */
   private announcedCommit = 0;
   /**
-   * Every voter set this process had since its last commit announcement (the
-   * current one last). The core counts a commit under the configuration in
+   * Every voter set this process had since it last announced its whole commit
+   * index (the current one last). The core counts a commit under the configuration in
    * effect at that moment and may apply further conf changes (in the same
    * Ready) before the message announcing it leaves, so the commit check accepts
    * a quorum of any of them.
@@ -297,7 +297,11 @@ export class SimNode {
       // a commit it learned as a follower was checked when its leader announced it.
       if (term !== status.term) return;
       const voterSets = this.votersSinceAnnounced;
-      this.votersSinceAnnounced = [status.conf.voters];
+      // A heartbeat carries the commit capped at its follower's match, so a
+      // message may announce less than the core has counted (seed 6431: 69 to
+      // n2, then 70 to n3, both counted before "add n5" at 69 applied). Only a
+      // message carrying the core's whole commit starts the history again.
+      if (commit >= status.commit) this.votersSinceAnnounced = [status.conf.voters];
       this.checker.onCommitAnnounced(this.id, status.term, commit, term, voterSets);
     } catch (error) {
       if (!(error instanceof SafetyViolation)) throw error;
