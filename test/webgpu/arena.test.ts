@@ -2,7 +2,9 @@
  * No per-call host work on the device path: MSMs reuse their scratch arena
  * (no buffer created after the first call of a size), upload only their
  * scalars (or nothing when the vector is shared), range-check scalars in
- * the decompose kernel, and take h straight from computeH's output vector.
+ * the decompose kernel, take h straight from computeH's output vector, and
+ * reuse the scalar sort of the MSM before over the same shared scalars (A
+ * then B1), never across shares or after a failed MSM.
  * Sizes that are not powers of two and chunks of 64 (77 = 64 + 13 points).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -61,14 +63,22 @@ describe('MSM scratch arenas and shared scalars', () => {
     expect(hex(await circuit.msmG1('C', tail))).toBe(wantTail); // the 8-point arena of the tail's last chunk
     const release = await circuit.shareScalars!([witness]);
     const before = backend.gpu.counters();
+    const reused = (): number => backend.g1Engine.sortsReused;
+    const reused0 = reused();
     expect(hex(await circuit.msmG1('A', witness))).toBe(wantAll);
+    expect(reused()).toBe(reused0); // a new share: sorted afresh
     expect(hex(await circuit.msmG1('B1', witness))).toBe(wantAll);
+    expect(reused()).toBe(reused0 + 2); // the same scalars: both chunks (64 + 13 points) reuse A's sort
     expect(hex(await circuit.msmG1('C', tail))).toBe(wantTail);
+    expect(reused()).toBe(reused0 + 2); // other scalars (the tail): sorted
+    expect(hex(await circuit.msmG1('A', witness))).toBe(wantAll);
+    // C's 64-point chunk replaced A's sort in that arena; the 13-point chunk's arena still holds A's.
+    expect(reused()).toBe(reused0 + 3);
     const after = backend.gpu.counters();
     expect(after.bytes_uploaded - before.bytes_uploaded).toBe(0);
     expect(after.buffers_created - before.buffers_created).toBe(0);
     // Only dispatch parameters (the scalar offsets differ from the unshared calls): a few 256-byte slots per chunk.
-    expect(after.param_bytes_uploaded - before.param_bytes_uploaded).toBeLessThanOrEqual(3 * 2 * 24 * 256);
+    expect(after.param_bytes_uploaded - before.param_bytes_uploaded).toBeLessThanOrEqual(4 * 2 * 24 * 256);
     await release();
     // Released: the same vector is uploaded again (and still right).
     const again = backend.gpu.counters();
@@ -83,6 +93,11 @@ describe('MSM scratch arenas and shared scalars', () => {
     await expect(circuit.msmG1('A', bad)).rejects.toThrow(/scalar 70 is not a reduced Fr element/);
     bad[3 * 32 + 31] = 0xff;
     await expect(circuit.msmG1('A', bad)).rejects.toThrow(/scalar 3 is not a reduced Fr element/);
+    // Shared: the failed MSM's sort is not reused, so the range check runs (and fails) again.
+    const release = await circuit.shareScalars!([bad]);
+    await expect(circuit.msmG1('A', bad)).rejects.toThrow(/scalar 3 is not a reduced Fr element/);
+    await expect(circuit.msmG1('B1', bad)).rejects.toThrow(/scalar 3 is not a reduced Fr element/);
+    await release();
     expect(hex(await circuit.msmG1('A', scalars))).toBe(await expected(scalars));
   });
 
@@ -103,5 +118,15 @@ describe('MSM scratch arenas and shared scalars', () => {
     expect(hex(await circuit.msmG1('H', h))).toBe(want);
     await release2();
     expect(hex(await circuit.msmG1('H', h2))).toBe(await expected(h2));
+    // computeH's buffer shared in two proves in a row: new contents, so no sort is reused across them.
+    const release3 = await circuit.shareScalars!([h2]);
+    expect(hex(await circuit.msmG1('H', h2))).toBe(await expected(h2));
+    await release3();
+    const h3 = await backend.computeH(mont(), mont(), mont(), log2n);
+    const reused0 = backend.g1Engine.sortsReused;
+    const release4 = await circuit.shareScalars!([h3]);
+    expect(hex(await circuit.msmG1('H', h3))).toBe(await expected(h3));
+    expect(backend.g1Engine.sortsReused).toBe(reused0);
+    await release4();
   });
 });

@@ -30,6 +30,15 @@ export class MsmArena {
   private readonly unkeyed = new Map<string, GPUBindGroup>();
   private readonly keyed = new WeakMap<GPUBuffer, Map<string, GPUBindGroup>>();
   private written = '';
+  /**
+   * What the sort buffers (digits, counts, offsets, keys, vals) hold: the
+   * key `generation:offset:n` of the shared device scalars last sorted here
+   * (scalars-device.ts), or null (uploaded scalars, or a chunk not yet
+   * submitted or whose MSM failed). The accumulation and reduction passes
+   * only read those buffers, so a later chunk over the same key skips the
+   * sort (msm.ts).
+   */
+  sortedFor: string | null = null;
 
   private constructor(
     plan: WindowPlan,

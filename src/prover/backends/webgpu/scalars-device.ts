@@ -12,11 +12,18 @@ import type { GpuDevice } from './device.ts';
 export interface DeviceScalars {
   readonly buffer: GPUBuffer;
   readonly offset: number;
+  /**
+   * Names the buffer's contents: unique to one share of one vector, so equal
+   * generations mean equal scalars (the MSM engine reuses its scalar sort
+   * on that: A and B1 of a prove).
+   */
+  readonly generation: number;
 }
 
 interface Shared {
   readonly host: Uint8Array;
   readonly buffer: GPUBuffer;
+  readonly generation: number;
   /** Destroyed with the share (uploaded by it); computeH's output buffer is not. */
   readonly owned: boolean;
 }
@@ -28,6 +35,7 @@ export class ScalarRegistry {
   private shared: Shared[] = [];
   /** computeH's latest result: the returned bytes and the device buffer that still holds them. */
   private computed: { host: Uint8Array; buffer: GPUBuffer } | null = null;
+  private nextGeneration = 1;
 
   constructor(gpu: GpuDevice) {
     this.gpu = gpu;
@@ -52,10 +60,10 @@ export class ScalarRegistry {
       for (const host of vectors) {
         if (host.byteLength === 0 || host.byteLength % FR_BYTES !== 0) continue;
         if (this.computed && this.computed.host === host) {
-          mine.push({ host, buffer: this.computed.buffer, owned: false });
+          mine.push({ host, buffer: this.computed.buffer, owned: false, generation: this.nextGeneration++ });
           continue;
         }
-        mine.push({ host, buffer: await this.gpu.uploadBuffer('shared-scalars', host), owned: true });
+        mine.push({ host, buffer: await this.gpu.uploadBuffer('shared-scalars', host), owned: true, generation: this.nextGeneration++ });
       }
     } catch (e) {
       for (const s of mine) if (s.owned) s.buffer.destroy();
@@ -73,7 +81,7 @@ export class ScalarRegistry {
       if (s.host.buffer !== scalars.buffer) continue;
       const delta = scalars.byteOffset - s.host.byteOffset;
       if (delta < 0 || delta % FR_BYTES !== 0 || delta + scalars.byteLength > s.host.byteLength) continue;
-      return { buffer: s.buffer, offset: delta / FR_BYTES };
+      return { buffer: s.buffer, offset: delta / FR_BYTES, generation: s.generation };
     }
     return undefined;
   }
