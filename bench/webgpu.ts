@@ -6,7 +6,9 @@
  *          cached by scripts/build-circuits.ts) on webgpu and on the
  *          baseline, both verified with snarkjs;
  *   field: the limb-width micro-benchmark: chains of dependent Montgomery
- *          multiplications per thread, 16 x 16-bit vs 20 x 13-bit limbs.
+ *          multiplications per thread, 16 x 16-bit vs 20 x 13-bit limbs,
+ *          straight and compact multiply (each row names its variant,
+ *          the ZKP_WEBGPU_FIELD / ZKP_WEBGPU_MUL settings).
  * Writes bench/results/webgpu-<adapter>-<host>.{json,md} (latest at the top,
  * every run also under bench/results/<date>/).
  *
@@ -24,11 +26,11 @@ import { buildBn128, type FfCurve } from 'ffjavascript';
 import { benchCircuitSpec, buildCircuit } from '../scripts/build-circuits.ts';
 import type { ProverBackend } from '../src/prover/backend.ts';
 import { createRawWebgpuBackend, type RawWebgpuBackend } from '../src/prover/backends/webgpu/backend.ts';
-import { isCpuDriver } from '../src/prover/backends/webgpu/codegen.ts';
+import { type CodegenOptions, isCpuDriver, type MulCode } from '../src/prover/backends/webgpu/codegen.ts';
 import { deviceOptionsFromEnv, type CompileRecord, type DeviceCounters } from '../src/prover/backends/webgpu/device.ts';
 import { loadCpuBackend, loadNativeBackend } from '../src/prover/backends/index.ts';
 import { runMulChain } from './experiments/field-width/field-kernels.ts';
-import { montMul13 } from './experiments/field-width/field13-twin.ts';
+import { montMul13 } from '../src/prover/backends/webgpu/twins/field13.ts';
 import type { LimbWidth } from './experiments/field-width/shader.ts';
 import { BN254_P, BN254_R, Fq } from '../src/prover/backends/webgpu/twins/field.ts';
 import { snarkjs } from '../src/prover/ffjs.ts';
@@ -39,7 +41,7 @@ import { verifyProof } from '../src/prover/prove-files.ts';
 import { testRandom } from '../src/random/seed.ts';
 import { BenchCli } from './lib/cli.ts';
 import { PROBE_FLAGS, probeOptions, runProbe } from './lib/webgpu-probe.ts';
-import { counterDelta, setPassTimingMethod, topEntries, withPassTiming } from './lib/webgpu-timing.ts';
+import { counterDelta, fieldVariantName, setPassTimingMethod, topEntries, withPassTiming } from './lib/webgpu-timing.ts';
 import type { TimingMethod } from '../src/prover/backends/webgpu/pass-timing.ts';
 import { webgpuReportName, writeResults } from './lib/results.ts';
 
@@ -239,11 +241,15 @@ function proveTable(rows: ProveBenchRow[]): string {
 }
 
 function fieldTable(rows: FieldBenchRow[]): string {
-  const header = '| field mul | limbs | threads | chain | ms | Mmul/s | equal (sampled threads vs twin) |\n|---|---|---|---|---|---|---|\n';
+  const header =
+    '| field mul | limbs | mul | variant | threads | chain | ms | Mmul/s | equal (sampled threads vs twin) |\n|---|---|---|---|---|---|---|---|---|\n';
   return (
     header +
     rows
-      .map((r) => `| ${r.field} | ${r.limbs} | ${r.threads} | ${r.chain} | ${r.ms.toFixed(1)} | ${(r.mul_per_s / 1e6).toFixed(2)} | ${r.equal} |`)
+      .map(
+        (r) =>
+          `| ${r.field} | ${r.limbs} | ${r.mul} | ${r.variant} | ${r.threads} | ${r.chain} | ${r.ms.toFixed(1)} | ${(r.mul_per_s / 1e6).toFixed(2)} | ${r.equal} |`,
+      )
       .join('\n') +
     '\n'
   );
@@ -418,6 +424,10 @@ async function runProveBench(gpu: RawWebgpuBackend, cpu: ProverBackend, log2n: n
 interface FieldBenchRow {
   field: 'fq';
   limbs: string;
+  /** straight, or compact (outer limb loop rolled) */
+  mul: MulCode;
+  /** The settings that select this arithmetic for the curve and MSM kernels (docs/webgpu.md). */
+  variant: string;
   threads: number;
   chain: number;
   ms: number;
@@ -430,12 +440,18 @@ async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: numb
   const rows: FieldBenchRow[] = [];
   const rng = testRandom('bench:webgpu field');
   const pairs = Array.from({ length: threads }, (): [bigint, bigint] => [rng.below(BN254_P), rng.below(BN254_P)]);
-  for (const width of [16, 13] as const satisfies readonly LimbWidth[]) {
-    await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs.slice(0, 64), 1); // compile outside the timing
+  for (const [width, mulCode] of [
+    [16, 'straight'],
+    [13, 'straight'],
+    [16, 'compact'],
+    [13, 'compact'],
+  ] as const satisfies ReadonlyArray<readonly [LimbWidth, MulCode]>) {
+    const codegen: CodegenOptions = { ...gpu.codegen, mul: mulCode };
+    await runMulChain(gpu.gpu, 'fq', width, codegen, pairs.slice(0, 64), 1); // compile outside the timing
     let best = Infinity;
     let results: bigint[] = [];
     for (let r = 0; r < Math.max(1, repeat); r++) {
-      const run = await runMulChain(gpu.gpu, 'fq', width, gpu.codegen, pairs, chain);
+      const run = await runMulChain(gpu.gpu, 'fq', width, codegen, pairs, chain);
       if (run.ms < best) best = run.ms;
       results = run.results;
     }
@@ -449,6 +465,8 @@ async function runFieldBench(gpu: RawWebgpuBackend, threads: number, chain: numb
     const row: FieldBenchRow = {
       field: 'fq',
       limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit',
+      mul: mulCode,
+      variant: fieldVariantName(width, mulCode),
       threads,
       chain,
       ms: best,

@@ -48,16 +48,19 @@ fn @FIELD@_double(a: Big) -> Big { return @FIELD@_add(a, a); }
 
 // Montgomery product a*b/R mod p, CIOS with 16-bit limbs. Each step's sum
 // t[j] + a[j]*b[i] + carry is at most (2^16-1) + (2^16-1)^2 + (2^16-1)
-// = 2^32 - 1, so nothing overflows a u32.
+// = 2^32 - 1, so nothing overflows a u32. @MUL_OUTER@ / @MUL_INNER@: the
+// loop bounds of the mul option ('straight': both the codegen's limb bound;
+// 'compact': the outer loop rolled, a run-time bound, and the inner loops
+// the constant 16u, see codegen.ts).
 fn @FIELD@_mul(a_in: Big, b_in: Big) -> Big {
   var a = a_in;
   var b = b_in;
   var p = @FIELD@_P;
   var t: array<u32, 18>;
-  for (var i = 0u; i < @LIMB_BOUND@; i++) {
+  for (var i = 0u; i < @MUL_OUTER@; i++) {
     var carry = 0u;
     let bi = b[i];
-    for (var j = 0u; j < @LIMB_BOUND@; j++) {
+    for (var j = 0u; j < @MUL_INNER@; j++) {
       let s = t[j] + a[j] * bi + carry;
       t[j] = s & 0xffffu;
       carry = s >> 16u;
@@ -67,7 +70,7 @@ fn @FIELD@_mul(a_in: Big, b_in: Big) -> Big {
     t[17] = s16 >> 16u;
     let m = (t[0] * @FIELD@_NINV) & 0xffffu;
     carry = (t[0] + m * p[0]) >> 16u;
-    for (var j = 1u; j < @LIMB_BOUND@; j++) {
+    for (var j = 1u; j < @MUL_INNER@; j++) {
       let s = t[j] + m * p[j] + carry;
       t[j - 1u] = s & 0xffffu;
       carry = s >> 16u;
@@ -87,20 +90,7 @@ fn @FIELD@_mul(a_in: Big, b_in: Big) -> Big {
   return r;
 }
 
-fn @FIELD@_sqr(a: Big) -> Big { return @FIELD@_mul(a, a); }
-
-// a^(p-2) = 1/a for a != 0 (Fermat), 0 for 0: square and multiply over the
-// bits of p - 2, most significant first. Used once per MSM (to affine).
-fn @FIELD@_inv(a: Big) -> Big {
-  var e = @FIELD@_PM2;
-  var acc = @FIELD@_ONE;
-  for (var k = 0u; k < 256u; k++) {
-    let bit = 255u - k;
-    acc = @FIELD@_mul(acc, acc);
-    if (((e[bit / 16u] >> (bit % 16u)) & 1u) != 0u) { acc = @FIELD@_mul(acc, a); }
-  }
-  return acc;
-}
+// @FIELD@_sqr and @FIELD@_inv: field-inv.wgsl, appended by the shader builder.
 fn @FIELD@_to_mont(a: Big) -> Big { return @FIELD@_mul(a, @FIELD@_R2); }
 fn @FIELD@_from_mont(a: Big) -> Big {
   var one = big_zero();
@@ -108,8 +98,17 @@ fn @FIELD@_from_mont(a: Big) -> Big {
   return @FIELD@_mul(a, one);
 }
 
+// Words of buffers: the same Montgomery form (R = 2^256) in device-internal
+// and host buffers, so both pairs are the plain repacking. field13.wgsl has
+// the same functions, converting at the host boundary.
+fn @FIELD@_from_words(w: array<u32, 8>) -> Big { return big_from_words(w); }
+fn @FIELD@_to_words(a: Big) -> array<u32, 8> { return big_to_words(a); }
+fn @FIELD@_from_host_words(w: array<u32, 8>) -> Big { return big_from_words(w); }
+fn @FIELD@_to_host_words(a: Big) -> array<u32, 8> { return big_to_words(a); }
+
 // Fixed-size word bundles used by the curve template: a base-field element
-// occupies @FIELD@_WORDS u32 words of a 16-word scratch array.
+// occupies @FIELD@_WORDS u32 words of a 16-word scratch array (_host_: host
+// buffers, see above).
 const @FIELD@_WORDS: u32 = 8u;
 fn @FIELD@_from_w16(w_in: array<u32, 16>) -> Big {
   var w = w_in;
@@ -123,3 +122,5 @@ fn @FIELD@_to_w16(a: Big) -> array<u32, 16> {
   for (var i = 0u; i < 8u; i++) { w[i] = h[i]; }
   return w;
 }
+fn @FIELD@_from_host_w16(w: array<u32, 16>) -> Big { return @FIELD@_from_w16(w); }
+fn @FIELD@_to_host_w16(a: Big) -> array<u32, 16> { return @FIELD@_to_w16(a); }

@@ -1,13 +1,14 @@
 // Fq2 = Fq[u]/(u^2 + 1), elements c0 + c1*u, both Montgomery. Built on the
-// fq instance of field.wgsl; exposes the same function names as a field so
-// curve.wgsl can be instantiated over it.
+// fq instance of field.wgsl or field13.wgsl (@FB@: its element type, Big or
+// Big13); exposes the same function names as a field so curve.wgsl can be
+// instantiated over it.
 
-struct Fq2 { c0: Big, c1: Big }
+struct Fq2 { c0: @FB@, c1: @FB@ }
 
-fn fq2_zero() -> Fq2 { return Fq2(big_zero(), big_zero()); }
-fn fq2_one() -> Fq2 { return Fq2(fq_ONE, big_zero()); }
-fn fq2_is_zero(a: Fq2) -> bool { return big_is_zero(a.c0) && big_is_zero(a.c1); }
-fn fq2_eq(a: Fq2, b: Fq2) -> bool { return big_eq(a.c0, b.c0) && big_eq(a.c1, b.c1); }
+fn fq2_zero() -> Fq2 { return Fq2(fq_zero(), fq_zero()); }
+fn fq2_one() -> Fq2 { return Fq2(fq_one(), fq_zero()); }
+fn fq2_is_zero(a: Fq2) -> bool { return fq_is_zero(a.c0) && fq_is_zero(a.c1); }
+fn fq2_eq(a: Fq2, b: Fq2) -> bool { return fq_eq(a.c0, b.c0) && fq_eq(a.c1, b.c1); }
 fn fq2_add(a: Fq2, b: Fq2) -> Fq2 { return Fq2(fq_add(a.c0, b.c0), fq_add(a.c1, b.c1)); }
 fn fq2_sub(a: Fq2, b: Fq2) -> Fq2 { return Fq2(fq_sub(a.c0, b.c0), fq_sub(a.c1, b.c1)); }
 fn fq2_neg(a: Fq2) -> Fq2 { return Fq2(fq_neg(a.c0), fq_neg(a.c1)); }
@@ -18,9 +19,9 @@ fn fq2_double(a: Fq2) -> Fq2 { return fq2_add(a, a); }
 // time, unknown to the compiler), so the product code appears once per
 // fq2_mul call site (lavapipe compile time); elsewhere it is the constant 3u.
 fn fq2_mul(a: Fq2, b: Fq2) -> Fq2 {
-  var xs = array<Big, 3>(a.c0, a.c1, fq_add(a.c0, a.c1));
-  var ys = array<Big, 3>(b.c0, b.c1, fq_add(b.c0, b.c1));
-  var v: array<Big, 3>;
+  var xs = array<@FB@, 3>(a.c0, a.c1, fq_add(a.c0, a.c1));
+  var ys = array<@FB@, 3>(b.c0, b.c1, fq_add(b.c0, b.c1));
+  var v: array<@FB@, 3>;
   for (var k = 0u; k < @FQ2_PRODUCTS@; k++) { v[k] = fq_mul(xs[k], ys[k]); }
   return Fq2(fq_sub(v[0], v[1]), fq_sub(fq_sub(v[2], v[0]), v[1]));
 }
@@ -34,16 +35,31 @@ fn fq2_inv(a: Fq2) -> Fq2 {
 }
 
 const fq2_WORDS: u32 = 16u;
+// _host_: host buffers (bases, the result), converted by the fq instance; else device-internal buffers.
 fn fq2_from_w16(w_in: array<u32, 16>) -> Fq2 {
   var w = w_in;
   var lo: array<u32, 8>;
   var hi: array<u32, 8>;
   for (var i = 0u; i < 8u; i++) { lo[i] = w[i]; hi[i] = w[8u + i]; }
-  return Fq2(big_from_words(lo), big_from_words(hi));
+  return Fq2(fq_from_words(lo), fq_from_words(hi));
 }
 fn fq2_to_w16(a: Fq2) -> array<u32, 16> {
-  var lo = big_to_words(a.c0);
-  var hi = big_to_words(a.c1);
+  var lo = fq_to_words(a.c0);
+  var hi = fq_to_words(a.c1);
+  var w: array<u32, 16>;
+  for (var i = 0u; i < 8u; i++) { w[i] = lo[i]; w[8u + i] = hi[i]; }
+  return w;
+}
+fn fq2_from_host_w16(w_in: array<u32, 16>) -> Fq2 {
+  var w = w_in;
+  var lo: array<u32, 8>;
+  var hi: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) { lo[i] = w[i]; hi[i] = w[8u + i]; }
+  return Fq2(fq_from_host_words(lo), fq_from_host_words(hi));
+}
+fn fq2_to_host_w16(a: Fq2) -> array<u32, 16> {
+  var lo = fq_to_host_words(a.c0);
+  var hi = fq_to_host_words(a.c1);
   var w: array<u32, 16>;
   for (var i = 0u; i < 8u; i++) { w[i] = lo[i]; w[8u + i] = hi[i]; }
   return w;

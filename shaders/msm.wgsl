@@ -75,10 +75,12 @@ fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.y * (nwg.x * WG) + gid.x;
 }
 
+// Bases and the result buffer are host buffers (the 16-bit field's Montgomery
+// form): _host_ conversions; every other buffer holds the build's own form.
 fn read_coord(src_base: u32, which: u32) -> @FT@ {
   var w: array<u32, 16>;
   for (var k = 0u; k < @F@_WORDS; k++) { w[k] = bases[src_base + which * @F@_WORDS + k]; }
-  return @F@_from_w16(w);
+  return @F@_from_host_w16(w);
 }
 
 fn load_base(index: u32) -> @G@_Aff {
@@ -153,7 +155,7 @@ fn load_result(at: u32, count: u32) -> array<@FT@, 3> {
   for (var k = 0u; k < count; k++) {
     var w: array<u32, 16>;
     for (var m = 0u; m < @F@_WORDS; m++) { w[m] = result[at + k * @F@_WORDS + m]; }
-    c[k] = @F@_from_w16(w);
+    c[k] = @F@_from_host_w16(w);
   }
   return c;
 }
@@ -161,7 +163,7 @@ fn load_result(at: u32, count: u32) -> array<@FT@, 3> {
 fn store_result(at: u32, coords: array<@FT@, 3>, count: u32) {
   var c = coords;
   for (var k = 0u; k < count; k++) {
-    var w = @F@_to_w16(c[k]);
+    var w = @F@_to_host_w16(c[k]);
     for (var m = 0u; m < @F@_WORDS; m++) { result[at + k * @F@_WORDS + m] = w[m]; }
   }
 }

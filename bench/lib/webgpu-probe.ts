@@ -3,7 +3,9 @@
  * find out, in stages under one deadline (default 510 s, for a 9-minute slot
  * on a fresh offline host):
  *   field        multiply rate of each arithmetic variant (16-bit and 13-bit
- *                limbs, rolled and unrolled limb loops), with compile times;
+ *                limbs, straight and compact multiply: the ZKP_WEBGPU_FIELD
+ *                and ZKP_WEBGPU_MUL settings each row prints; rolled and
+ *                unrolled limb loops), with compile times;
  *   compile-g1   the G1 MSM pipelines (compile times per pipeline);
  *   msm-g1-2^k   G1 MSM per size with random scalars, all ones and 70 % in
  *                {0, 1}: wall time (best of --repeat), one run timed pass
@@ -278,14 +280,17 @@ export async function runProbe(options: ProbeOptions): Promise<number> {
     const pairs = Array.from({ length: fieldThreads }, (): [bigint, bigint] => [rng.below(BN254_P), rng.below(BN254_P)]);
     const rows: FieldRate[] = [];
     // The adapter's own limb-loop choice first (the other may compile slowly on a CPU driver).
+    // Straight and compact multiply (the outer limb loop rolled) for each; straight first (decide() reads those for the width).
     for (const unrollLimbs of [gpu.codegen.unrollLimbs, !gpu.codegen.unrollLimbs]) {
-      for (const width of [16, 13] as const) {
-        const codegen: CodegenOptions = { unrollLimbs, curveCode: gpu.codegen.curveCode };
-        const row = await fieldRate(gpu.gpu, width, codegen, pairs, fieldChain, options.repeat);
-        say(
-          `  field ${row.limbs} ${row.limb_loops}: ${(row.mul_per_s / 1e6).toFixed(2)} M mul/s (compile ${row.compile_ms.toFixed(0)} ms), equal ${row.equal}`,
-        );
-        rows.push(row);
+      for (const mul of ['straight', 'compact'] as const) {
+        for (const width of [16, 13] as const) {
+          const codegen: CodegenOptions = { unrollLimbs, curveCode: gpu.codegen.curveCode, mul };
+          const row = await fieldRate(gpu.gpu, width, codegen, pairs, fieldChain, options.repeat);
+          say(
+            `  field ${row.limbs} ${row.limb_loops} ${row.mul} [${row.variant}]: ${(row.mul_per_s / 1e6).toFixed(2)} M mul/s (compile ${row.compile_ms.toFixed(0)} ms), equal ${row.equal}`,
+          );
+          rows.push(row);
+        }
       }
     }
     return { status: rows.every((r) => r.equal) ? ('ok' as const) : ('mismatch' as const), data: rows };
@@ -480,7 +485,8 @@ interface ReportView {
 function decide(r: ReportView, cpuDriver: boolean): string[] {
   const out: string[] = [];
   if (cpuDriver) out.push('CPU driver (lavapipe/llvmpipe): these figures show the probe works end to end; they say nothing about GPU speed.');
-  const rate = (limbs: string, loops: string): number | undefined => r.field.find((f) => f.limbs === limbs && f.limb_loops === loops)?.mul_per_s;
+  const rate = (limbs: string, loops: string): number | undefined =>
+    r.field.find((f) => f.limbs === limbs && f.limb_loops === loops && (f.mul ?? 'straight') === 'straight')?.mul_per_s;
   for (const loops of ['unrolled', 'rolled']) {
     const r16 = rate('16 x 16-bit', loops);
     const r13 = rate('20 x 13-bit', loops);
@@ -501,6 +507,14 @@ function decide(r: ReportView, cpuDriver: boolean): string[] {
     out.push(
       `limb loops: unrolled at ${(u / ro).toFixed(2)}x the rolled rate (16-bit) -> ${u >= ro ? 'unrolled' : 'rolled (compact)'} multiply on this adapter.`,
     );
+  // The four arithmetic variants with this adapter's own limb loops (what the backend builds): the fastest multiply.
+  const own = r.field.filter((f) => f.limb_loops === (cpuDriver ? 'rolled' : 'unrolled') && f.equal && f.variant !== undefined);
+  if (own.length > 1) {
+    const best = own.reduce((a, b) => (b.mul_per_s > a.mul_per_s ? b : a));
+    out.push(
+      `arithmetic: ${own.map((f) => `${f.variant} ${(f.mul_per_s / 1e6).toFixed(2)}`).join(', ')} M mul/s -> fastest multiply: ${best.variant} (confirm with the MSM under those settings).`,
+    );
+  }
   const largest = Math.max(-1, ...r.msm_g1.map((c) => c.log2n));
   const at = (kind: string): CaseResult | undefined => r.msm_g1.find((c) => c.log2n === largest && c.case === `msm-g1 ${kind}`);
   const random = at('random');
@@ -580,9 +594,11 @@ function probeMarkdown(r: ReportView & { webgpu: string; command: string; date: 
     '',
   ];
   if (r.field.length > 0) {
-    lines.push('| field mul | limb loops | threads x chain | compile ms | M mul/s | equal |', '|---|---|---|---|---|---|');
+    lines.push('| field mul | limb loops | mul | variant | threads x chain | compile ms | M mul/s | equal |', '|---|---|---|---|---|---|---|---|');
     for (const f of r.field)
-      lines.push(`| ${f.limbs} | ${f.limb_loops} | ${f.threads} x ${f.chain} | ${f.compile_ms.toFixed(0)} | ${(f.mul_per_s / 1e6).toFixed(2)} | ${f.equal} |`);
+      lines.push(
+        `| ${f.limbs} | ${f.limb_loops} | ${f.mul ?? 'straight'} | ${f.variant ?? '-'} | ${f.threads} x ${f.chain} | ${f.compile_ms.toFixed(0)} | ${(f.mul_per_s / 1e6).toFixed(2)} | ${f.equal} |`,
+      );
     lines.push('');
   }
   const cases = [...r.msm_g1, ...r.ntt, ...(r.msm_g2 ? [r.msm_g2.result] : []), ...(r.curve_code ? [r.curve_code.result] : [])];

@@ -4,12 +4,12 @@
  * (buffers created, bytes uploaded and read back), and the field
  * multiplication rate of one arithmetic variant.
  */
-import type { CodegenOptions } from '../../src/prover/backends/webgpu/codegen.ts';
+import type { CodegenOptions, MulCode } from '../../src/prover/backends/webgpu/codegen.ts';
 import type { DeviceCounters, GpuDevice } from '../../src/prover/backends/webgpu/device.ts';
 import { type PassTiming, passTotals, type TimingMethod } from '../../src/prover/backends/webgpu/pass-timing.ts';
 import { Fq } from '../../src/prover/backends/webgpu/twins/field.ts';
 import { runMulChain } from '../experiments/field-width/field-kernels.ts';
-import { montMul13 } from '../experiments/field-width/field13-twin.ts';
+import { montMul13 } from '../../src/prover/backends/webgpu/twins/field13.ts';
 import type { LimbWidth } from '../experiments/field-width/shader.ts';
 
 export interface TimedPasses<T> {
@@ -80,6 +80,10 @@ export function topEntries(per_entry: Record<string, number | null>, count = 3):
 export interface FieldRate {
   readonly limbs: '16 x 16-bit' | '20 x 13-bit';
   readonly limb_loops: 'unrolled' | 'rolled';
+  /** The multiply shape (codegen.ts MulCode): straight, or compact (outer limb loop rolled). */
+  readonly mul: MulCode;
+  /** The settings that select this arithmetic in the curve and MSM kernels (docs/webgpu.md). */
+  readonly variant: string;
   readonly threads: number;
   readonly chain: number;
   /** First call: shader compile, pipeline creation and a one-step dispatch. */
@@ -88,6 +92,11 @@ export interface FieldRate {
   readonly mul_per_s: number;
   /** Three threads' chains equal the CPU twin. */
   readonly equal: boolean;
+}
+
+/** The environment settings that select a limb width and multiply shape for the curve and MSM kernels. */
+export function fieldVariantName(width: LimbWidth, mul: MulCode): string {
+  return `ZKP_WEBGPU_FIELD=${width} ZKP_WEBGPU_MUL=${mul}`;
 }
 
 /** Dependent Fq multiplications x <- x*y, `chain` per thread, over one variant; best of `repeat`. */
@@ -119,6 +128,8 @@ export async function fieldRate(
   return {
     limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit',
     limb_loops: codegen.unrollLimbs ? 'unrolled' : 'rolled',
+    mul: codegen.mul ?? 'straight',
+    variant: fieldVariantName(width, codegen.mul ?? 'straight'),
     threads: pairs.length,
     chain,
     compile_ms: round(compile_ms, 1),

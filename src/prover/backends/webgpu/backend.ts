@@ -8,7 +8,7 @@
 import { InvalidArgumentError, MismatchError } from '../../../errors/index.ts';
 import { FR_BYTES, type BackendFactory, type BaseSet, type CircuitBases, type ProverBackend, type ResidentCircuit } from '../../backend.ts';
 import { createAbcBuilder } from './build-abc.ts';
-import { chooseCodegen, curveCodeFromEnv, type CodegenOptions, type CurveCode } from './codegen.ts';
+import { arithmeticOptions, chooseCodegen, curveCodeFromEnv, type CodegenOptions, type CurveCode, type FieldWidth, type MulCode } from './codegen.ts';
 import { GpuDevice, deviceOptionsFromEnv, type DeviceOptions } from './device.ts';
 import { G1_SPEC, G2_SPEC } from './groups.ts';
 import { MsmEngine, type MsmOptions, type ResidentBases } from './msm.ts';
@@ -19,6 +19,10 @@ import type { Fq2El } from './twins/field.ts';
 export interface WebgpuBackendOptions extends DeviceOptions, Omit<MsmOptions, 'codegen'> {
   /** Curve formula code; default: ZKP_WEBGPU_CURVE_CODE, else straight on GPUs, interpreted on CPU drivers (codegen.ts). */
   readonly curveCode?: CurveCode;
+  /** Fq arithmetic of the curve and MSM kernels, '16' or '13' (codegen.ts); default: ZKP_WEBGPU_FIELD, else '16'. */
+  readonly field?: FieldWidth;
+  /** Field multiplication shape, 'straight' or 'compact' (codegen.ts); default: ZKP_WEBGPU_MUL, else 'straight'. */
+  readonly mul?: MulCode;
   /** Opens the native backend that runs buildABC (injected where backends are assembled: backends/index.ts); absent: host BigInt. */
   readonly loadAbcBackend?: BackendFactory;
   /** buildABC in host BigInt even when the native addon loads (tests compare both paths). */
@@ -39,14 +43,16 @@ export interface RawWebgpuBackend extends ProverBackend {
 
 export async function createRawWebgpuBackend(options: WebgpuBackendOptions = deviceOptionsFromEnv()): Promise<RawWebgpuBackend> {
   const curveCode = options.curveCode ?? curveCodeFromEnv();
+  const arithmetic = arithmeticOptions(options); // a bad value throws before the device opens
   const abc = await createAbcBuilder({ preferHost: options.hostBuildAbc ?? false, ...(options.loadAbcBackend ? { loadNative: options.loadAbcBackend } : {}) });
   if (abc.kind === 'host' && options.loadAbcBackend !== undefined) console.warn(`webgpu: buildABC runs in host BigInt (slow for big circuits): ${abc.reason}`);
   const gpu = await GpuDevice.open(options);
   // CPU drivers inline every call: rolled limb loops and interpreted formulas there (compile time).
-  const codegen = chooseCodegen(gpu.adapterDescription, curveCode);
+  const codegen = chooseCodegen(gpu.adapterDescription, curveCode, arithmetic);
   const g1 = new MsmEngine<bigint>(gpu, G1_SPEC, { ...options, codegen });
   const g2 = new MsmEngine<Fq2El>(gpu, G2_SPEC, { ...options, codegen });
-  const ntt = new NttEngine(gpu, codegen);
+  // The NTT stays on the 16-bit Fr field with its own multiply: the arithmetic options are the curve and MSM code's.
+  const ntt = new NttEngine(gpu, { unrollLimbs: codegen.unrollLimbs, curveCode: codegen.curveCode });
   const scalarsOnDevice = new ScalarRegistry(gpu);
   const circuits = new Map<string, ResidentCircuit>();
 
@@ -132,7 +138,7 @@ export async function createRawWebgpuBackend(options: WebgpuBackendOptions = dev
     buildAbcKind: abc.kind,
     // Ends with "(backend)": the CLI prints this line and its tests match that shape.
     describe: () =>
-      `webgpu: ${gpu.adapterDescription} [curve code ${codegen.curveCode}, limbs ${codegen.unrollLimbs ? 'unrolled' : 'rolled'}, buildABC ${abc.kind}] (${gpu.backend})`,
+      `webgpu: ${gpu.adapterDescription} [curve code ${codegen.curveCode}, limbs ${codegen.unrollLimbs ? 'unrolled' : 'rolled'}, field ${arithmetic.field}-bit, mul ${arithmetic.mul}, buildABC ${abc.kind}] (${gpu.backend})`,
     warm: (group) => guarded('warm', () => (group === 'G1' ? g1.warm() : g2.warm())),
     loadCircuit: (bases) => guarded('loadCircuit', () => loadCircuit(bases)),
     msmG1: (bases, scalars) => guarded('msmG1', () => plainMsm(g1, bases, scalars, G1_SPEC.affineBytes)),

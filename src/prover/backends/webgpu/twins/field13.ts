@@ -1,9 +1,9 @@
 /**
- * CPU twin of field13.wgsl (this folder): Montgomery arithmetic with 20 limbs of
+ * CPU twin of shaders/field13.wgsl: Montgomery arithmetic with 20 limbs of
  * 13 bits, R = 2^260. Values cross the device boundary as plain 256-bit
  * integers (8 little-endian u32 words); only the limb split differs.
  */
-import type { PrimeField } from '../../../src/prover/backends/webgpu/twins/field.ts';
+import type { PrimeField } from './field.ts';
 
 export const LIMB13_BITS = 13;
 export const LIMB13_COUNT = 20;
