@@ -3,7 +3,8 @@
  * minutes on lavapipe; the G2 one over 13-bit limbs took over 20 minutes at
  * load 8 on 2 cores): G1 MSMs with the compact multiply over both fields,
  * and a G2 MSM over the 13-bit field (fq2.wgsl over field13.wgsl), each with
- * edge and random scalars against ffjavascript. In npm run test:slow.
+ * edge and random scalars against ffjavascript. In npm run test:slow; the
+ * G2 case has not yet been seen to finish on lavapipe (see the timeout).
  * test/webgpu/field-variants.test.ts has the 13-bit G1 MSM, and
  * field-width.test.ts both multiplies at the field level. Fails, never
  * skips, when no adapter is found.
@@ -16,7 +17,9 @@ import { deviceOptionsFromEnv } from '../../src/prover/backends/webgpu/device.ts
 import { expectMsmMatches } from '../webgpu/field-variant-msm.ts';
 import { Rng, testSeed } from '../webgpu/helpers.ts';
 
-vi.setConfig({ testTimeout: 3_600_000, hookTimeout: 600_000 });
+// The 13-bit G2 pipelines had not finished compiling after 60 minutes on 2
+// cores (2026-12-04, at nice 10 beside other work): 3 hours each.
+vi.setConfig({ testTimeout: 10_800_000, hookTimeout: 600_000 });
 
 let curve: FfCurve;
 const rng = new Rng(testSeed('webgpu-field-variants-slow'));
