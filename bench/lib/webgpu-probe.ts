@@ -486,7 +486,7 @@ function decide(r: ReportView, cpuDriver: boolean): string[] {
   const out: string[] = [];
   if (cpuDriver) out.push('CPU driver (lavapipe/llvmpipe): these figures show the probe works end to end; they say nothing about GPU speed.');
   const rate = (limbs: string, loops: string): number | undefined =>
-    r.field.find((f) => f.limbs === limbs && f.limb_loops === loops && (f.mul ?? 'straight') === 'straight')?.mul_per_s;
+    r.field.find((f) => f.limbs === limbs && f.limb_loops === loops && f.mul === 'straight')?.mul_per_s;
   for (const loops of ['unrolled', 'rolled']) {
     const r16 = rate('16 x 16-bit', loops);
     const r13 = rate('20 x 13-bit', loops);
@@ -508,7 +508,7 @@ function decide(r: ReportView, cpuDriver: boolean): string[] {
       `limb loops: unrolled at ${(u / ro).toFixed(2)}x the rolled rate (16-bit) -> ${u >= ro ? 'unrolled' : 'rolled (compact)'} multiply on this adapter.`,
     );
   // The four arithmetic variants with this adapter's own limb loops (what the backend builds): the fastest multiply.
-  const own = r.field.filter((f) => f.limb_loops === (cpuDriver ? 'rolled' : 'unrolled') && f.equal && f.variant !== undefined);
+  const own = r.field.filter((f) => f.limb_loops === (cpuDriver ? 'rolled' : 'unrolled') && f.equal);
   if (own.length > 1) {
     const best = own.reduce((a, b) => (b.mul_per_s > a.mul_per_s ? b : a));
     out.push(
@@ -597,7 +597,7 @@ function probeMarkdown(r: ReportView & { webgpu: string; command: string; date: 
     lines.push('| field mul | limb loops | mul | variant | threads x chain | compile ms | M mul/s | equal |', '|---|---|---|---|---|---|---|---|');
     for (const f of r.field)
       lines.push(
-        `| ${f.limbs} | ${f.limb_loops} | ${f.mul ?? 'straight'} | ${f.variant ?? '-'} | ${f.threads} x ${f.chain} | ${f.compile_ms.toFixed(0)} | ${(f.mul_per_s / 1e6).toFixed(2)} | ${f.equal} |`,
+        `| ${f.limbs} | ${f.limb_loops} | ${f.mul} | ${f.variant} | ${f.threads} x ${f.chain} | ${f.compile_ms.toFixed(0)} | ${(f.mul_per_s / 1e6).toFixed(2)} | ${f.equal} |`,
       );
     lines.push('');
   }

@@ -118,6 +118,7 @@ export async function fieldRate(
     if (run.ms < best) best = run.ms;
     results = run.results;
   }
+  const mulCode = codegen.mul ?? 'straight';
   const mul = (a: bigint, b: bigint): bigint => (width === 16 ? Fq.montMul(a, b) : montMul13(Fq, a, b));
   let equal = true;
   for (const i of [0, pairs.length >> 1, pairs.length - 1]) {
@@ -128,8 +129,8 @@ export async function fieldRate(
   return {
     limbs: width === 16 ? '16 x 16-bit' : '20 x 13-bit',
     limb_loops: codegen.unrollLimbs ? 'unrolled' : 'rolled',
-    mul: codegen.mul ?? 'straight',
-    variant: fieldVariantName(width, codegen.mul ?? 'straight'),
+    mul: mulCode,
+    variant: fieldVariantName(width, mulCode),
     threads: pairs.length,
     chain,
     compile_ms: round(compile_ms, 1),

@@ -315,7 +315,6 @@ export class MsmEngine<T> {
     arena.writeParams(gpu, slots);
 
     const recorder = new CommandRecorder(gpu);
-    if (!reuseSort) recorder.commands.clearBuffer(arena.counts);
     recorder.commands.clearBuffer(arena.buckets); // all-zero words = Jacobian identity (Z = 0)
     if (chunkIndex === 0) recorder.commands.clearBuffer(result.buffer, 0, STATUS_BYTES);
     const slot = (i: number): number[] => [i * gpu.uniformSlotBytes];
@@ -324,8 +323,10 @@ export class MsmEngine<T> {
     };
     const g = (threads: number): [number, number] => gpu.grid(threads, MSM_WORKGROUP_SIZE);
     const scanTiles = arena.scanTiles;
-    if (reuseSort) this.sortsReused++;
-    else {
+    if (reuseSort) {
+      this.sortsReused++;
+    } else {
+      recorder.commands.clearBuffer(arena.counts);
       await run(
         'msm_decompose',
         g(n),
